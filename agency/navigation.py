@@ -1,0 +1,41 @@
+"""The back office's main navigation, one list. Entries whose URL is not (yet) installed
+are skipped, so each app adds its pages by naming them here."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (url name, label, permission, icon)
+AGENCY_NAV = [
+    ("agency:dashboard", _("Dashboard"), "agency.view", "dashboard"),
+    ("agency:subaccount_list", _("Sub-accounts"), "subaccounts.view", "accounts"),
+    ("shutdown:task_list", _("Shutdown tasks"), "tasks.view", "tasks"),
+    ("approvals:policy", _("Approval policy"), "approvals.policy", "policy"),
+    ("deadlines:deadline_list", _("Deadlines"), "deadlines.view", "deadlines"),
+    ("deadlines:calendar", _("Calendar"), "deadlines.view", "calendar"),
+    ("deadlines:alert_list", _("Alerts"), "deadlines.view", "alerts"),
+    ("notifications:outbox", _("Notifications"), "deadlines.view", "outbox"),
+    ("agency:member_list", _("Members"), "members.view", "members"),
+]
+
+
+def build_agency_nav(agency, access, current_path: str) -> list[dict]:
+    items = []
+    for url_name, label, permission, icon in AGENCY_NAV:
+        if access is not None and not access.can(permission):
+            continue
+        try:
+            url = reverse(url_name, kwargs={"agency_slug": agency.slug})
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "icon": icon, "active": current_path.startswith(url)})
+    # The dashboard is a prefix of everything: only active on itself.
+    if items and items[0]["icon"] == "dashboard":
+        items[0]["active"] = current_path == items[0]["url"]
+    return items
+
+
+def safe_reverse(name: str, **kwargs) -> str | None:
+    try:
+        return reverse(name, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None

@@ -1,0 +1,56 @@
+"""The choke point of tenant isolation for HTTP: resolve the agency, check the member.
+
+Both base classes (HTML and API) call `resolve_agency_access`; nothing else decides
+which agency a request may see.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership
+from accounts.roles import role_has, role_labels_with
+
+from .models import Agency
+
+
+@dataclass(frozen=True)
+class AgencyAccess:
+    agency: Agency
+    membership: Membership
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    def can(self, permission: str) -> bool:
+        return role_has(self.role, permission)
+
+
+def resolve_agency_access(*, user, agency_slug: str, permission: str | None) -> AgencyAccess:
+    """404 for an unknown agency or a non-member (never reveal existence), 403 for a wrong role."""
+    if not user or not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("agency")
+        .filter(user=user, agency__slug=agency_slug, agency__is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise Http404(_("No such agency."))
+    access = AgencyAccess(agency=membership.agency, membership=membership)
+    if permission and not access.can(permission):
+        raise PermissionDenied(
+            _("This needs one of these roles: %(roles)s.") % {"roles": role_labels_with(permission)}
+        )
+    return access
+
+
+def permission_denied_message(permission: str) -> str:
+    return _("This needs one of these roles: %(roles)s.") % {"roles": role_labels_with(permission)}
+
+
+def agency_get_by_id(agency_id) -> Agency:
+    return Agency.objects.get(pk=agency_id)

@@ -1,0 +1,71 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from agency.models import AgencyOwned
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    INAPP = "inapp", _("In-app")
+
+
+class OutboundMessage(AgencyOwned):
+    """Every email, SMS and in-app notification, stored before it is sent.
+
+    The row is the source of truth: a periodic sweep claims due rows
+    (select_for_update(skip_locked=True)) and delivers them; a lost broker message is
+    picked up by the next sweep. `idempotency_key` is unique per agency, so the same
+    (deadline, rule, channel, recipient) can never be stored — or sent — twice; it is
+    handed to the provider as its idempotency key where the provider has one.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=64, help_text=_("reminder, signing_link, approval_request, …"))
+    template_code = models.CharField(_("template"), max_length=64)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    language = models.CharField(max_length=10, default="zh-hans")
+    # Recipient: a user (back office) or a raw address (a sub-account owner has no login).
+    recipient_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    recipient_address = models.CharField(_("recipient"), max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    send_after = models.DateTimeField(_("send after"), db_index=False)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    # Optional links back to what caused it.
+    task = models.ForeignKey("shutdown.ShutdownTask", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbound messages")
+        ordering = ["-send_after"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "idempotency_key"], name="outbound_unique_idempotency_key")
+        ]
+        indexes = [
+            # The sweep's query: pending rows whose send time has come.
+            models.Index(fields=["send_after"], condition=models.Q(status="pending"), name="outbound_due_idx"),
+            models.Index(fields=["agency", "status"]),
+            models.Index(fields=["recipient_user", "channel", "read_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.kind} → {self.recipient_address or self.recipient_user_id}"

@@ -1,0 +1,133 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from agency.models import AgencyOwned
+
+from .states import ItemState, TaskState
+
+
+class Strategy(models.TextChoices):
+    SHUTDOWN = "shutdown", _("Full shutdown")
+    DORMANT = "dormant", _("Dormant mode (R5.1)")
+    RESTRICT = "restrict", _("Permission shrink (R5.2)")
+    MATRIX = "matrix", _("Matrix reorganisation (R5.3)")
+
+
+class ShutdownTask(AgencyOwned):
+    """A batch shutdown (or downgrade) of many sub-accounts, split into ordered tiers."""
+
+    title = models.CharField(_("title"), max_length=200)
+    reason = models.TextField(_("reason"), blank=True)
+    strategy = models.CharField(_("strategy"), max_length=16, choices=Strategy.choices, default=Strategy.SHUTDOWN)
+    matrix_target = models.ForeignKey(
+        "agency.SubAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("matrix target account"),
+    )
+    state = models.CharField(_("state"), max_length=16, choices=TaskState.choices, default=TaskState.DRAFT)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    content_hash = models.CharField(_("content hash at submission"), max_length=64, blank=True)
+    # Progress of long work (pre-checks of large tasks): done / total, shown as a progress bar.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("shutdown task")
+        verbose_name_plural = _("shutdown tasks")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agency", "state"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Tier(AgencyOwned):
+    """An ordered batch of a task. The next tier opens only when the previous one is complete."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        OPEN = "open", _("Open")
+        COMPLETE = "complete", _("Complete")
+        CLOSED_WITH_FAILURES = "closed_with_failures", _("Closed with failures")
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="tiers")
+    position = models.PositiveIntegerField(_("position"))
+    name = models.CharField(_("name"), max_length=100)
+    planned_start = models.DateTimeField(_("planned start"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=24, choices=State.choices, default=State.PENDING)
+
+    class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+        ordering = ["task", "position"]
+        constraints = [models.UniqueConstraint(fields=["agency", "task", "position"], name="tier_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name}"
+
+
+class TaskItem(AgencyOwned):
+    """One sub-account inside a task."""
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="items")
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    sub_account = models.ForeignKey("agency.SubAccount", on_delete=models.PROTECT, related_name="task_items")
+    state = models.CharField(_("state"), max_length=16, choices=ItemState.choices, default=ItemState.DRAFT)
+    # When the shutdown took effect on the platform; deadlines count from here.
+    effective_at = models.DateTimeField(_("effective at"), null=True, blank=True)
+    expected_effective_at = models.DateTimeField(_("expected effective at"), null=True, blank=True)
+    expected_is_provisional = models.BooleanField(default=False)
+    # A hosted-topic transfer target must be named before the item can proceed (R3.3).
+    topic_transfer_target = models.CharField(_("topic-host transfer target"), max_length=200, blank=True)
+    receipt_number = models.CharField(_("platform receipt number"), max_length=100, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("task item")
+        verbose_name_plural = _("task items")
+        ordering = ["task", "tier__position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "task", "sub_account"], name="taskitem_unique_account")
+        ]
+        indexes = [models.Index(fields=["agency", "task", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}/{self.sub_account_id}"
+
+
+class TaskEvent(AgencyOwned):
+    """Append-only, hash-chained audit log of a task (R7.1 evidence; issue: audit trail).
+
+    Each event stores the hash of the previous event of the same task; `hash` covers the
+    event's own content plus `prev_hash`. Written only through shutdown.events.event_record.
+    """
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="events")
+    item = models.ForeignKey(TaskItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=64)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=200, blank=True, help_text=_("Who acted, as shown (user, owner, system)"))
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("task event")
+        verbose_name_plural = _("task events")
+        ordering = ["task", "seq"]
+        constraints = [models.UniqueConstraint(fields=["agency", "task", "seq"], name="taskevent_unique_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id}#{self.seq} {self.kind}"

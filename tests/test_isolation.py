@@ -1,0 +1,150 @@
+"""The tenant-isolation suite. It walks the models and the URL resolver, so that a new
+unscoped model or view fails here without anyone having to remember to add a test."""
+
+import pytest
+from django.apps import apps
+from django_scopes import ScopeError, get_scope, scope
+
+from agency.api.base import AGENCY_SCOPED_BASES
+from agency.exceptions import MissingAgencyError
+from agency.models import Agency, AgencyOwned, SubAccount
+from agency.tasks import agency_stats_refresh
+from agency.views.base import AgencyScopedView
+
+from .urlwalk import agency_routes, fill, route_params, view_class_of
+
+PROJECT_APPS = {"accounts", "agency", "shutdown", "approvals", "deadlines", "notifications"}
+# Tables that are not tenant-owned, with the reason.
+UNSCOPED = {
+    "accounts.User": "a person may belong to several agencies",
+    "accounts.Membership": "the table that decides which agency scope a request may enter",
+    "agency.Agency": "the tenant itself",
+}
+
+
+def project_models():
+    return [m for m in apps.get_models() if m._meta.app_label in PROJECT_APPS]
+
+
+def test_every_project_model_is_tenant_owned_or_explicitly_exempt():
+    offenders = []
+    for model in project_models():
+        label = model._meta.label
+        if label in UNSCOPED or getattr(model, "TENANCY_EXEMPT_REASON", None):
+            continue
+        if not issubclass(model, AgencyOwned):
+            offenders.append(label)
+    assert offenders == [], f"Models without agency_id / scoped manager: {offenders}"
+
+
+@pytest.mark.django_db
+def test_every_scoped_model_raises_without_scope():
+    scoped = [m for m in project_models() if issubclass(m, AgencyOwned)]
+    assert SubAccount in scoped
+    for model in scoped:
+        with pytest.raises(ScopeError):
+            list(model.objects.all()[:1])
+
+
+@pytest.mark.django_db
+def test_scope_filters_rows_to_the_agency(accounts_a, accounts_b, world_a):
+    with scope(agency=world_a.agency):
+        ids = set(SubAccount.objects.values_list("id", flat=True))
+    assert ids == {a.id for a in accounts_a}
+
+
+def test_agency_scoped_routes_exist():
+    routes = agency_routes()
+    assert any(r.startswith("a/") for r, _ in routes)
+    assert any(r.startswith("api/") for r, _ in routes)
+
+
+@pytest.mark.parametrize("route,pattern", agency_routes(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_agency_route_is_served_by_a_scoped_base_class(route, pattern):
+    cls = view_class_of(pattern)
+    assert cls is not None, f"{route} is a function view: use AgencyScopedView / AgencyScoped*APIView"
+    if route.startswith("a/"):
+        assert issubclass(cls, AgencyScopedView), f"{route}: {cls} is not an AgencyScopedView"
+    else:
+        assert issubclass(cls, AGENCY_SCOPED_BASES), f"{route}: {cls} is not an agency-scoped API view"
+
+
+def test_scoping_cannot_be_overridden():
+    with pytest.raises(TypeError):
+        type("Sneaky", (AgencyScopedView,), {"dispatch": lambda self, request, *a, **k: None})
+    from agency.api.base import AgencyScopedAPIView
+
+    with pytest.raises(TypeError):
+        type("SneakyAPI", (AgencyScopedAPIView,), {"initial": lambda self, request, *a, **k: None, "__module__": "x"})
+
+
+def _slug_only_routes():
+    return [(r, p) for r, p in agency_routes() if route_params(r) == ["agency_slug"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route,pattern", _slug_only_routes(), ids=lambda v: v if isinstance(v, str) else "")
+def test_a_non_member_gets_404_on_every_agency_page_and_endpoint(route, pattern, worlds):
+    a, b = worlds
+    path = fill(route, agency_slug=a.agency.slug)
+    response = b.client("owner").get(path)
+    assert response.status_code == 404, f"{path} answered {response.status_code} to another agency's owner"
+    if path.startswith("/api/"):
+        assert response.json()["error"]["status"] == 404
+    # An unknown slug is 404 as well, for members of any agency.
+    response = a.client("owner").get(fill(route, agency_slug="no-such-agency"))
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route,pattern", _slug_only_routes(), ids=lambda v: v if isinstance(v, str) else "")
+def test_anonymous_users_never_see_agency_data(route, pattern, world_a):
+    from rest_framework.test import APIClient
+
+    path = fill(route, agency_slug=world_a.agency.slug)
+    response = APIClient().get(path)
+    assert response.status_code in (302, 401, 403, 404)
+    if response.status_code == 302:
+        assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_task_runs_under_its_agency(world_a, world_b, accounts_a, accounts_b):
+    SubAccount.objects  # noqa: B018
+    result = agency_stats_refresh.apply(kwargs={"agency_id": world_a.agency.pk}).get()
+    assert result["agency_id"] == world_a.agency.pk
+    assert result["total"] == len(accounts_a)
+
+
+@pytest.mark.django_db
+def test_task_without_agency_fails(world_a):
+    with pytest.raises(MissingAgencyError):
+        agency_stats_refresh.apply(kwargs={}).get()
+
+
+@pytest.mark.django_db
+def test_tasks_back_to_back_do_not_share_an_agency(world_a, world_b, accounts_a):
+    from .factories import SubAccountFactory
+
+    SubAccountFactory(agency=world_b.agency)
+    first = agency_stats_refresh.apply(kwargs={"agency_id": world_a.agency.pk}).get()
+    assert "agency" not in get_scope()
+    second = agency_stats_refresh.apply(kwargs={"agency_id": world_b.agency.pk}).get()
+    assert (first["agency_id"], first["total"]) == (world_a.agency.pk, 3)
+    assert (second["agency_id"], second["total"]) == (world_b.agency.pk, 1)
+
+
+@pytest.mark.django_db
+def test_cache_keys_carry_the_agency(world_a, world_b):
+    from agency.cache import agency_cache_get, agency_cache_key, agency_cache_set
+
+    agency_cache_set(world_a.agency, "stats", value={"n": 1})
+    assert agency_cache_get(world_b.agency, "stats") is None
+    assert agency_cache_get(world_a.agency, "stats") == {"n": 1}
+    assert str(world_a.agency.pk) in agency_cache_key(world_a.agency, "x")
+    with pytest.raises(ValueError):
+        agency_cache_key(None, "x")
+
+
+def test_agency_model_is_not_scoped():
+    assert not issubclass(Agency, AgencyOwned)
