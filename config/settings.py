@@ -5,6 +5,7 @@ environment; the defaults are the embedded development set-up of `make run`
 (SQLite, a filesystem Celery broker, console email and SMS).
 """
 
+import importlib
 import os
 import sys
 from datetime import timedelta
@@ -103,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "agency.context_processors.navigation",
+                "approvals.context_processors.inbox",
             ],
         },
     },
@@ -268,8 +270,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Periodic sweeps are registered by the apps in config/celery.py (BEAT_SCHEDULE below).
+# Periodic sweeps: each app declares its own in `<app>/beat.py` (a plain BEAT_SCHEDULE dict).
 CELERY_BEAT_SCHEDULE: dict = {}
+for _app in ("agency", "shutdown", "approvals", "deadlines", "notifications"):
+    try:
+        CELERY_BEAT_SCHEDULE.update(importlib.import_module(f"{_app}.beat").BEAT_SCHEDULE)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{_app}.beat":
+            raise
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {

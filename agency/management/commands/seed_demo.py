@@ -5,7 +5,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from agency.demo import DEMO_PASSWORD, seed_demo
 
-
 DEMO_APPS = ["shutdown", "approvals", "deadlines", "notifications"]
 
 

