@@ -1,0 +1,70 @@
+"""The one place where the numbers of shared/domain.md live.
+
+`DEFAULTS` holds the product defaults; an agency may override any of them in
+`Agency.settings["policy"]` (the policy page shows the effective values). Code reads
+`policy_for(agency).<name>`, never a literal.
+"""
+
+from dataclasses import dataclass, fields, replace
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Policy:
+    # R1.3 processing times
+    enterprise_review_hours: int = 24
+    third_party_min_working_days: int = 3
+    third_party_max_working_days: int = 5
+    # R2 data retention
+    drafts_days: int = 30
+    interaction_data_days: int = 180
+    fan_profile_days: int = 90
+    # R3 linked services
+    settlement_working_days: int = 7
+    ad_payout_threshold_cny: Decimal = Decimal("500")
+    topic_transfer_revocable_days: int = 30
+    # R5.1 dormant mode
+    dormant_login_interval_months: int = 1
+    # R7 special cases
+    delayed_review_max_days: int = 15
+    international_time_factor: Decimal = Decimal("1.5")
+    # R8 monitoring
+    activity_window_hours: int = 72
+    activity_follower_drop_pct: Decimal = Decimal("30")
+    api_window_days: int = 14
+    commercial_window_days: int = 30
+    commercial_max_pending_orders: int = 5
+    # R9
+    shell_followers_threshold: int = 10000
+    shell_months: int = 3
+    reopen_block_days: int = 180
+    interaction_export_months: int = 6
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+DEFAULTS = Policy()
+
+RULE_OF_FIELD = {
+    "enterprise_review_hours": "R1.3", "third_party_min_working_days": "R1.3", "third_party_max_working_days": "R1.3",
+    "drafts_days": "R2.1", "interaction_data_days": "R2.3", "fan_profile_days": "R2.4",
+    "settlement_working_days": "R3.1", "ad_payout_threshold_cny": "R3.2", "topic_transfer_revocable_days": "R3.3",
+    "dormant_login_interval_months": "R5.1", "delayed_review_max_days": "R7.2", "international_time_factor": "R7.3",
+    "activity_window_hours": "R8", "activity_follower_drop_pct": "R8", "api_window_days": "R8",
+    "commercial_window_days": "R8", "commercial_max_pending_orders": "R8", "shell_followers_threshold": "R9.2",
+    "shell_months": "R9.2", "reopen_block_days": "R9.3", "interaction_export_months": "R9.1",
+}
+
+
+def policy_for(agency) -> Policy:
+    overrides = ((getattr(agency, "settings", None) or {}).get("policy") or {}) if agency is not None else {}
+    if not overrides:
+        return DEFAULTS
+    clean = {}
+    for f in fields(Policy):
+        if f.name in overrides:
+            default = getattr(DEFAULTS, f.name)
+            clean[f.name] = type(default)(str(overrides[f.name])) if isinstance(default, Decimal) else type(default)(
+                overrides[f.name])
+    return replace(DEFAULTS, **clean)

@@ -1,0 +1,86 @@
+"""What a shutdown (or downgrade) of one account will set in motion, with dates.
+
+Used before submission (task preview), on the owner's signing page, and by the
+deadline creation when an item takes effect, so the three always agree.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.utils.translation import gettext_lazy as _
+
+from deadlines.policy import policy_for
+from deadlines.workdays import working_days_deadline
+
+
+@dataclass
+class Consequence:
+    kind: str
+    rule: str
+    label: str
+    due_at: datetime
+    provisional: bool = False
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["label"] = str(self.label)
+        data["note"] = str(self.note)
+        return data
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    import calendar
+
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def consequences_preview(*, agency, sub_account, strategy: str, effective_at: datetime) -> list[Consequence]:
+    """The deadlines an item creates when it takes effect at `effective_at` (aware)."""
+    p = policy_for(agency)
+    tz = agency.tz
+    local = effective_at.astimezone(tz)
+    out: list[Consequence] = []
+    if strategy == "shutdown":
+        out.append(Consequence("drafts_expire", "R2.1", _("Published content kept as drafts until"),
+                               local + timedelta(days=p.drafts_days),
+                               note=_("Edit or republish before this date; after it the drafts are gone.")))
+        if sub_account.unwithdrawn_earnings and sub_account.unwithdrawn_earnings > 0:
+            due, provisional = working_days_deadline(start=effective_at, days=p.settlement_working_days, tz=tz)
+            out.append(Consequence("earnings_settlement", "R3.1", _("Unwithdrawn earnings settled by"), due,
+                                   provisional=provisional))
+        if sub_account.pending_ad_revenue and sub_account.pending_ad_revenue > 0:
+            paid = sub_account.pending_ad_revenue >= p.ad_payout_threshold_cny
+            out.append(Consequence(
+                "ad_revenue", "R3.2",
+                _("Pending ad revenue paid out") if paid else _("Pending ad revenue returned to the advertiser"),
+                local, note=_("Paid out only at %(n)s yuan or more.") % {"n": p.ad_payout_threshold_cny}))
+        if sub_account.hosted_topics:
+            out.append(Consequence("topic_transfer_revocable", "R3.3", _("Topic-host transfer can be revoked until"),
+                                   local + timedelta(days=p.topic_transfer_revocable_days)))
+        out.append(Consequence("interaction_data", "R2.3", _("Interaction data (CSV export) available until"),
+                               local + timedelta(days=p.interaction_data_days)))
+        out.append(Consequence("fan_profile", "R2.4", _("Fan profile basic data available until"),
+                               local + timedelta(days=p.fan_profile_days)))
+        if sub_account.followers >= p.shell_followers_threshold:
+            out.append(Consequence("shell_transition", "R9.2", _("Keep the empty shell for followers to move until"),
+                                   _add_months(local, p.shell_months)))
+        out.append(Consequence("reopen_blocked", "R9.3", _("The account cannot be reopened before"),
+                               local + timedelta(days=p.reopen_block_days)))
+        out.append(Consequence("monitor_activity", "R8", _("Activity monitoring window ends"),
+                               local + timedelta(hours=p.activity_window_hours)))
+        out.append(Consequence("monitor_api", "R8", _("API call monitoring window ends"),
+                               local + timedelta(days=p.api_window_days)))
+        out.append(Consequence("monitor_commercial", "R8", _("Commercial-cooperation monitoring window ends"),
+                               local + timedelta(days=p.commercial_window_days)))
+    elif strategy == "dormant":
+        out.append(Consequence("dormant_login", "R5.1", _("Next required login of the dormant account"),
+                               _add_months(local, p.dormant_login_interval_months)))
+    if sub_account.high_risk:
+        out.append(Consequence("delayed_review", "R7.2", _("Delayed review may last until"),
+                               local + timedelta(days=p.delayed_review_max_days),
+                               note=_("Content clearing starts at the same time.")))
+    return sorted(out, key=lambda c: c.due_at)
