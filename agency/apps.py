@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
 class AgencyConfig(AppConfig):
     name = "agency"
     verbose_name = _("Agencies and sub-accounts")
+
+    def ready(self):
+        from .models import SubAccount
+        from .services.tags import on_subaccount_saved
+
+        post_save.connect(on_subaccount_saved, sender=SubAccount, dispatch_uid="agency.subaccount_tags_reindex")

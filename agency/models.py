@@ -1,8 +1,10 @@
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -152,3 +154,85 @@ class SubAccount(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.get_platform_display()})"
+
+
+class SubAccountTag(AgencyOwned):
+    """The tag index: one row per (account, tag), so that "accounts tagged X" is an indexed
+    lookup on SQLite and PostgreSQL alike. `SubAccount.tags` (a JSON list) stays the value
+    the API and the pages show; `agency.services.tags.subaccount_tags_reindex` keeps this
+    table in step with it (a post_save hook for single saves, explicit calls for bulk writes)."""
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="tag_links")
+    name = models.CharField(_("tag"), max_length=50)
+
+    class Meta:
+        verbose_name = _("sub-account tag")
+        verbose_name_plural = _("sub-account tags")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "subaccount", "name"], name="subaccounttag_unique"),
+        ]
+        indexes = [models.Index(fields=["agency", "name", "subaccount"], name="subaccounttag_agency_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubAccountImport(AgencyOwned):
+    """An uploaded spreadsheet between preview and confirmation (and afterwards, as a record)."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        APPLIED = "applied", _("Applied")
+
+    original_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("content"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sub-account import")
+        verbose_name_plural = _("sub-account imports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agency", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class SubAccountChange(AgencyOwned):
+    """History: who changed which sub-account, when, how, and old → new per field."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        IMPORTED = "imported", _("Imported")
+        BULK_TAG = "bulk_tag", _("Tags changed in bulk")
+        BULK_OWNER = "bulk_owner", _("Owner contact changed in bulk")
+        ARCHIVED = "archived", _("Archived")
+        RESTORED = "restored", _("Restored")
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("by"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    changes = models.JSONField(_("changes"), default=dict, blank=True, help_text=_("field → [old, new]"))
+    import_batch = models.ForeignKey(
+        SubAccountImport, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sub-account change")
+        verbose_name_plural = _("sub-account changes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agency", "subaccount", "created_at"], name="subaccountchange_account")]
+
+    def __str__(self) -> str:
+        return f"{self.subaccount_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
