@@ -1,3 +1,10 @@
 """Agency-scoped API routes of shutdown: mounted under /api/v1/agencies/<agency_slug>/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .api.views import ShutdownTaskViewSet
+
+router = SimpleRouter()
+router.register("shutdown-tasks", ShutdownTaskViewSet, basename="api-shutdown-task")
+
+urlpatterns: list = [*router.urls]

@@ -34,6 +34,7 @@ class ShutdownTask(AgencyOwned):
     # Progress of long work (pre-checks of large tasks): done / total, shown as a progress bar.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(_("last pre-check"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +84,9 @@ class TaskItem(AgencyOwned):
     effective_at = models.DateTimeField(_("effective at"), null=True, blank=True)
     expected_effective_at = models.DateTimeField(_("expected effective at"), null=True, blank=True)
     expected_is_provisional = models.BooleanField(default=False)
+    # The latest expected date (R1.3 ranges, R7.2 delayed review); expected_effective_at is the earliest.
+    expected_effective_latest_at = models.DateTimeField(_("expected effective at the latest"), null=True, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
     # A hosted-topic transfer target must be named before the item can proceed (R3.3).
     topic_transfer_target = models.CharField(_("topic-host transfer target"), max_length=200, blank=True)
     receipt_number = models.CharField(_("platform receipt number"), max_length=100, blank=True)
@@ -131,3 +135,111 @@ class TaskEvent(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.task_id}#{self.seq} {self.kind}"
+
+
+class CheckKind(models.TextChoices):
+    """The review checks of R4, plus the document and hand-over checks of R1.3/R7/R3.3."""
+
+    COMPLIANCE = "compliance", _("Compliance")
+    PERMISSIONS = "permissions", _("Permissions")
+    TECHNICAL = "technical", _("Technical")
+    DOCUMENTS = "documents", _("Required documents")
+    HANDOVER = "handover", _("Hand-over")
+
+
+class Blocker(AgencyOwned):
+    """One reason a pre-check stopped an item, with the rule id and the appeal channel (R4).
+
+    `open` and `appealed` block the item; `resolved` (an operator recorded a resolution)
+    and `cleared` (a re-check found the condition gone) do not.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        APPEALED = "appealed", _("Appealed")
+        RESOLVED = "resolved", _("Resolved")
+        CLEARED = "cleared", _("Cleared by re-check")
+
+    BLOCKING_STATES = (State.OPEN, State.APPEALED)
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="blockers")
+    item = models.ForeignKey(TaskItem, on_delete=models.CASCADE, related_name="blockers")
+    check_type = models.CharField(_("check"), max_length=16, choices=CheckKind.choices)
+    rule = models.CharField(_("rule"), max_length=16)
+    code = models.CharField(_("code"), max_length=64)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    resolution_note = models.TextField(_("resolution"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    appeal_note = models.TextField(_("appeal"), blank=True)
+    appeal_document = models.ForeignKey(
+        "TaskDocument", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    appealed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    appealed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocker")
+        verbose_name_plural = _("blockers")
+        ordering = ["item_id", "check_type", "code"]
+        constraints = [models.UniqueConstraint(fields=["agency", "item", "code"], name="blocker_unique_code")]
+        indexes = [models.Index(fields=["agency", "task", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}:{self.code}"
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.state in self.BLOCKING_STATES
+
+    @property
+    def reason(self) -> str:
+        from .rules import blocker_reason
+
+        return blocker_reason(self.code)
+
+    @property
+    def appeal_channel(self) -> str:
+        from .rules import blocker_channel
+
+        return blocker_channel(self.code)
+
+
+class DocumentKind(models.TextChoices):
+    LEGAL_REP_AUTHORISATION = "legal_rep_authorisation", _("Legal representative's authorisation letter (R1.3)")
+    GDPR_DECLARATION = "gdpr_declaration", _("GDPR compliance declaration (R7.3)")
+    INHERITANCE_CERTIFICATE = "inheritance_certificate", _("Notarised inheritance certificate (R7.4)")
+    APPEAL_EVIDENCE = "appeal_evidence", _("Appeal evidence (R4)")
+    EXECUTION_SCREENSHOT = "execution_screenshot", _("Execution screenshot")
+    OTHER = "other", _("Other")
+
+
+class TaskDocument(AgencyOwned):
+    """An uploaded file: checked by content, size-limited, stored under the agency's folder, hashed."""
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="documents")
+    item = models.ForeignKey(TaskItem, null=True, blank=True, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=32, choices=DocumentKind.choices)
+    file = models.FileField(_("file"), max_length=300)
+    original_name = models.CharField(_("original name"), max_length=255, blank=True)
+    content_type = models.CharField(_("content type"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["agency", "task", "kind"])]
+
+    def __str__(self) -> str:
+        return self.original_name or self.file.name

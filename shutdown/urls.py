@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import tasks
 
 app_name = "shutdown"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", tasks.TaskListView.as_view(), name="task_list"),
+    path("new/", tasks.TaskCreateView.as_view(), name="task_create"),
+    path("<int:pk>/", tasks.TaskDetailView.as_view(), name="task_detail"),
+    path("<int:pk>/progress/", tasks.TaskProgressView.as_view(), name="task_progress"),
+    path("<int:pk>/items/<int:item_id>/", tasks.ItemDetailView.as_view(), name="item_detail"),
+    path("<int:pk>/documents/<int:document_id>/", tasks.DocumentDownloadView.as_view(), name="document_download"),
+    path("<int:pk>/do/<slug:action>/", tasks.TaskActionView.as_view(), name="task_action"),
+]

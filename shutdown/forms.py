@@ -1,0 +1,28 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from shutdown import rules
+from shutdown.models import DocumentKind, Strategy
+
+
+class TaskCreateForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    strategy = forms.ChoiceField(label=_("Strategy"), choices=Strategy.choices, initial=Strategy.SHUTDOWN,
+                                 help_text=_("A full shutdown, or one of the R5 alternatives."))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    matrix_target = forms.IntegerField(label=_("Matrix target account id"), required=False,
+                                       help_text=_("Only for matrix reorganisation: where the content moves (R5.3)."))
+    tier_rule = forms.ChoiceField(label=_("Split into tiers by"), required=False,
+                                  choices=[("", _("One tier (split later)")), *rules.SPLIT_RULES.items()])
+    batch_size = forms.IntegerField(label=_("Batch size"), required=False, min_value=1)
+
+
+class TaskEditForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
+    item = forms.IntegerField(label=_("Item"), required=False, widget=forms.HiddenInput)
+    file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))

@@ -1,0 +1,150 @@
+"""Pre-checks (the system half of R4, plus the documents of R1.3/R7.3/R7.4 and the topic
+hand-over of R3.3), in bulk: the number of queries does not grow with the number of items.
+
+`precheck_start` marks the items as checking and publishes the Celery task after commit;
+`precheck_run` (the task's body) computes every item's blockers in Python from one read of
+the items and their accounts, then writes with bulk statements; progress is written in at
+most PROGRESS_STEPS updates so the task page can show a bar.
+"""
+
+import math
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agency.exceptions import Conflict, DomainValidationError
+from deadlines.policy import policy_for
+from shutdown import rules
+from shutdown.events import event_record
+from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem
+from shutdown.services.tasks import BULK_BATCH, INACTIVE_ITEM_STATES, task_state_refresh
+from shutdown.services.transitions import task_transition
+from shutdown.states import EDITABLE_TASK_STATES, ItemState, TaskState
+
+PROGRESS_STEPS = 10
+CHECKABLE_ITEM_STATES = [ItemState.DRAFT, ItemState.BLOCKED, ItemState.READY, ItemState.CHECKING]
+
+
+def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | None = None) -> ShutdownTask:
+    """Queue the pre-checks of every active item (or of the given items: a re-check)."""
+    with transaction.atomic():
+        task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
+        if task.state not in EDITABLE_TASK_STATES:
+            raise Conflict(_("The task is “%(state)s”: pre-checks are only run before approval.")
+                           % {"state": task.get_state_display()}, code="not_editable")
+        items = TaskItem.objects.filter(task=task, state__in=CHECKABLE_ITEM_STATES)
+        if item_ids is not None:
+            items = items.filter(pk__in=item_ids)
+        count = items.update(state=ItemState.CHECKING)
+        if not count:
+            raise DomainValidationError(_("There is no active item to check."), details={"items": ["none"]})
+        task.progress_done, task.progress_total = 0, count
+        task.save(update_fields=["progress_done", "progress_total", "updated_at"])
+        if task.state != TaskState.CHECKING:
+            task = task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=actor,
+                                   kind="precheck.started", data={"items": count})
+        agency_id, task_id = agency.pk, task.pk
+
+        def publish():
+            from shutdown.tasks import task_precheck
+
+            task_precheck.delay(agency_id=agency_id, task_id=task_id)
+
+        transaction.on_commit(publish)
+    return task
+
+
+def precheck_run(*, agency, task_id: int) -> dict:
+    """Check every item in state `checking`; idempotent (a second run finds nothing to do)."""
+    task = ShutdownTask.objects.select_related("matrix_target").get(pk=task_id)
+    if task.state != TaskState.CHECKING:
+        return {"task": task_id, "skipped": task.state}
+    policy = policy_for(agency)
+    tz = agency.tz
+    now = timezone.now()
+    today = now.astimezone(tz).date()
+
+    documents: dict[int, set[str]] = {}
+    for item_id, kind in TaskDocument.objects.filter(task=task, item__isnull=False).values_list("item_id", "kind"):
+        documents.setdefault(item_id, set()).add(kind)
+    existing: dict[tuple[int, str], tuple[int, str]] = {
+        (item_id, code): (pk, state)
+        for pk, item_id, code, state in Blocker.objects.filter(task=task).values_list("pk", "item_id", "code", "state")
+    }
+    existing_by_item: dict[int, list[str]] = {}
+    for item_id, code in existing:
+        existing_by_item.setdefault(item_id, []).append(code)
+
+    total = task.progress_total or 1
+    step = max(1, math.ceil(total / PROGRESS_STEPS))
+    new_blockers: list[Blocker] = []
+    clear_ids: list[int] = []
+    reopen_ids: list[int] = []
+    estimates: dict[tuple, rules.Estimate] = {}
+    done = 0
+    items = (TaskItem.objects.filter(task=task, state=ItemState.CHECKING)
+             .select_related("sub_account", "tier").order_by("pk"))
+    for item in items.iterator(chunk_size=2000):
+        account = item.sub_account
+        codes = rules.precheck_codes(
+            sub_account=account, strategy=task.strategy, topic_transfer_target=item.topic_transfer_target,
+            documents=documents.get(item.pk, set()), today=today,
+        )
+        for code in codes:
+            found = existing.get((item.pk, code))
+            if found is None:
+                check, rule, _reason, _channel = rules.BLOCKERS[code]
+                new_blockers.append(Blocker(agency=agency, task=task, item_id=item.pk, check_type=check, rule=rule,
+                                            code=code))
+            elif found[1] == Blocker.State.CLEARED:
+                reopen_ids.append(found[0])
+        for code in existing_by_item.get(item.pk, ()):
+            pk, state = existing[(item.pk, code)]
+            if code not in codes and state in Blocker.BLOCKING_STATES:
+                clear_ids.append(pk)
+        key = (rules.estimate_group_key(account), item.tier_id)
+        if key not in estimates:
+            start = max(now, item.tier.planned_start) if item.tier and item.tier.planned_start else now
+            estimates[key] = rules.expected_effective(sub_account=account, policy=policy, start=start, tz=tz)
+        done += 1
+        if done % step == 0 and done < total:
+            ShutdownTask.objects.filter(pk=task.pk).update(progress_done=done)
+
+    with transaction.atomic():
+        task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
+        if task.state != TaskState.CHECKING:  # reset or cancelled meanwhile: write nothing
+            return {"task": task_id, "skipped": task.state}
+        Blocker.objects.bulk_create(new_blockers, batch_size=BULK_BATCH)
+        for ids, state in ((clear_ids, Blocker.State.CLEARED), (reopen_ids, Blocker.State.OPEN)):
+            for k in range(0, len(ids), BULK_BATCH):
+                Blocker.objects.filter(pk__in=ids[k:k + BULK_BATCH]).update(state=state)
+        checking = TaskItem.objects.filter(task=task, state=ItemState.CHECKING)
+        for ((kind, region, high_risk), tier_id), estimate in estimates.items():
+            checking.filter(tier_id=tier_id, sub_account__kind=kind, sub_account__region=region,
+                            sub_account__high_risk=high_risk).update(
+                expected_effective_at=estimate.earliest, expected_effective_latest_at=estimate.latest,
+                expected_is_provisional=estimate.provisional)
+        blocking = Blocker.objects.filter(item=OuterRef("pk"), state__in=Blocker.BLOCKING_STATES)
+        blocked = checking.filter(Exists(blocking)).update(state=ItemState.BLOCKED)
+        ready = checking.update(state=ItemState.READY)
+        task.progress_done = task.progress_total
+        task.checked_at = now
+        task.save(update_fields=["progress_done", "checked_at", "updated_at"])
+        summary = {"checked": done, "blocked": blocked, "ready": ready, "new_blockers": len(new_blockers),
+                   "cleared": len(clear_ids)}
+        event_record(agency=agency, task=task, kind="precheck.finished", data=summary, actor_label="system")
+        active = TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
+        states = set(active.values_list("state", flat=True).distinct())
+        if ItemState.BLOCKED in states:
+            target = TaskState.BLOCKED
+        elif states == {ItemState.READY}:
+            target = TaskState.READY
+        else:
+            target = TaskState.DRAFT
+        task_transition(agency=agency, task=task, to=target, kind=f"task.{target}")
+    return {"task": task_id, **summary, "state": target}
+
+
+__all__ = ["precheck_start", "precheck_run", "task_state_refresh", "PROGRESS_STEPS"]

@@ -1,0 +1,300 @@
+"""Use cases of a task while it is being prepared: create, edit, tiers, items."""
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from agency.exceptions import Conflict, DomainValidationError
+from agency.models import SubAccount
+from deadlines.policy import policy_for
+from shutdown import rules
+from shutdown.events import event_record
+from shutdown.models import ShutdownTask, Strategy, TaskItem, Tier
+from shutdown.services.transitions import item_transition, task_transition
+from shutdown.states import EDITABLE_TASK_STATES, TASK_TRANSITIONS, ItemState, TaskState
+
+# Tasks in these states still hold their accounts: an account can be in one of them only.
+OPEN_TASK_STATES = [s for s in TaskState.values if s not in (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)]
+INACTIVE_ITEM_STATES = [ItemState.EXCLUDED, ItemState.CANCELLED]
+BULK_BATCH = 5000
+MAX_LISTED_IDS = 20
+
+
+def _require_editable(task: ShutdownTask) -> None:
+    if task.state not in EDITABLE_TASK_STATES:
+        raise Conflict(
+            _("The task is “%(state)s”: its content can no longer be changed.") % {"state": task.get_state_display()},
+            code="not_editable", details={"state": task.state},
+        )
+
+
+def _locked_task(task: ShutdownTask) -> ShutdownTask:
+    return ShutdownTask.objects.select_for_update().get(pk=task.pk)
+
+
+def _short(ids) -> str:
+    ids = sorted(ids)
+    text = ", ".join(str(i) for i in ids[:MAX_LISTED_IDS])
+    return text + (" …" if len(ids) > MAX_LISTED_IDS else "")
+
+
+def selection_queryset(*, agency, sub_account_ids=None, filter_params=None):
+    """The sub-accounts a task is created from: explicit ids (each checked) or a saved filter."""
+    if sub_account_ids:
+        ids = {int(i) for i in sub_account_ids}
+        found = set(SubAccount.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        missing = ids - found
+        if missing:
+            raise DomainValidationError(
+                _("These sub-accounts do not exist in this agency: %(ids)s.") % {"ids": _short(missing)},
+                details={"sub_account_ids": sorted(missing)[:MAX_LISTED_IDS]},
+            )
+        return SubAccount.objects.filter(pk__in=ids)
+    if filter_params is not None:
+        try:
+            from agency.selectors import subaccount_filter_queryset
+        except ImportError as exc:  # the registry's filter is not installed
+            raise DomainValidationError(_("Selecting by filter is not available yet: list the ids.")) from exc
+        return subaccount_filter_queryset(agency=agency, params=filter_params)
+    raise DomainValidationError(_("Select at least one sub-account."), details={"sub_account_ids": ["required"]})
+
+
+def task_create(*, agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
+                filter_params=None, matrix_target=None, tier_rule: str | None = None,
+                batch_size: int | None = None) -> ShutdownTask:
+    title = (title or "").strip()
+    if not title:
+        raise DomainValidationError(_("Give the task a title."), details={"title": ["required"]})
+    if strategy not in Strategy.values:
+        raise DomainValidationError(_("Unknown strategy “%(s)s”.") % {"s": strategy}, details={"strategy": [strategy]})
+    with transaction.atomic():
+        selection = selection_queryset(agency=agency, sub_account_ids=sub_account_ids, filter_params=filter_params)
+        rows = list(selection.values_list("pk", "archived_at"))
+        if not rows:
+            raise DomainValidationError(_("The selection is empty: no sub-account matches."),
+                                        details={"sub_account_ids": ["empty"]})
+        archived = [pk for pk, archived_at in rows if archived_at]
+        if archived:
+            raise DomainValidationError(
+                _("Archived sub-accounts cannot be shut down: %(ids)s.") % {"ids": _short(archived)},
+                details={"sub_account_ids": archived[:MAX_LISTED_IDS]})
+        ids = [pk for pk, _a in rows]
+        busy = list(
+            TaskItem.objects.filter(sub_account_id__in=selection.values("pk"), task__state__in=OPEN_TASK_STATES)
+            .exclude(state__in=INACTIVE_ITEM_STATES).values_list("sub_account_id", flat=True)[:MAX_LISTED_IDS]
+        )
+        if busy:
+            raise DomainValidationError(
+                _("These sub-accounts are already in an open task: %(ids)s.") % {"ids": _short(busy)},
+                details={"sub_account_ids": busy})
+        _check_matrix_target(strategy=strategy, matrix_target=matrix_target, ids=set(ids))
+        task = ShutdownTask.objects.create(
+            agency=agency, title=title, reason=reason or "", strategy=strategy, created_by=actor,
+            matrix_target=matrix_target if strategy == Strategy.MATRIX else None,
+        )
+        TaskItem.objects.bulk_create(
+            [TaskItem(agency=agency, task=task, sub_account_id=pk) for pk in ids], batch_size=BULK_BATCH
+        )
+        event_record(agency=agency, task=task, kind="task.created", actor=actor,
+                     data={"title": title, "strategy": strategy, "items": len(ids)})
+        if tier_rule:
+            tiers_split(agency=agency, task=task, actor=actor, rule=tier_rule, batch_size=batch_size)
+    return task
+
+
+def _check_matrix_target(*, strategy, matrix_target, ids: set[int]) -> None:
+    if strategy != Strategy.MATRIX:
+        return
+    if matrix_target is None:
+        raise DomainValidationError(_("Matrix reorganisation needs the target account the content moves to (R5.3)."),
+                                    details={"matrix_target": ["required"]})
+    if matrix_target.pk in ids:
+        raise DomainValidationError(_("The matrix target cannot be one of the accounts being reorganised."),
+                                    details={"matrix_target": [matrix_target.pk]})
+
+
+def task_update(*, agency, task: ShutdownTask, actor, **changes) -> ShutdownTask:
+    """Edit title, reason, strategy or matrix target while the task is editable. A new strategy
+    sends the task back to draft: its pre-checks must run again."""
+    allowed = {"title", "reason", "strategy", "matrix_target"}
+    with transaction.atomic():
+        task = _locked_task(task)
+        _require_editable(task)
+        before = {}
+        for name, value in changes.items():
+            if name not in allowed:
+                raise DomainValidationError(_("“%(f)s” cannot be edited.") % {"f": name}, details={name: ["read-only"]})
+            if name == "title" and not (value or "").strip():
+                raise DomainValidationError(_("Give the task a title."), details={"title": ["required"]})
+            if name == "strategy" and value not in Strategy.values:
+                raise DomainValidationError(_("Unknown strategy “%(s)s”.") % {"s": value}, details={"strategy": [value]})
+            if getattr(task, name) != value:
+                before[name] = getattr(task, name)
+                setattr(task, name, value)
+        if not before:
+            return task
+        if task.strategy != Strategy.MATRIX:
+            task.matrix_target = None
+        ids = set(task.items.values_list("sub_account_id", flat=True))
+        _check_matrix_target(strategy=task.strategy, matrix_target=task.matrix_target, ids=ids)
+        task.save()
+        changed = sorted(before)
+        event_record(agency=agency, task=task, kind="task.edited", actor=actor,
+                     data={"fields": changed, "before": {k: getattr(v, "pk", v) for k, v in before.items()}})
+        if {"strategy", "matrix_target"} & set(changed) and task.state != TaskState.DRAFT:
+            task.items.exclude(state__in=INACTIVE_ITEM_STATES).update(state=ItemState.DRAFT)
+            task = task_transition(agency=agency, task=task, to=TaskState.DRAFT, actor=actor, kind="task.reset",
+                                   data={"reason": "strategy changed"})
+    return task
+
+
+def tiers_split(*, agency, task: ShutdownTask, actor, rule: str | None = None, batch_size: int | None = None,
+                tiers: list[dict] | None = None) -> list[Tier]:
+    """Replace the task's tiers: by a rule (platform order, risk, followers, batch size) or by hand
+    (`tiers=[{"name", "planned_start", "item_ids"}]`, every active item exactly once)."""
+    with transaction.atomic():
+        task = _locked_task(task)
+        _require_editable(task)
+        active = TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
+        if tiers is not None:
+            plan = _manual_plan(active=active, tiers=tiers)
+        else:
+            if rule not in rules.SPLIT_RULES:
+                raise DomainValidationError(_("Unknown tier rule “%(r)s”.") % {"r": rule}, details={"rule": [rule]})
+            if rule == "batch_size" and not (batch_size and int(batch_size) > 0):
+                raise DomainValidationError(_("Give a batch size of at least 1."), details={"batch_size": ["required"]})
+            rows = [(item.pk, item.sub_account) for item in active.select_related("sub_account").order_by(
+                "sub_account__followers" if rule == "followers" else "id")]
+            plan = [{"name": name, "planned_start": None, "item_ids": ids}
+                    for name, ids in rules.split_into_tiers(rows=rows, rule=rule, batch_size=batch_size,
+                                                            policy=policy_for(agency))]
+        TaskItem.objects.filter(task=task).update(tier=None)
+        Tier.objects.filter(task=task).delete()
+        created = []
+        for position, spec in enumerate(plan, start=1):
+            tier = Tier.objects.create(agency=agency, task=task, position=position, name=spec["name"][:100],
+                                       planned_start=spec.get("planned_start"))
+            ids = spec["item_ids"]
+            for k in range(0, len(ids), BULK_BATCH):
+                TaskItem.objects.filter(task=task, pk__in=ids[k:k + BULK_BATCH]).update(tier=tier)
+            created.append(tier)
+        event_record(agency=agency, task=task, kind="tiers.split", actor=actor,
+                     data={"rule": rule or "manual", "tiers": [[t.name, len(s["item_ids"])] for t, s in
+                                                               zip(created, plan, strict=True)]})
+    return created
+
+
+def _manual_plan(*, active, tiers: list[dict]) -> list[dict]:
+    if not tiers:
+        raise DomainValidationError(_("Give at least one tier."), details={"tiers": ["required"]})
+    active_ids = set(active.values_list("pk", flat=True))
+    seen: set[int] = set()
+    plan = []
+    for index, spec in enumerate(tiers, start=1):
+        name = (spec.get("name") or "").strip()
+        if not name:
+            raise DomainValidationError(_("Tier %(n)s needs a name.") % {"n": index}, details={"tiers": [index]})
+        ids = [int(i) for i in spec.get("item_ids") or []]
+        unknown = set(ids) - active_ids
+        if unknown:
+            raise DomainValidationError(
+                _("Tier %(n)s lists items that are not active items of this task: %(ids)s.")
+                % {"n": index, "ids": _short(unknown)}, details={"tiers": [index]})
+        twice = seen & set(ids)
+        if twice:
+            raise DomainValidationError(_("Items in more than one tier: %(ids)s.") % {"ids": _short(twice)},
+                                        details={"tiers": [index]})
+        seen |= set(ids)
+        plan.append({"name": name, "planned_start": spec.get("planned_start"), "item_ids": ids})
+    missing = active_ids - seen
+    if missing:
+        raise DomainValidationError(_("Every active item needs a tier; missing: %(ids)s.") % {"ids": _short(missing)},
+                                    details={"tiers": ["incomplete"]})
+    return plan
+
+
+def tier_update(*, agency, tier: Tier, actor, name: str | None = None, planned_start=None) -> Tier:
+    with transaction.atomic():
+        task = _locked_task(tier.task)
+        _require_editable(task)
+        tier = Tier.objects.select_for_update().get(pk=tier.pk)
+        if name is not None:
+            if not name.strip():
+                raise DomainValidationError(_("A tier needs a name."), details={"name": ["required"]})
+            tier.name = name.strip()[:100]
+        if planned_start is not None:
+            tier.planned_start = planned_start
+        tier.save()
+        event_record(agency=agency, task=task, kind="tier.edited", actor=actor,
+                     data={"tier": tier.pk, "name": tier.name, "planned_start": tier.planned_start})
+    return tier
+
+
+def item_update(*, agency, item: TaskItem, actor, topic_transfer_target: str | None = None,
+                note: str | None = None) -> TaskItem:
+    with transaction.atomic():
+        _require_editable(_locked_task(item.task))
+        item = TaskItem.objects.select_for_update().get(pk=item.pk)
+        data = {}
+        if topic_transfer_target is not None:
+            item.topic_transfer_target = topic_transfer_target.strip()[:200]
+            data["topic_transfer_target"] = item.topic_transfer_target
+        if note is not None:
+            item.note = note
+        item.save()
+        event_record(agency=agency, task=item.task, item=item, kind="item.edited", actor=actor, data=data)
+    return item
+
+
+def item_exclude(*, agency, item: TaskItem, actor, reason: str = "") -> TaskItem:
+    with transaction.atomic():
+        task = _locked_task(item.task)
+        _require_editable(task)
+        item = item_transition(agency=agency, item=item, to=ItemState.EXCLUDED, actor=actor,
+                               kind="item.excluded", data={"reason": reason})
+        task_state_refresh(agency=agency, task=task, actor=actor)
+    return item
+
+
+def item_restore(*, agency, item: TaskItem, actor) -> TaskItem:
+    """Bring an excluded item back (as draft: it must be checked again)."""
+    with transaction.atomic():
+        task = _locked_task(item.task)
+        _require_editable(task)
+        item = item_transition(agency=agency, item=item, to=ItemState.DRAFT, actor=actor, kind="item.restored")
+        task_state_refresh(agency=agency, task=task, actor=actor)
+    return item
+
+
+def item_move(*, agency, item: TaskItem, tier: Tier, actor) -> TaskItem:
+    with transaction.atomic():
+        task = _locked_task(item.task)
+        _require_editable(task)
+        if tier.task_id != task.pk:
+            raise DomainValidationError(_("That tier belongs to another task."), details={"tier": [tier.pk]})
+        item = TaskItem.objects.select_for_update().get(pk=item.pk)
+        before = item.tier_id
+        item.tier = tier
+        item.save(update_fields=["tier", "updated_at"])
+        event_record(agency=agency, task=task, item=item, kind="item.moved", actor=actor,
+                     data={"from_tier": before, "to_tier": tier.pk})
+    return item
+
+
+def task_state_refresh(*, agency, task: ShutdownTask, actor=None) -> ShutdownTask:
+    """After an item changed: the task is ready when every active item is ready (the seam to
+    approvals), blocked when one is blocked, draft when one still waits for its check."""
+    if task.state not in (TaskState.DRAFT, TaskState.BLOCKED, TaskState.READY):
+        return task
+    states = set(TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
+                 .values_list("state", flat=True).distinct())
+    if not states:
+        target = TaskState.DRAFT
+    elif states & {ItemState.DRAFT, ItemState.CHECKING}:
+        target = TaskState.DRAFT
+    elif ItemState.BLOCKED in states:
+        target = TaskState.BLOCKED
+    else:
+        target = TaskState.READY
+    if target != task.state and target in TASK_TRANSITIONS[task.state]:
+        task = task_transition(agency=agency, task=task, to=target, actor=actor)
+    return task
