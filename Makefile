@@ -45,8 +45,10 @@ lint: install ## ruff check
 format: install ## ruff format + fix
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
 
-e2e-deps: ## Install Debian's chromium for the browser tests (no browser download)
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will be skipped"
+e2e-deps: ## Install Debian's chromium and a CJK font for the browser tests (no browser download)
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+		if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null 2>&1) || true; \
+		else echo "Run as root or install chromium + fonts-wqy-microhei: browser tests are skipped without chromium"; fi; fi
 
 test: install messages e2e-deps ## Lint and run the whole suite (PostgreSQL when DATABASE_URL is set, else SQLite)
 	$(VENV)/bin/ruff check .

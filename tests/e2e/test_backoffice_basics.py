@@ -1,0 +1,43 @@
+import pytest
+
+from agency.demo import DEMO_PASSWORD, seed_demo
+
+from .conftest import login, shot
+
+
+@pytest.fixture
+def demo(transactional_db):
+    seed_demo(accounts_per_agency=30)
+
+
+def test_operator_logs_in_sees_dashboard_and_sub_accounts(desktop, live_server, demo):
+    page = desktop
+    login(page, live_server, "owner@demo-mcn.cn", DEMO_PASSWORD)
+    assert page.url.endswith("/a/demo-mcn/")
+    assert page.get_by_role("heading", level=1).first.is_visible()
+    shot(page, "dashboard")
+    page.get_by_role("navigation", name="主导航").or_(page.get_by_role("navigation", name="Main")).get_by_role(
+        "link", name="子账号").or_(page.get_by_role("link", name="Sub-accounts")).first.click()
+    page.wait_for_load_state("networkidle")
+    assert "/a/demo-mcn/sub-accounts/" in page.url
+    assert page.locator("table tbody tr").count() >= 10
+    shot(page, "sub-accounts")
+
+
+def test_language_switch_to_english_and_back(desktop, live_server, demo):
+    page = desktop
+    login(page, live_server, "operator@demo-mcn.cn", DEMO_PASSWORD)
+    page.select_option("#lang-select", "en")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("link", name="Sub-accounts").first.is_visible()
+    page.select_option("#lang-select", "zh-hans")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+
+
+def test_another_agency_is_not_found_in_the_browser(desktop, live_server, demo):
+    page = desktop
+    login(page, live_server, "owner@rival-mcn.cn", DEMO_PASSWORD)
+    response = page.goto(f"{live_server.url}/a/demo-mcn/sub-accounts/")
+    assert response.status == 404
