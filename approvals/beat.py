@@ -1,0 +1,5 @@
+from datetime import timedelta
+
+BEAT_SCHEDULE = {
+    "approvals-sla-sweep": {"task": "approvals.sla_sweep", "schedule": timedelta(minutes=5)},
+}

@@ -1,0 +1,91 @@
+"""Helpers shared by the approval services: content hashing, eligibility, notifications."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from accounts.roles import Role, role_has
+from notifications.services.enqueue import message_enqueue
+from shutdown.models import TaskItem, Tier
+from shutdown.states import ItemState
+
+INACTIVE_ITEM_STATES = (ItemState.EXCLUDED, ItemState.CANCELLED)
+
+
+def canonical_json(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def task_content_hash(*, task) -> str:
+    """SHA-256 of what approvers approve: strategy, tiers and the items in them."""
+    tiers = list(Tier.objects.filter(task=task).order_by("position").values_list("id", "position", "name",
+                                                                                 "planned_start"))
+    items = list(
+        TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES).order_by("id")
+        .values_list("id", "sub_account_id", "tier_id", "topic_transfer_target")
+    )
+    payload = {"strategy": task.strategy, "matrix_target": task.matrix_target_id, "title": task.title,
+               "tiers": tiers, "items": items}
+    return sha256_hex(canonical_json(payload))
+
+
+def member_ids_with_role(*, agency, role: str) -> list[int]:
+    return list(Membership.objects.filter(agency=agency, role=role, user__is_active=True)
+                .order_by("user_id").values_list("user_id", flat=True))
+
+
+def decider_ids(*, agency, user_ids) -> list[int]:
+    """The given users that are still members able to decide."""
+    rows = Membership.objects.filter(agency=agency, user_id__in=list(user_ids), user__is_active=True)
+    return sorted(m.user_id for m in rows if role_has(m.role, "approvals.decide"))
+
+
+def owner_ids(*, agency) -> list[int]:
+    return member_ids_with_role(agency=agency, role=Role.OWNER)
+
+
+def site_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def task_url(*, agency, task) -> str:
+    try:
+        return site_url(reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
+    except Exception:  # noqa: BLE001 - the task page belongs to another app; fall back to the audit page
+        return site_url(reverse("approvals:task_audit", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
+
+
+def notify_users(*, agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,
+                 channels=("inapp", "email")) -> int:
+    """Store one message per user and channel in the outbox (same transaction as the change)."""
+    users = User.objects.filter(pk__in=list(user_ids), is_active=True)
+    created = 0
+    for user in users:
+        for channel in channels:
+            if channel == "sms" and not user.mobile:
+                continue
+            _, was_created = message_enqueue(
+                agency=agency, channel=channel, kind=kind, template_code=template_code,
+                idempotency_key=f"{key}:{channel}:{user.pk}", params=params, recipient_user=user,
+                recipient_address=user.mobile if channel == "sms" else (user.email if channel == "email" else ""),
+                language=user.language or settings.LANGUAGE_CODE, task=task, send_after=timezone.now(),
+            )
+            created += was_created
+    return created
+
+
+def client_meta(request) -> dict:
+    if request is None:
+        return {"ip_address": None, "user_agent": ""}
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.SECURE_PROXY_SSL_HEADER else ""
+    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
+    return {"ip_address": ip or None, "user_agent": request.META.get("HTTP_USER_AGENT", "")[:400]}

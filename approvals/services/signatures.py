@@ -1,0 +1,323 @@
+"""Owner signatures (R7.1): one request per approved item, a one-time link, a 6-digit code.
+
+Tokens and codes are random and stored only as hashes. A link expires, is single use,
+can be revoked, and re-sending it replaces the token (the old link stops working).
+Wrong codes are counted; past the limit the link is locked until an operator re-sends.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from agency.exceptions import Conflict, DomainValidationError
+from deadlines.services.preview import consequences_preview
+from notifications.services.enqueue import message_enqueue
+from shutdown.events import event_record
+from shutdown.models import ShutdownTask, TaskItem
+from shutdown.services.transitions import item_transition
+from shutdown.states import ItemState
+
+from ..conf import (
+    signing_code_max_attempts,
+    signing_code_max_sends,
+    signing_code_resend_seconds,
+    signing_code_ttl_minutes,
+    signing_link_ttl_hours,
+)
+from ..models import ApprovalRound, SignatureRequest
+from .common import canonical_json, notify_users, sha256_hex, site_url, task_url
+
+SIGNING_LANGUAGES = ("zh-hans", "en")
+State = SignatureRequest.State
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _code_hash(req, code: str) -> str:
+    message = f"{req.pk}:{req.token_version}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def mask_mobile(value: str) -> str:
+    return value[:-8] + "****" + value[-4:] if len(value) > 8 else "****"
+
+
+def mask_email(value: str) -> str:
+    name, _sep, domain = value.partition("@")
+    return (name[:1] + "***@" + domain) if domain else "***"
+
+
+def signing_content(*, agency, task, item) -> dict:
+    """What the owner sees, in each language, frozen when the request is made."""
+    account = item.sub_account
+    effective_at = item.expected_effective_at or timezone.now()
+    content = {}
+    for lang in SIGNING_LANGUAGES:
+        with translation.override(lang):
+            consequences = consequences_preview(agency=agency, sub_account=account, strategy=task.strategy,
+                                                effective_at=effective_at)
+            content[lang] = {
+                "agency": agency.name,
+                "task": task.title,
+                "account": {"platform": str(account.get_platform_display()), "name": account.display_name,
+                            "platform_account_id": account.platform_account_id,
+                            "kind": str(account.get_kind_display()), "followers": account.followers,
+                            "owner": account.owner_name},
+                "strategy": {"code": task.strategy, "label": str(task.get_strategy_display())},
+                "effective_at": timezone.localtime(effective_at, agency.tz).strftime("%Y-%m-%d"),
+                "effective_is_estimate": item.expected_effective_at is None,
+                "consequences": [
+                    {"rule": c.rule, "label": str(c.label), "note": str(c.note), "provisional": c.provisional,
+                     "due": timezone.localtime(c.due_at, agency.tz).strftime("%Y-%m-%d")}
+                    for c in consequences
+                ],
+            }
+    return content
+
+
+def content_sha256(content: dict, lang: str) -> str:
+    return sha256_hex(canonical_json(content.get(lang) or {}))
+
+
+def _issue_link(*, agency, req, now) -> str:
+    """A fresh token: the previous one (if any) stops working. Returns the raw token (never stored)."""
+    token = secrets.token_urlsafe(32)
+    req.token_hash = token_hash(token)
+    req.token_version += 1
+    req.link_expires_at = now + timedelta(hours=signing_link_ttl_hours())
+    req.link_sent_at = now
+    req.code_hash, req.code_expires_at, req.code_attempts, req.code_sends = "", None, 0, 0
+    req.state = State.PENDING
+    req.save()
+    link = site_url(reverse("approvals-sign", kwargs={"token": token}))
+    params = {"link": link, "owner_name": req.owner_name, "agency": agency.name,
+              "account": req.content.get("zh-hans", {}).get("account", {}).get("name", ""),
+              "expires_at": timezone.localtime(req.link_expires_at, agency.tz).strftime("%Y-%m-%d %H:%M")}
+    for channel, address in (("sms", req.mobile), ("email", req.email)):
+        if address:
+            message_enqueue(agency=agency, channel=channel, kind="signing_link", template_code="signing_link",
+                            idempotency_key=f"signing_link:{req.pk}:{req.token_version}:{channel}", params=params,
+                            recipient_address=address, task=req.task, send_after=now)
+    return token
+
+
+def signatures_request_all(*, agency, task) -> int:
+    """Called when the last level approves: one request per approved item, links sent."""
+    now = timezone.now()
+    items = TaskItem.objects.filter(task=task, state=ItemState.APPROVED).select_related("sub_account")
+    existing = set(SignatureRequest.objects.filter(task=task).values_list("item_id", flat=True))
+    created = 0
+    for item in items:
+        if item.pk in existing:
+            continue
+        account = item.sub_account
+        content = signing_content(agency=agency, task=task, item=item)
+        req = SignatureRequest.objects.create(
+            agency=agency, task=task, item=item, owner_name=account.owner_name, mobile=account.owner_mobile,
+            email=account.owner_email, content=content, content_sha256=sha256_hex(canonical_json(content)))
+        _issue_link(agency=agency, req=req, now=now)
+        created += 1
+    event_record(agency=agency, task=task, kind="signatures.requested", actor_label="system",
+                 data={"count": created})
+    return created
+
+
+def _lock(req_id) -> SignatureRequest:
+    return SignatureRequest.objects.select_for_update().select_related("task", "item").get(pk=req_id)
+
+
+def signature_resend(*, agency, signature: SignatureRequest, actor) -> SignatureRequest:
+    with transaction.atomic():
+        req = _lock(signature.pk)
+        if req.state not in (State.PENDING, State.REVOKED):
+            raise Conflict(_("This owner has already answered (“%(state)s”).") % {"state": req.get_state_display()},
+                           code="already_answered")
+        if req.item.state != ItemState.APPROVED:
+            raise Conflict(_("The item is no longer approved; nothing to sign."), code="wrong_state")
+        _issue_link(agency=agency, req=req, now=timezone.now())
+        event_record(agency=agency, task=req.task, item=req.item, kind="signature.link_resent", actor=actor,
+                     data={"signature": req.pk, "version": req.token_version})
+    return req
+
+
+def signature_revoke(*, agency, signature: SignatureRequest, actor) -> SignatureRequest:
+    with transaction.atomic():
+        req = _lock(signature.pk)
+        if req.state != State.PENDING:
+            raise Conflict(_("Only a pending request can be revoked."), code="wrong_state")
+        req.state, req.token_hash, req.code_hash = State.REVOKED, None, ""
+        req.save(update_fields=["state", "token_hash", "code_hash", "updated_at"])
+        event_record(agency=agency, task=req.task, item=req.item, kind="signature.revoked", actor=actor,
+                     data={"signature": req.pk})
+    return req
+
+
+def signatures_revoke_open(*, agency, task, actor) -> int:
+    return SignatureRequest.objects.filter(task=task, state=State.PENDING).update(
+        state=State.REVOKED, token_hash=None, code_hash="", updated_at=timezone.now())
+
+
+# --- the owner's side (no login: the token is the credential) ---------------------------------
+
+class LinkInvalid(Exception):
+    """The link is unknown, used, revoked, expired or locked; the message says which, nothing more."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def signature_by_token(*, token: str) -> SignatureRequest:
+    """Find a request by its raw token (across agencies: the token is the credential)."""
+    from django_scopes import scopes_disabled
+
+    with scopes_disabled():
+        req = (SignatureRequest.objects.select_related("agency", "task", "item").filter(token_hash=token_hash(token))
+               .first()) if token else None
+    if req is None:
+        raise LinkInvalid(_("This link is not valid. It may have been replaced by a newer one."), "invalid")
+    return req
+
+
+def check_usable(req, *, now=None) -> None:
+    now = now or timezone.now()
+    if req.state == State.REVOKED:
+        raise LinkInvalid(_("This link has been withdrawn by the agency."), "revoked")
+    if req.state != State.PENDING:
+        raise LinkInvalid(_("This link has already been used."), "used")
+    if req.link_expires_at is None or req.link_expires_at <= now:
+        raise LinkInvalid(_("This link has expired. Ask the agency to send a new one."), "expired")
+    if req.code_attempts >= signing_code_max_attempts():
+        raise LinkInvalid(_("Too many wrong codes. Ask the agency to send a new link."), "locked")
+
+
+def signature_code_send(*, req: SignatureRequest, channel: str) -> str:
+    """Send a 6-digit code to the owner's phone or email. Returns the masked address."""
+    now = timezone.now()
+    with transaction.atomic():
+        req = _lock(req.pk)
+        check_usable(req, now=now)
+        address = req.mobile if channel == "sms" else req.email if channel == "email" else ""
+        if not address:
+            raise DomainValidationError(_("No contact of this kind is on file; choose the other one."))
+        if req.code_sent_at and (now - req.code_sent_at).total_seconds() < signing_code_resend_seconds():
+            raise Conflict(_("A code was sent a moment ago. Please wait a minute before asking again."),
+                           code="too_soon")
+        if req.code_sends >= signing_code_max_sends():
+            raise Conflict(_("Too many codes were sent. Ask the agency to send a new link."), code="too_many")
+        code = f"{secrets.randbelow(10**6):06d}"
+        req.code_hash = _code_hash(req, code)
+        req.code_channel = channel
+        req.code_sent_at = now
+        req.code_expires_at = now + timedelta(minutes=signing_code_ttl_minutes())
+        req.code_sends += 1
+        req.save(update_fields=["code_hash", "code_channel", "code_sent_at", "code_expires_at", "code_sends",
+                                "updated_at"])
+        message_enqueue(agency=req.agency, channel=channel, kind="signing_code", template_code="signing_code",
+                        idempotency_key=f"signing_code:{req.pk}:{req.token_version}:{req.code_sends}",
+                        params={"code": code, "minutes": signing_code_ttl_minutes(), "agency": req.agency.name},
+                        recipient_address=address, task=req.task, send_after=now)
+        event_record(agency=req.agency, task=req.task, item=req.item, kind="signature.code_sent",
+                     actor_label=_("owner"), data={"signature": req.pk, "channel": channel,
+                                                   "to": mask_mobile(address) if channel == "sms" else
+                                                   mask_email(address)})
+    return mask_mobile(address) if channel == "sms" else mask_email(address)
+
+
+def signature_confirm(*, req: SignatureRequest, code: str, shown_sha256: str, language: str, ip_address=None,
+                      user_agent: str = "") -> SignatureRequest:
+    """The owner signs with the code. A wrong code only says it is wrong, with attempts left."""
+    now = timezone.now()
+    code = (code or "").strip()
+    with transaction.atomic():
+        req = _lock(req.pk)
+        check_usable(req, now=now)
+        expected_sha = content_sha256(req.content, language)
+        ok = (bool(req.code_hash) and req.code_expires_at is not None and req.code_expires_at > now
+              and len(code) == 6 and code.isdigit() and hmac.compare_digest(req.code_hash, _code_hash(req, code)))
+        if not ok:
+            req.code_attempts += 1
+            req.save(update_fields=["code_attempts", "updated_at"])
+            event_record(agency=req.agency, task=req.task, item=req.item, kind="signature.code_wrong",
+                         actor_label=_("owner"), ip_address=ip_address, user_agent=user_agent,
+                         data={"signature": req.pk, "attempt": req.code_attempts})
+            left = max(0, signing_code_max_attempts() - req.code_attempts)
+            wrong = DomainValidationError(
+                ngettext("The code is not correct or has expired. %(n)d attempt left.",
+                         "The code is not correct or has expired. %(n)d attempts left.", left) % {"n": left},
+                code="wrong_code", details={"attempts_left": left})
+        else:
+            wrong = None
+    if wrong is not None:
+        raise wrong  # after commit: the attempt counts even though the request fails
+    with transaction.atomic():
+        req = _lock(req.pk)
+        check_usable(req, now=now)  # a parallel confirmation may have won
+        if shown_sha256 and shown_sha256 != expected_sha:
+            raise Conflict(_("What you saw is not what is on file. Reload the page and try again."),
+                           code="content_mismatch")
+        target = req.mobile if req.code_channel == "sms" else req.email
+        req.evidence = {
+            "signer": req.owner_name, "identity_check": f"{req.code_channel}_code",
+            "sent_to": mask_mobile(target) if req.code_channel == "sms" else mask_email(target),
+            "signed_at": now.isoformat(), "ip": ip_address, "user_agent": user_agent[:400], "language": language,
+            "content_sha256": expected_sha, "link_version": req.token_version,
+        }
+        req.state, req.completed_at, req.token_hash, req.code_hash = State.SIGNED, now, None, ""
+        req.save()
+        event_record(agency=req.agency, task=req.task, item=req.item, kind="signature.signed",
+                     actor_label=_("owner %(name)s") % {"name": req.owner_name}, ip_address=ip_address,
+                     user_agent=user_agent, data={"signature": req.pk, **req.evidence})
+    return req
+
+
+def signature_decline(*, req: SignatureRequest, reason: str, language: str, ip_address=None,
+                      user_agent: str = "") -> SignatureRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainValidationError(_("Please tell the agency why you decline."),
+                                    details={"reason": [_("A reason is required.")]})
+    now = timezone.now()
+    with transaction.atomic():
+        req = _lock(req.pk)
+        check_usable(req, now=now)
+        agency = req.agency
+        req.evidence = {"signer": req.owner_name, "identity_check": "link", "declined_at": now.isoformat(),
+                        "ip": ip_address, "user_agent": user_agent[:400], "language": language,
+                        "content_sha256": content_sha256(req.content, language), "link_version": req.token_version}
+        req.state, req.completed_at, req.decline_reason, req.token_hash, req.code_hash = (
+            State.DECLINED, now, reason, None, "")
+        req.save()
+        event_record(agency=agency, task=req.task, item=req.item, kind="signature.declined",
+                     actor_label=_("owner %(name)s") % {"name": req.owner_name}, ip_address=ip_address,
+                     user_agent=user_agent, data={"signature": req.pk, "reason": reason, **req.evidence})
+        item_transition(agency=agency, item=req.item, to=ItemState.EXCLUDED, kind="item.excluded_by_owner",
+                        data={"reason": reason})
+        submitter = ApprovalRound.objects.filter(task=req.task).order_by("-number").values_list(
+            "submitted_by_id", flat=True).first()
+        if submitter:
+            notify_users(agency=agency, user_ids=[submitter], kind="signature_declined",
+                         template_code="signature_declined", key=f"signature_declined:{req.pk}",
+                         params={"task": req.task.title, "owner": req.owner_name, "reason": reason,
+                                 "account": req.content.get("zh-hans", {}).get("account", {}).get("name", ""),
+                                 "link": task_url(agency=agency, task=req.task)}, task=req.task)
+    return req
+
+
+def signature_gate(*, agency, task: ShutdownTask) -> str | None:
+    """Execution gate: every item still in the task needs its owner's signature."""
+    missing = (TaskItem.objects.filter(task=task).exclude(state__in=[ItemState.EXCLUDED, ItemState.CANCELLED])
+               .exclude(signature_requests__state=State.SIGNED).count())
+    if not missing:
+        return None
+    return ngettext("%(n)d owner has not signed yet.", "%(n)d owners have not signed yet.", missing) % {"n": missing}

@@ -1,0 +1,17 @@
+from django import template
+
+from ..selectors import task_panel
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def approval_panel(context, task, access):
+    """{% approval_panel task access as panel %}: the approval panel's data for the current user."""
+    request = context.get("request")
+    return task_panel(task=task, user=request.user, access=access)
+
+
+@register.filter
+def get_item(mapping, key):
+    return (mapping or {}).get(key, 0)
