@@ -244,6 +244,17 @@ TENCENT_SMS_SDK_APP_ID = os.environ.get("TENCENT_SMS_SDK_APP_ID", "")
 TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
 # Provider template codes per message kind, JSON in the environment, e.g. {"reminder": "SMS_123"}.
 SMS_TEMPLATE_CODES = os.environ.get("SMS_TEMPLATE_CODES", "{}")
+# No SMS between these local hours (agency time zone): they wait for the morning.
+SMS_QUIET_HOURS_START = int(os.environ.get("SMS_QUIET_HOURS_START", "22"))
+SMS_QUIET_HOURS_END = int(os.environ.get("SMS_QUIET_HOURS_END", "8"))
+# Delivery: failed sends are retried with exponential backoff, then marked failed.
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5"))
+NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "60"))
+NOTIFY_RETRY_MAX_SECONDS = int(os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "3600"))
+# The sweep claims this many due rows per transaction, and stops after this many seconds
+# (the next beat run continues).
+NOTIFY_SWEEP_BATCH = int(os.environ.get("NOTIFY_SWEEP_BATCH", "200"))
+NOTIFY_SWEEP_MAX_SECONDS = int(os.environ.get("NOTIFY_SWEEP_MAX_SECONDS", "50"))
 
 # --- Celery -------------------------------------------------------------------------------
 if REDIS_URL:

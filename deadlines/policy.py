@@ -68,3 +68,24 @@ def policy_for(agency) -> Policy:
             clean[f.name] = type(default)(str(overrides[f.name])) if isinstance(default, Decimal) else type(default)(
                 overrides[f.name])
     return replace(DEFAULTS, **clean)
+
+
+# Reminder defaults (issue 6): days before the due date, 0 = the morning of the due date.
+DEFAULT_REMINDER_DAYS_BEFORE: tuple[int, ...] = (7, 1, 0)
+DEFAULT_REMINDER_CHANNELS: tuple[str, ...] = ("email", "sms", "inapp")
+DEFAULT_REMINDER_ROLES: tuple[str, ...] = ("owner", "admin", "operator")
+# The local hour at which reminders are sent ("the morning of").
+REMINDER_LOCAL_HOUR = 9
+# Deadline kinds that the sub-account owner (the creator) is reminded of by default.
+OWNER_REMINDED_KINDS: frozenset[str] = frozenset({
+    "drafts_expire", "earnings_settlement", "interaction_data", "fan_profile", "dormant_login",
+})
+# How far ahead the agency calendar and the ICS feed look by default.
+CALENDAR_WEEKS_AHEAD = 6
+ICS_DAYS_AHEAD = 400
+# Who is alerted by each R8 rule (alerts notify like reminders, on the default channels).
+ALERT_RECIPIENT_ROLES: dict[str, tuple[str, ...]] = {
+    "follower_drop": ("owner", "admin", "operator"),
+    "unauthorised_api": ("owner", "admin", "operator"),
+    "pending_orders": ("owner", "admin", "legal"),
+}

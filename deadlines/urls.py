@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import pages
 
 app_name = "deadlines"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", pages.DeadlineListView.as_view(), name="deadline_list"),
+    path("calendar/", pages.CalendarView.as_view(), name="calendar"),
+    path("alerts/", pages.AlertListView.as_view(), name="alert_list"),
+    path("alerts/<int:pk>/", pages.AlertActionView.as_view(), name="alert_action"),
+    path("metrics/upload/", pages.MetricsUploadView.as_view(), name="metrics_upload"),
+    path("tasks/<int:pk>/", pages.TaskTimelineView.as_view(), name="task_timeline"),
+    path("accounts/<int:pk>/", pages.AccountTimelineView.as_view(), name="account_timeline"),
+    path("policy/", pages.PolicyView.as_view(), name="policy"),
+    path("reminder-rules/", pages.ReminderRulesView.as_view(), name="reminder_rules"),
+]

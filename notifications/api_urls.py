@@ -1,3 +1,12 @@
 """Agency-scoped API routes of notifications: mounted under /api/v1/agencies/<agency_slug>/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from .api import views
+
+router = SimpleRouter()
+router.register("outbox", views.OutboxViewSet, basename="api-outbox")
+router.register("reminders", views.ReminderViewSet, basename="api-reminder")
+router.register("inbox", views.InboxViewSet, basename="api-inbox")
+
+urlpatterns = [*router.urls]

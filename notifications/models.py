@@ -51,6 +51,9 @@ class OutboundMessage(AgencyOwned):
     idempotency_key = models.CharField(max_length=200)
     # Optional links back to what caused it.
     task = models.ForeignKey("shutdown.ShutdownTask", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What caused it, e.g. "deadline:42" or "alert:7": reminders of a deadline are found (and
+    # rescheduled when a provisional date is recomputed) through it.
+    ref = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,6 +68,7 @@ class OutboundMessage(AgencyOwned):
             models.Index(fields=["send_after"], condition=models.Q(status="pending"), name="outbound_due_idx"),
             models.Index(fields=["agency", "status"]),
             models.Index(fields=["recipient_user", "channel", "read_at"]),
+            models.Index(fields=["agency", "ref"], condition=~models.Q(ref=""), name="outbound_ref_idx"),
         ]
 
     def __str__(self) -> str:

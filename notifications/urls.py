@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import pages
 
 app_name = "notifications"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", pages.InboxView.as_view(), name="inbox"),
+    path("outbox/", pages.OutboxView.as_view(), name="outbox"),
+    path("failed/", pages.FailedView.as_view(), name="failed"),
+    path("messages/<int:pk>/", pages.MessageActionView.as_view(), name="message_action"),
+]

@@ -1,0 +1,86 @@
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from agency.api.base import AgencyScopedReadOnlyModelViewSet
+from notifications.models import OutboundMessage
+from notifications.services.delivery import message_cancel, message_mark_read, message_retry
+
+
+class OutboundMessageSerializer(serializers.ModelSerializer):
+    recipient = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OutboundMessage
+        fields = ["id", "channel", "kind", "template_code", "params", "language", "recipient", "send_after", "status",
+                  "attempts", "last_error", "sent_at", "read_at", "idempotency_key", "ref", "subject", "body"]
+        read_only_fields = fields
+
+    def get_recipient(self, obj) -> str:
+        return obj.recipient_address or (obj.recipient_user.email if obj.recipient_user_id else "")
+
+
+class OutboxFilter(django_filters.FilterSet):
+    status = django_filters.CharFilter()
+    channel = django_filters.CharFilter()
+    kind = django_filters.CharFilter()
+    ref = django_filters.CharFilter()
+
+
+class InboxFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
+
+
+class OutboxViewSet(AgencyScopedReadOnlyModelViewSet):
+    """Every stored message of the agency (reminders, alerts, approvals, signing links)."""
+
+    serializer_class = OutboundMessageSerializer
+    default_permission = "deadlines.view"
+    required_permissions = {"retry": "reminders.manage", "cancel": "reminders.manage"}
+    filterset_class = OutboxFilter
+    ordering_fields = ["send_after", "id"]
+    ordering = ["-send_after", "-id"]
+    kind_filter = ""
+
+    def get_queryset(self):
+        qs = OutboundMessage.objects.filter(agency=self.agency).select_related("recipient_user")
+        return qs.filter(kind=self.kind_filter) if self.kind_filter else qs
+
+    @extend_schema(request=None, responses=OutboundMessageSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        return Response(self.get_serializer(message_retry(agency=self.agency, message=self.get_object(),
+                                                          user=request.user)).data)
+
+    @extend_schema(request=None, responses=OutboundMessageSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return Response(self.get_serializer(message_cancel(agency=self.agency, message=self.get_object(),
+                                                           user=request.user)).data)
+
+
+class ReminderViewSet(OutboxViewSet):
+    """The reminders only (kind=reminder)."""
+
+    kind_filter = "reminder"
+
+
+class InboxViewSet(AgencyScopedReadOnlyModelViewSet):
+    """The current user's in-app notifications."""
+
+    serializer_class = OutboundMessageSerializer
+    default_permission = "agency.view"
+    filterset_class = InboxFilter
+
+    def get_queryset(self):
+        return (OutboundMessage.objects.filter(agency=self.agency, recipient_user=self.request.user, channel="inapp",
+                                               status=OutboundMessage.Status.SENT)
+                .select_related("recipient_user").order_by("-sent_at", "-id"))
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        message = self.get_object()
+        return Response({"marked": message_mark_read(agency=self.agency, message_id=message.pk, user=request.user)})

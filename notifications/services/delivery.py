@@ -1,0 +1,279 @@
+"""Delivery of stored messages: exactly once per row, under a row lock.
+
+Two roads lead here and both are safe together:
+- right after the enqueueing transaction commits, a Celery task `deliver(agency_id,
+  message_id)` (fast path);
+- every minute the beat sweep claims due rows with select_for_update(skip_locked=True)
+  (the road that makes a lost broker message, a dead worker or a stopped Redis harmless).
+
+A row is sent inside the transaction that holds its lock and marks it sent, so two
+workers never send the same row; a worker killed before commit leaves the row pending
+and it is sent again with the same idempotency key, which is handed to the provider.
+"""
+
+import logging
+import time as time_module
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, mailers
+from django.db import transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django_scopes import scopes_disabled
+
+from agency.exceptions import Conflict
+from notifications.models import Channel, OutboundMessage
+from notifications.sms import SmsMessage, get_sms_backend, provider_template_code
+
+logger = logging.getLogger(__name__)
+Status = OutboundMessage.Status
+
+
+# --- Quiet hours (no SMS at night, local time) ----------------------------------------------
+def in_quiet_hours(moment: datetime, tz) -> bool:
+    hour = moment.astimezone(tz).hour
+    start, end = settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END
+    if start == end:
+        return False
+    return (hour >= start or hour < end) if start > end else (start <= hour < end)
+
+
+def quiet_hours_end(moment: datetime, tz) -> datetime:
+    """The first moment at or after `moment` when an SMS may go out."""
+    if not in_quiet_hours(moment, tz):
+        return moment
+    local = moment.astimezone(tz)
+    morning = local.replace(hour=settings.SMS_QUIET_HOURS_END, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning = (local + timedelta(days=1)).replace(hour=settings.SMS_QUIET_HOURS_END, minute=0, second=0,
+                                                      microsecond=0)
+    # Re-attach the zone after the date arithmetic (DST-safe for zones that have it).
+    return datetime.combine(morning.date(), morning.timetz().replace(tzinfo=None), tzinfo=tz)
+
+
+def send_time_for(*, channel: str, moment: datetime, tz) -> datetime:
+    return quiet_hours_end(moment, tz) if channel == Channel.SMS else moment
+
+
+# --- Rendering ----------------------------------------------------------------------------------
+def _render(name: str, context: dict) -> str:
+    return render_to_string(name, context).strip()
+
+
+def render_message(message: OutboundMessage) -> tuple[str, str]:
+    """(subject, text) in the message's language; a stored body/subject wins over templates."""
+    context = dict(message.params or {})
+    context.setdefault("site_url", settings.SITE_URL)
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        body = message.body
+        if not body:
+            body = _render(f"notifications/{message.template_code}.txt", context)
+        subject = message.subject
+        if not subject and message.channel == Channel.EMAIL:
+            try:
+                subject = _render(f"notifications/{message.template_code}.subject.txt", context)
+            except TemplateDoesNotExist:
+                subject = body.splitlines()[0][:120] if body else message.kind
+        return " ".join(subject.split()), body
+
+
+def _address(message: OutboundMessage) -> str:
+    if message.recipient_address:
+        return message.recipient_address
+    user = message.recipient_user
+    if user is None:
+        return ""
+    return user.email if message.channel == Channel.EMAIL else (user.mobile if message.channel == Channel.SMS else "")
+
+
+def retry_delay(attempts: int) -> timedelta:
+    seconds = settings.NOTIFY_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(seconds, settings.NOTIFY_RETRY_MAX_SECONDS))
+
+
+# --- The batch sender -----------------------------------------------------------------------------
+def _fail(message: OutboundMessage, error: str, now: datetime, *, permanent: bool = False) -> None:
+    message.last_error = error[:2000]
+    if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+        message.status = Status.FAILED
+    else:
+        message.status = Status.PENDING
+        message.send_after = now + retry_delay(message.attempts)
+
+
+def _succeed(message: OutboundMessage, now: datetime, provider_id: str = "") -> None:
+    message.status = Status.SENT
+    message.sent_at = now
+    message.last_error = ""
+    message.provider_message_id = (provider_id or "")[:200]
+
+
+def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
+    """Send rows that the caller holds locked; update them in place. Returns counts by outcome."""
+    counts = {"sent": 0, "failed": 0, "retry": 0, "postponed": 0}
+    emails, sms = [], []
+    for message in batch:
+        tz = message.agency.tz
+        if message.channel == Channel.SMS and in_quiet_hours(now, tz):
+            message.send_after = quiet_hours_end(now, tz)
+            counts["postponed"] += 1
+            continue
+        message.attempts += 1
+        message.claimed_at = now
+        address = _address(message)
+        if message.channel != Channel.INAPP and not address:
+            _fail(message, "The recipient has no address for this channel.", now, permanent=True)
+            continue
+        try:
+            subject, text = render_message(message)
+        except Exception as exc:  # noqa: BLE001 - a broken template must not stop the batch
+            logger.exception("rendering message %s failed", message.pk)
+            _fail(message, f"render: {exc}", now)
+            continue
+        if message.channel == Channel.INAPP:
+            message.subject, message.body = message.subject or subject, message.body or text
+            _succeed(message, now)
+        elif message.channel == Channel.EMAIL:
+            email = EmailMessage(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
+                                 headers={"X-Idempotency-Key": message.idempotency_key,
+                                          "Message-ID": f"<{message.idempotency_key.replace(':', '.')}"
+                                                        f".{message.agency_id}@mcn-shutdown>"})
+            emails.append((message, email))
+        else:
+            sms.append((message, SmsMessage(to=address, template_code=_sms_code(message.template_code),
+                                            params={k: str(v) for k, v in (message.params or {}).items()},
+                                            text=text, idempotency_key=message.idempotency_key,
+                                            sign_name=settings.SMS_SIGN_NAME)))
+    if emails:
+        connection = mailers.default
+        for message, email in emails:
+            try:
+                connection.send_messages([email])
+            except Exception as exc:  # noqa: BLE001 - SMTP and backend errors become retries
+                _fail(message, f"email: {exc}", now)
+            else:
+                _succeed(message, now, email.extra_headers.get("Message-ID", ""))
+    if sms:
+        try:
+            results = get_sms_backend().send([m for _, m in sms])
+        except Exception as exc:  # noqa: BLE001
+            results = None
+            for message, _ in sms:
+                _fail(message, f"sms: {exc}", now)
+        if results is not None:
+            for (message, _), result in zip(sms, results, strict=True):
+                if result.ok:
+                    _succeed(message, now, result.provider_message_id)
+                else:
+                    _fail(message, result.error or "sms: rejected", now)
+    for message in batch:
+        if message.status == Status.SENT and message.claimed_at == now:
+            counts["sent"] += 1
+        elif message.status == Status.FAILED:
+            counts["failed"] += 1
+        elif message.claimed_at == now:
+            counts["retry"] += 1
+    OutboundMessage.objects.bulk_update(
+        batch, ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
+                "subject", "body"],
+    )
+    return counts
+
+
+def _sms_code(template_code: str) -> str:
+    mapped = provider_template_code(template_code)
+    return mapped["id"] if isinstance(mapped, dict) else template_code
+
+
+# --- Use cases ------------------------------------------------------------------------------------
+def message_deliver(*, agency, message_id: int) -> str:
+    """Deliver one message if it is still pending and due (the after-commit fast path)."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = (OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+                   .select_related("agency", "recipient_user")
+                   .filter(agency=agency, pk=message_id).first())
+        if message is None:
+            return "locked-or-missing"
+        if message.status != Status.PENDING or message.send_after > now:
+            return message.status
+        _deliver_locked([message], now)
+        return message.status
+
+
+def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None = None,
+                         max_seconds: float | None = None) -> dict:
+    """The sweep: claim due rows of every agency in batches, deliver them. Platform-level work."""
+    batch_size = batch_size or settings.NOTIFY_SWEEP_BATCH
+    max_seconds = settings.NOTIFY_SWEEP_MAX_SECONDS if max_seconds is None else max_seconds
+    started = time_module.monotonic()
+    totals = {"sent": 0, "failed": 0, "retry": 0, "postponed": 0, "batches": 0}
+    with scopes_disabled():
+        while True:
+            moment = now or timezone.now()
+            with transaction.atomic():
+                batch = list(
+                    OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("agency", "recipient_user")
+                    .filter(status=Status.PENDING, send_after__lte=moment)
+                    .order_by("send_after")[:batch_size]
+                )
+                if not batch:
+                    break
+                counts = _deliver_locked(batch, moment)
+            totals["batches"] += 1
+            for key, value in counts.items():
+                totals[key] += value
+            if len(batch) < batch_size or time_module.monotonic() - started > max_seconds:
+                break
+    return totals
+
+
+def message_retry(*, agency, message: OutboundMessage, user=None) -> OutboundMessage:
+    """A failed message goes back to the queue (same idempotency key: still at most once)."""
+    with transaction.atomic():
+        locked = OutboundMessage.objects.select_for_update().get(agency=agency, pk=message.pk)
+        if locked.status != Status.FAILED:
+            raise Conflict(translation.gettext("Only failed messages can be retried; this one is %(status)s.")
+                           % {"status": locked.get_status_display()})
+        locked.status = Status.PENDING
+        locked.attempts = 0
+        locked.send_after = timezone.now()
+        locked.save(update_fields=["status", "attempts", "send_after"])
+        transaction.on_commit(lambda: publish_delivery(agency_id=agency.pk, message_id=locked.pk))
+    return locked
+
+
+def message_cancel(*, agency, message: OutboundMessage, user=None) -> OutboundMessage:
+    with transaction.atomic():
+        locked = OutboundMessage.objects.select_for_update().get(agency=agency, pk=message.pk)
+        if locked.status not in (Status.PENDING, Status.FAILED):
+            raise Conflict(translation.gettext("Only pending or failed messages can be cancelled."))
+        locked.status = Status.CANCELLED
+        locked.save(update_fields=["status"])
+    return locked
+
+
+def message_mark_read(*, agency, message_id: int, user) -> int:
+    """Mark one (or, with message_id=None, every) in-app message of `user` read."""
+    with transaction.atomic():
+        qs = OutboundMessage.objects.filter(agency=agency, recipient_user=user, channel=Channel.INAPP,
+                                            status=Status.SENT, read_at__isnull=True)
+        if message_id is not None:
+            qs = qs.filter(pk=message_id)
+        return qs.update(read_at=timezone.now())
+
+
+def publish_delivery(*, agency_id: int, message_id: int) -> None:
+    """Hand one due message to a worker; if the broker is down, the sweep delivers it later."""
+    from notifications.tasks import deliver
+
+    try:
+        deliver.apply_async(kwargs={"agency_id": agency_id, "message_id": message_id}, retry=True,
+                            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                          "interval_max": 0.5})
+    except Exception:  # noqa: BLE001 - the row is the source of truth; the sweep will pick it up
+        logger.warning("could not publish delivery of message %s; the sweep will send it", message_id,
+                       exc_info=True)
