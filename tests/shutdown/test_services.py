@@ -5,8 +5,8 @@ from django.core.files.storage import default_storage
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import SubAccount
-from shutdown.events import chain_verify
 from shutdown import gates
+from shutdown.events import chain_verify
 from shutdown.models import Blocker, TaskDocument, TaskEvent, TaskItem, Tier
 from shutdown.services import blockers as blocker_services
 from shutdown.services import execution
