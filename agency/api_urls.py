@@ -3,11 +3,20 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .api import subaccounts as sub
 from .api.members import MemberListAPIView
 
 router = SimpleRouter()
+router.register("sub-accounts", sub.SubAccountViewSet, basename="api-subaccount")
 
 urlpatterns = [
     path("members/", MemberListAPIView.as_view(), name="api-member-list"),
+    path("sub-accounts/import/", sub.SubAccountImportAPIView.as_view(), name="api-subaccount-import"),
+    path("sub-accounts/import-template.csv", sub.SubAccountTemplateCSVAPIView.as_view(),
+         name="api-subaccount-template-csv"),
+    path("sub-accounts/import-template.xlsx", sub.SubAccountTemplateXLSXAPIView.as_view(),
+         name="api-subaccount-template-xlsx"),
+    path("sub-accounts/export.csv", sub.SubAccountExportCSVAPIView.as_view(), name="api-subaccount-export-csv"),
+    path("sub-accounts/export.xlsx", sub.SubAccountExportXLSXAPIView.as_view(), name="api-subaccount-export-xlsx"),
     *router.urls,
 ]

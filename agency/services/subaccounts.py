@@ -52,6 +52,11 @@ def snapshot_diff(before: dict, after: dict) -> dict:
     return {k: [before.get(k), after[k]] for k in after if before.get(k) != after[k]}
 
 
+def creation_changes(after: dict) -> dict:
+    """History of a new account: every field that has a value, from nothing."""
+    return {k: [None, v] for k, v in after.items() if v not in (None, "", [])}
+
+
 def _validation_details(exc: ValidationError) -> dict:
     if hasattr(exc, "error_dict"):
         return {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
@@ -128,10 +133,9 @@ def _lock(*, agency: Agency, subaccount_id) -> SubAccount:
 def subaccount_create(*, agency: Agency, actor, data: dict) -> SubAccount:
     with transaction.atomic():
         account = SubAccount(agency=agency)
-        before = subaccount_snapshot(account)
         _apply(agency=agency, account=account, data=data)
         account.save()
-        changes = snapshot_diff(before, subaccount_snapshot(account))
+        changes = creation_changes(subaccount_snapshot(account))
         _record(agency=agency, account=account, actor=actor, action=SubAccountChange.Action.CREATED, changes=changes)
     return account
 
@@ -184,6 +188,13 @@ def _locked_selection(*, agency, ids, params) -> list[SubAccount]:
         raise DomainValidationError(_("Select at least one sub-account."), details={"ids": [_("Nothing selected.")]})
     qs = subaccount_selection_queryset(agency=agency, ids=ids, params=params)
     accounts = list(qs.order_by("pk").select_for_update())
+    if ids is not None:
+        unknown = sorted({str(i) for i in ids} - {str(a.pk) for a in accounts})
+        if unknown:
+            raise DomainValidationError(
+                _("These sub-accounts do not exist in this agency (or are archived): %(ids)s.")
+                % {"ids": ", ".join(unknown[:20])}, details={"ids": unknown[:100]},
+            )
     if not accounts:
         raise DomainValidationError(_("Select at least one sub-account."), details={"ids": [_("Nothing selected.")]})
     return accounts

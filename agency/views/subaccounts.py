@@ -1,15 +1,339 @@
-from django.views.generic import ListView
+"""Back-office pages of the sub-account registry."""
 
-from agency.models import SubAccount
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from agency.exceptions import DomainValidationError
+from agency.exporters.subaccounts import export_response, template_response
+from agency.filters import ORDERING_FIELDS, SubAccountFilter
+from agency.forms import BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
+from agency.importers.reader import FileRejected
+from agency.importers.subaccounts import PREVIEW_ROWS
+from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
+from agency.navigation import safe_reverse
+from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
+from agency.services.imports import read_upload, subaccount_import_confirm, subaccount_import_upload
+from agency.services.subaccounts import (
+    subaccount_archive,
+    subaccount_bulk_set_owner,
+    subaccount_bulk_tag,
+    subaccount_create,
+    subaccount_restore,
+    subaccount_update,
+)
 
 from .base import AgencyScopedView
 
+HISTORY_ROWS = 200
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+PAGE_SIZES = (25, 50, 100, 200, 500)
+# Parameters that are not filters (kept out of the "all matching this filter" querystring).
+NON_FILTER_PARAMS = ("page", "page_size", "ids", "from_filter", "action", "format", "csrfmiddlewaretoken")
 
-class SubAccountListView(AgencyScopedView, ListView):
+
+def filter_querystring(params, *, drop=("page",)) -> str:
+    data = params.copy()
+    for key in drop:
+        data.pop(key, None)
+    return data.urlencode()
+
+
+def _page_size(params) -> int:
+    try:
+        size = int(params.get("page_size") or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return max(1, min(size, MAX_PAGE_SIZE))
+
+
+def _get_account(agency, pk) -> SubAccount:
+    account = SubAccount.objects.filter(agency=agency, pk=pk).select_related("parent").first()
+    if account is None:
+        raise Http404(_("No such sub-account."))
+    return account
+
+
+def _list_url(agency) -> str:
+    return reverse("agency:subaccount_list", kwargs={"agency_slug": agency.slug})
+
+
+def _selection(request):
+    """(ids, params) from a bulk form: the ticked boxes, or the whole filter when from_filter=1."""
+    data = request.POST if request.method == "POST" else request.GET
+    if data.get("from_filter"):
+        params = data.copy()
+        for key in NON_FILTER_PARAMS:
+            params.pop(key, None)
+        return None, params
+    ids = data.getlist("ids")
+    if not ids:
+        raise DomainValidationError(_("Select at least one sub-account, or tick “all matching this filter”."))
+    return ids, None
+
+
+class SubAccountListView(AgencyScopedView, TemplateView):
     template_name = "agency/subaccount_list.html"
     required_permission = "subaccounts.view"
-    paginate_by = 50
-    context_object_name = "subaccounts"
 
-    def get_queryset(self):
-        return SubAccount.objects.filter(archived_at__isnull=True).order_by("platform", "display_name")
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        filterset = SubAccountFilter(data=params, queryset=SubAccount.objects.filter(agency=self.agency))
+        if filterset.is_valid():
+            queryset = subaccount_list_queryset(agency=self.agency, filterset_qs=filterset.qs)
+        else:
+            queryset = SubAccount.objects.none()
+        paginator = Paginator(queryset, _page_size(params))
+        page = paginator.get_page(params.get("page"))
+        ordering = params.get("ordering", "")
+        context.update(
+            filter=filterset,
+            page_obj=page,
+            subaccounts=page.object_list,
+            paginator=paginator,
+            page_size=_page_size(params),
+            page_sizes=PAGE_SIZES,
+            ordering=ordering,
+            querystring=filter_querystring(params),
+            filter_only_querystring=filter_querystring(params, drop=NON_FILTER_PARAMS),
+            sort_links=self._sort_links(params, ordering),
+            platforms=Platform.choices,
+            kinds=AccountKind.choices,
+            statuses=SubAccountStatus.choices,
+            regions=Region.choices,
+            filtered=any(params.get(k) for k in SubAccountFilter.base_filters if k != "ordering"),
+            task_create_url=safe_reverse("shutdown:task_create", agency_slug=self.agency.slug),
+            tag_form=BulkTagForm(),
+            owner_form=BulkOwnerForm(),
+            can_edit=self.access.can("subaccounts.edit"),
+            can_import=self.access.can("subaccounts.import"),
+            can_export=self.access.can("subaccounts.export"),
+            can_task=self.access.can("tasks.edit"),
+        )
+        return context
+
+    def _sort_links(self, params, current: str) -> dict:
+        links = {}
+        for name in ORDERING_FIELDS:
+            data = params.copy()
+            data.pop("page", None)
+            data["ordering"] = f"-{name}" if current == name else name
+            links[name] = {"url": "?" + data.urlencode(),
+                           "state": "asc" if current == name else "desc" if current == f"-{name}" else ""}
+        return links
+
+
+class SubAccountDetailView(AgencyScopedView, TemplateView):
+    template_name = "agency/subaccount_detail.html"
+    required_permission = "subaccounts.view"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        account = _get_account(self.agency, kwargs["pk"])
+        context.update(
+            account=account,
+            children=list(account.children.filter(agency=self.agency).order_by("platform", "display_name")[:100]),
+            history=_history_rows(subaccount_history(agency=self.agency, subaccount_id=account.pk)[:HISTORY_ROWS]),
+            can_edit=self.access.can("subaccounts.edit"),
+        )
+        return context
+
+
+def _shown(value) -> str:
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    return str(value)
+
+
+def _history_rows(changes) -> list[dict]:
+    labels = {f.name: f.verbose_name for f in SubAccount._meta.fields}
+    return [
+        {"change": c, "fields": [(labels.get(name, name), _shown(pair[0]), _shown(pair[1]))
+                                 for name, pair in (c.changes or {}).items()]}
+        for c in changes
+    ]
+
+
+class _SubAccountFormView(AgencyScopedView, TemplateView):
+    template_name = "agency/subaccount_form.html"
+    required_permission = "subaccounts.edit"
+
+    def get_account(self):
+        return None
+
+    def get(self, request, *args, **kwargs):
+        account = self.get_account()
+        form = SubAccountForm(instance=account or SubAccount(agency=self.agency), agency=self.agency)
+        return self.render_to_response(self.get_context_data(form=form, account=account))
+
+    def post(self, request, *args, **kwargs):
+        account = self.get_account()
+        form = SubAccountForm(request.POST, instance=account or SubAccount(agency=self.agency), agency=self.agency)
+        if form.is_valid():
+            data = {k: form.cleaned_data[k] for k in form.Meta.fields if k in form.cleaned_data}
+            try:
+                account = self.save(data)
+            except DomainValidationError as exc:
+                for field, errors in exc.details.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, _("Saved “%(name)s”.") % {"name": account.display_name})
+                return HttpResponseRedirect(
+                    reverse("agency:subaccount_detail", kwargs={"agency_slug": self.agency.slug, "pk": account.pk}))
+        return self.render_to_response(self.get_context_data(form=form, account=account), status=400)
+
+
+class SubAccountCreateView(_SubAccountFormView):
+    def save(self, data):
+        return subaccount_create(agency=self.agency, actor=self.request.user, data=data)
+
+
+class SubAccountEditView(_SubAccountFormView):
+    def get_account(self):
+        return _get_account(self.agency, self.kwargs["pk"])
+
+    def save(self, data):
+        return subaccount_update(agency=self.agency, actor=self.request.user, subaccount_id=self.kwargs["pk"],
+                                 data=data)
+
+
+class SubAccountArchiveView(AgencyScopedView):
+    required_permission = "subaccounts.edit"
+    restore = False
+
+    def post(self, request, pk):
+        account = _get_account(self.agency, pk)
+        service = subaccount_restore if self.restore else subaccount_archive
+        service(agency=self.agency, actor=request.user, subaccount_id=account.pk)
+        messages.success(request, (_("Restored “%(name)s”.") if self.restore else _("Archived “%(name)s”."))
+                         % {"name": account.display_name})
+        return HttpResponseRedirect(reverse("agency:subaccount_detail",
+                                            kwargs={"agency_slug": self.agency.slug, "pk": account.pk}))
+
+
+class SubAccountRestoreView(SubAccountArchiveView):
+    restore = True
+
+
+class SubAccountBulkView(AgencyScopedView):
+    """POST from the list page: action=tag or action=owner, on ticked ids or on the whole filter."""
+
+    required_permission = "subaccounts.edit"
+
+    def post(self, request):
+        back = _list_url(self.agency) + ("?" + request.POST["return_qs"] if request.POST.get("return_qs") else "")
+        ids, params = _selection(request)
+        action = request.POST.get("action")
+        if action == "tag":
+            form = BulkTagForm(request.POST)
+            form.is_valid()
+            changed = subaccount_bulk_tag(agency=self.agency, actor=request.user, ids=ids, params=params,
+                                          add=form.cleaned_data.get("add_tags"),
+                                          remove=form.cleaned_data.get("remove_tags"))
+        elif action == "owner":
+            form = BulkOwnerForm(request.POST)
+            if not form.is_valid():
+                raise DomainValidationError("; ".join(str(e) for errs in form.errors.values() for e in errs))
+            changed = subaccount_bulk_set_owner(agency=self.agency, actor=request.user, ids=ids, params=params,
+                                                **form.cleaned_data)
+        else:
+            raise DomainValidationError(_("Choose a bulk action."))
+        messages.success(request, _("%(n)d sub-accounts changed.") % {"n": changed})
+        return HttpResponseRedirect(back)
+
+
+class SubAccountExportView(AgencyScopedView):
+    """GET: export the ticked ids or the current filter as CSV (default) or XLSX."""
+
+    required_permission = "subaccounts.export"
+
+    def get(self, request):
+        fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+        ids = request.GET.getlist("ids") if not request.GET.get("from_filter") else None
+        queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=request.GET)
+        return export_response(agency=self.agency, queryset=queryset, fmt=fmt, header=request.GET.get("header", "en"))
+
+
+class SubAccountImportTemplateView(AgencyScopedView):
+    required_permission = "subaccounts.view"
+
+    def get(self, request):
+        fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
+        return template_response(fmt=fmt, header=request.GET.get("header", "en"))
+
+
+class SubAccountImportView(AgencyScopedView, TemplateView):
+    """Upload → preview (nothing written) → confirm."""
+
+    template_name = "agency/subaccount_import.html"
+    required_permission = "subaccounts.import"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["max_mb"] = settings.MAX_UPLOAD_BYTES // (1024 * 1024)
+        return context
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(form=ImportUploadForm()))
+
+    def post(self, request, *args, **kwargs):
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        upload = form.cleaned_data["file"]
+        try:
+            batch, plan = subaccount_import_upload(agency=self.agency, actor=request.user,
+                                                   content=read_upload(upload), filename=upload.name)
+        except FileRejected as exc:
+            form.add_error("file", str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        return render(request, "agency/subaccount_import_preview.html",
+                      self.get_context_data(batch=batch, plan=plan, preview=_preview(plan)))
+
+
+def _preview(plan) -> dict:
+    """The rows the preview table shows: every row with an error first, then the others, capped."""
+    error_rows = [r for r in plan.rows if r.errors]
+    other_rows = [r for r in plan.rows if not r.errors]
+    rows = (error_rows + other_rows)[:PREVIEW_ROWS]
+    columns = plan.columns
+    table = []
+    for r in rows:
+        cells = [{"value": r.cells.get(name, ""), "error": r.errors.get(name, "")} for name, _title in columns]
+        table.append({"row": r.row, "action": r.action, "cells": cells, "errors": r.errors})
+    return {"columns": columns, "rows": table, "truncated": len(plan.rows) > len(rows), "total": len(plan.rows),
+            "created": plan.count("create"), "updated": plan.count("update"), "unchanged": plan.count("unchanged"),
+            "errors": plan.errors, "error_rows": len(error_rows), "ignored_columns": plan.ignored_columns}
+
+
+class SubAccountImportConfirmView(AgencyScopedView, TemplateView):
+    template_name = "agency/subaccount_import_preview.html"
+    required_permission = "subaccounts.import"
+
+    def post(self, request, import_id):
+        batch = SubAccountImport.objects.filter(agency=self.agency, pk=import_id).first()
+        if batch is None:
+            raise Http404(_("No such import."))
+        answer = subaccount_import_confirm(agency=self.agency, actor=request.user, import_id=batch.pk)
+        if answer["applied"]:
+            messages.success(request, _("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+                             % answer)
+            return HttpResponseRedirect(_list_url(self.agency) + "?" + urlencode({"ordering": "-updated_at"}))
+        messages.error(request, _("The file no longer imports cleanly: nothing was written. Fix the rows below "
+                                  "and upload it again."))
+        return HttpResponseRedirect(reverse("agency:subaccount_import", kwargs={"agency_slug": self.agency.slug}))

@@ -1,0 +1,270 @@
+"""The sub-account registry API: CRUD, history, bulk actions, import and export."""
+
+from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from agency.api.base import AgencyScopedAPIView, AgencyScopedModelViewSet
+from agency.api.errors import error_body
+from agency.api.fields import ScopedPrimaryKeyRelatedField
+from agency.exporters.subaccounts import export_response, template_response
+from agency.filters import SubAccountFilter
+from agency.importers.reader import FileRejected
+from agency.models import OwnerRelation, SubAccount, SubAccountChange
+from agency.selectors import subaccount_history, subaccount_selection_queryset
+from agency.services.imports import read_upload, subaccount_import
+from agency.services.subaccounts import (
+    EDITABLE_FIELDS,
+    subaccount_archive,
+    subaccount_bulk_set_owner,
+    subaccount_bulk_tag,
+    subaccount_create,
+    subaccount_restore,
+    subaccount_update,
+)
+from agency.services.tags import TAG_MAX_LENGTH
+
+FILTER_PARAMS = [f for f in SubAccountFilter.base_filters if f != "archived"]
+
+
+class SubAccountSerializer(serializers.ModelSerializer):
+    parent = ScopedPrimaryKeyRelatedField(model=SubAccount, allow_null=True, required=False,
+                                          help_text="id of the main account (matrix) in the same agency")
+    tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
+
+    class Meta:
+        model = SubAccount
+        fields = ["id", *EDITABLE_FIELDS, "archived_at", "created_at", "updated_at"]
+        read_only_fields = ["id", "archived_at", "created_at", "updated_at"]
+        validators: list = []  # the (agency, platform, platform_account_id) rule is checked by the service
+
+
+class SubAccountChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+    import_id = serializers.IntegerField(source="import_batch_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = SubAccountChange
+        fields = ["id", "action", "actor", "changes", "import_id", "created_at"]
+
+    def get_actor(self, obj) -> str | None:
+        return obj.actor.email if obj.actor else None
+
+
+class BulkSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["tag", "owner"])
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False,
+                                help_text="the selected sub-account ids; or give `filter`")
+    filter = serializers.DictField(required=False, help_text="the list filters (as query parameters) to act on "
+                                                             "every account matching them")
+    add_tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
+    remove_tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
+    owner_name = serializers.CharField(required=False, allow_blank=True)
+    owner_mobile = serializers.CharField(required=False, allow_blank=True)
+    owner_email = serializers.EmailField(required=False, allow_blank=True)
+    owner_relation = serializers.ChoiceField(choices=OwnerRelation.choices, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if ("ids" in attrs) == ("filter" in attrs):
+            raise ValidationError({"ids": [_("Give either ids or filter.")]})
+        return attrs
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List sub-accounts (filters, search, ordering, page_size)"),
+    retrieve=extend_schema(summary="One sub-account"),
+    create=extend_schema(summary="Create a sub-account"),
+    update=extend_schema(summary="Replace a sub-account's fields"),
+    partial_update=extend_schema(summary="Change some fields of a sub-account"),
+    destroy=extend_schema(summary="Archive a sub-account (kept with its history; restore with /restore/)"),
+)
+class SubAccountViewSet(AgencyScopedModelViewSet):
+    serializer_class = SubAccountSerializer
+    queryset = SubAccount.objects.none()  # for the schema only; get_queryset reads inside the agency scope
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = SubAccountFilter
+    lookup_value_regex = r"\d+"
+    default_permission = "subaccounts.view"
+    required_permissions = {
+        "list": "subaccounts.view",
+        "retrieve": "subaccounts.view",
+        "history": "subaccounts.view",
+        "create": "subaccounts.edit",
+        "update": "subaccounts.edit",
+        "partial_update": "subaccounts.edit",
+        "destroy": "subaccounts.edit",
+        "restore": "subaccounts.edit",
+        "bulk": "subaccounts.edit",
+    }
+
+    def get_queryset(self):
+        return SubAccount.objects.filter(agency=self.agency)
+
+    def perform_create(self, serializer):
+        serializer.instance = subaccount_create(agency=self.agency, actor=self.request.user,
+                                                data=dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        serializer.instance = subaccount_update(agency=self.agency, actor=self.request.user,
+                                                subaccount_id=serializer.instance.pk,
+                                                data=dict(serializer.validated_data))
+
+    def perform_destroy(self, instance):
+        subaccount_archive(agency=self.agency, actor=self.request.user, subaccount_id=instance.pk)
+
+    @extend_schema(summary="Restore an archived sub-account", request=None, responses=SubAccountSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        account = subaccount_restore(agency=self.agency, actor=request.user, subaccount_id=self.get_object().pk)
+        return Response(self.get_serializer(account).data)
+
+    @extend_schema(summary="History of a sub-account: who changed what, when, old → new",
+                   responses=SubAccountChangeSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def history(self, request, pk=None):
+        account = self.get_object()
+        changes = subaccount_history(agency=self.agency, subaccount_id=account.pk)
+        page = self.paginator.paginate_queryset(changes, request, view=self) if self.paginator else None
+        if page is not None:
+            return self.paginator.get_paginated_response(SubAccountChangeSerializer(page, many=True).data)
+        return Response(SubAccountChangeSerializer(changes, many=True).data)
+
+    @extend_schema(
+        summary="Bulk action on a selection (ids) or on everything matching a filter",
+        request=BulkSerializer,
+        responses=inline_serializer("BulkResult", {"changed": serializers.IntegerField()}),
+    )
+    @action(detail=False, methods=["post"], filter_backends=[])
+    def bulk(self, request):
+        body = BulkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        selection = {"ids": data.get("ids"), "params": data.get("filter")}
+        if data["action"] == "tag":
+            changed = subaccount_bulk_tag(agency=self.agency, actor=request.user, **selection,
+                                          add=data.get("add_tags"), remove=data.get("remove_tags"))
+        else:
+            changed = subaccount_bulk_set_owner(
+                agency=self.agency, actor=request.user, **selection,
+                **{k: data.get(k) for k in ("owner_name", "owner_mobile", "owner_email", "owner_relation")},
+            )
+        return Response({"changed": changed})
+
+
+ImportResultSerializer = inline_serializer(
+    "SubAccountImportResult",
+    {
+        "created": serializers.IntegerField(),
+        "updated": serializers.IntegerField(),
+        "unchanged": serializers.IntegerField(),
+        "errors": serializers.ListField(child=inline_serializer("SubAccountImportError", {
+            "row": serializers.IntegerField(allow_null=True, help_text="row number as the spreadsheet shows it"),
+            "column": serializers.CharField(allow_null=True, help_text="the column title as written in the file"),
+            "field": serializers.CharField(allow_null=True),
+            "message": serializers.CharField(),
+        })),
+        "ignored_columns": serializers.ListField(child=serializers.CharField()),
+        "dry_run": serializers.BooleanField(),
+        "applied": serializers.BooleanField(),
+    },
+)
+
+
+def _truthy(value) -> bool:
+    return str(value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class SubAccountImportAPIView(AgencyScopedAPIView):
+    parser_classes = [MultiPartParser, FormParser]
+    required_permissions = {"POST": "subaccounts.import"}
+    default_permission = "subaccounts.import"
+
+    @extend_schema(
+        summary="Import sub-accounts from a CSV or XLSX file (all-or-nothing; dry_run=1 previews)",
+        description="Columns are the API field names (Chinese titles accepted). Rows are matched by "
+                    "(platform, platform_account_id): existing accounts are updated, others created; blank "
+                    "cells leave an existing value unchanged. If any row has an error nothing is written "
+                    "and the answer is 400 with the same body plus an `error` object.",
+        request={"multipart/form-data": inline_serializer("SubAccountImportUpload", {
+            "file": serializers.FileField(), "dry_run": serializers.BooleanField(required=False)})},
+        parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate only, write nothing")],
+        responses={200: ImportResultSerializer, 400: ImportResultSerializer},
+    )
+    def post(self, request):
+        dry_run = _truthy(request.data.get("dry_run") or request.query_params.get("dry_run"))
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": [_("Attach the spreadsheet as the multipart field “file”.")]})
+        try:
+            content = read_upload(upload)
+        except FileRejected as exc:
+            answer = {"created": 0, "updated": 0, "unchanged": 0, "ignored_columns": [], "dry_run": dry_run,
+                      "applied": False, "errors": [{"row": None, "column": None, "field": None, "message": str(exc)}]}
+        else:
+            answer = subaccount_import(agency=self.agency, actor=request.user, content=content,
+                                       filename=upload.name or "upload", dry_run=dry_run)
+        file_level = any(e["row"] is None for e in answer["errors"])
+        if (answer["errors"] and not dry_run) or file_level:
+            message = answer["errors"][0]["message"] if file_level else _(
+                "%(n)d problems in the file: nothing was imported.") % {"n": len(answer["errors"])}
+            answer.update(error_body(400, "invalid_import", message))
+            return Response(answer, status=status.HTTP_400_BAD_REQUEST)
+        return Response(answer)
+
+
+class _TemplateAPIView(AgencyScopedAPIView):
+    fmt = "csv"
+    default_permission = "subaccounts.view"
+
+    @extend_schema(summary="The import template: header row and one example row",
+                   parameters=[OpenApiParameter("header", str, enum=["en", "zh"],
+                                                description="column titles: API names (default) or Chinese")],
+                   responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
+    def get(self, request):
+        return template_response(fmt=self.fmt, header=request.query_params.get("header", "en"))
+
+
+class SubAccountTemplateCSVAPIView(_TemplateAPIView):
+    fmt = "csv"
+
+
+class SubAccountTemplateXLSXAPIView(_TemplateAPIView):
+    fmt = "xlsx"
+
+
+class _ExportAPIView(AgencyScopedAPIView):
+    fmt = "csv"
+    default_permission = "subaccounts.export"
+
+    @extend_schema(
+        summary="Export the filtered list (same filters as the list; or repeated `ids`)",
+        parameters=[OpenApiParameter("ids", int, many=True, description="export only these accounts"),
+                    OpenApiParameter("header", str, enum=["en", "zh"]),
+                    *[OpenApiParameter(name, str) for name in FILTER_PARAMS]],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request):
+        ids = request.query_params.getlist("ids") or None
+        queryset = subaccount_selection_queryset(agency=self.agency, ids=ids, params=request.query_params)
+        return export_response(agency=self.agency, queryset=queryset, fmt=self.fmt,
+                               header=request.query_params.get("header", "en"))
+
+
+class SubAccountExportCSVAPIView(_ExportAPIView):
+    fmt = "csv"
+
+
+class SubAccountExportXLSXAPIView(_ExportAPIView):
+    fmt = "xlsx"

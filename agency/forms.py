@@ -1,0 +1,73 @@
+"""Back-office forms of the sub-account registry (the services validate again)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .importers.columns import CellError, parse_parent_ref
+from .models import OwnerRelation, SubAccount
+from .services.subaccounts import EDITABLE_FIELDS
+from .services.tags import tags_normalise
+
+
+class SubAccountForm(forms.ModelForm):
+    parent = forms.CharField(
+        label=_("Main account"), required=False,
+        help_text=_("For a matrix account: the main account as platform:account id, e.g. douyin:dy_10001."),
+    )
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+
+    class Meta:
+        model = SubAccount
+        fields = [f for f in EDITABLE_FIELDS]
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "mcn_contract_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, agency, **kwargs):
+        self.agency = agency
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if instance.pk:
+            if instance.parent_id:
+                self.initial["parent"] = f"{instance.parent.platform}:{instance.parent.platform_account_id}"
+            self.initial["tags"] = ", ".join(instance.tags or [])
+
+    def clean_parent(self):
+        value = (self.cleaned_data.get("parent") or "").strip()
+        if not value:
+            return None
+        try:
+            platform, account_id = parse_parent_ref(value)
+        except CellError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        platform = platform or self.cleaned_data.get("platform") or self.instance.platform
+        parent = SubAccount.objects.filter(agency=self.agency, platform=platform,
+                                           platform_account_id=account_id).first()
+        if parent is None:
+            raise forms.ValidationError(_("No account %(ref)s in this agency.") % {"ref": f"{platform}:{account_id}"})
+        return parent
+
+    def clean_tags(self):
+        return tags_normalise(self.cleaned_data.get("tags") or "")
+
+    def _post_clean(self):
+        # The model is validated by the service (one place for the rules), not by the form.
+        pass
+
+
+class BulkTagForm(forms.Form):
+    add_tags = forms.CharField(label=_("Add tags"), required=False)
+    remove_tags = forms.CharField(label=_("Remove tags"), required=False)
+
+
+class BulkOwnerForm(forms.Form):
+    owner_name = forms.CharField(label=_("Owner name"), required=False)
+    owner_mobile = forms.CharField(label=_("Owner mobile"), required=False)
+    owner_email = forms.EmailField(label=_("Owner email"), required=False)
+    owner_relation = forms.ChoiceField(label=_("Owner relation"), required=False,
+                                       choices=[("", "—"), *OwnerRelation.choices])
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("Spreadsheet (CSV or XLSX)"))

@@ -1,0 +1,273 @@
+"""Plan and apply a sub-account spreadsheet import.
+
+`plan_import` reads and validates everything and writes nothing (the preview / dry run);
+`apply_plan` writes a plan that has no errors, in bulk. The service in
+agency.services.imports runs both inside one transaction, so an import is all-or-nothing.
+"""
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agency.models import Agency, SubAccount, SubAccountChange
+from agency.services.subaccounts import creation_changes, subaccount_snapshot
+from agency.services.tags import subaccount_tags_reindex
+
+from .columns import (
+    COLUMNS_BY_NAME,
+    HEADER_INDEX,
+    KEY_COLUMNS,
+    REQUIRED_ON_CREATE,
+    CellError,
+    convert,
+    header_key,
+    is_blank,
+)
+from .reader import FileRejected, read_table
+
+CHUNK = 900  # stays under every database's bound-parameter limit
+PREVIEW_ROWS = 200
+
+
+@dataclass
+class RowPlan:
+    row: int
+    action: str = ""  # create, update, unchanged, error
+    key: tuple = ()
+    cells: dict = field(default_factory=dict)  # field name → text as in the file (for the preview)
+    values: dict = field(default_factory=dict)  # field name → converted value
+    errors: dict = field(default_factory=dict)  # field name → message
+    account: SubAccount | None = None
+    parent_ref: tuple | None = None
+    changes: dict = field(default_factory=dict)
+
+
+@dataclass
+class ImportPlan:
+    kind: str = ""
+    encoding: str = ""
+    columns: list = field(default_factory=list)  # [(field name, header as written)]
+    ignored_columns: list = field(default_factory=list)
+    rows: list[RowPlan] = field(default_factory=list)
+    file_errors: list = field(default_factory=list)  # [{"row", "column", "field", "message"}]
+
+    @property
+    def header_of(self) -> dict:
+        return dict(self.columns)
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def errors(self) -> list[dict]:
+        titles = self.header_of
+        out = list(self.file_errors)
+        for r in self.rows:
+            for name, message in r.errors.items():
+                out.append({"row": r.row, "column": titles.get(name, name), "field": name, "message": str(message)})
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def answer(self, *, dry_run: bool, applied: bool) -> dict:
+        return {
+            "created": self.count("create") if (applied or dry_run) else 0,
+            "updated": self.count("update") if (applied or dry_run) else 0,
+            "unchanged": self.count("unchanged"),
+            "errors": self.errors,
+            "ignored_columns": self.ignored_columns,
+            "dry_run": dry_run,
+            "applied": applied,
+        }
+
+
+def file_error(message: str, *, row=None, column=None) -> dict:
+    return {"row": row, "column": column, "field": None, "message": str(message)}
+
+
+def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> ImportPlan:
+    """Read, convert and validate every row; match existing accounts by (platform, platform_account_id)."""
+    plan = ImportPlan()
+    try:
+        table = read_table(content)
+    except FileRejected as exc:
+        plan.file_errors.append(file_error(str(exc)))
+        return plan
+    plan.kind, plan.encoding = table.kind, table.encoding
+
+    rows = iter(table.rows)
+    header_row = None
+    for number, cells in rows:
+        if any(not is_blank(c) for c in cells):
+            header_row = (number, cells)
+            break
+    if header_row is None:
+        plan.file_errors.append(file_error(_("The file has no header row and no data.")))
+        return plan
+    header_number, header_cells = header_row
+    index: list[tuple[int, str]] = []
+    seen_fields: dict[str, str] = {}
+    for i, cell in enumerate(header_cells):
+        if is_blank(cell):
+            continue  # an empty extra column
+        column = HEADER_INDEX.get(header_key(cell))
+        title = str(cell).strip().lstrip("\ufeff")
+        if column is None:
+            plan.ignored_columns.append(title)
+            continue
+        if column.name in seen_fields:
+            plan.file_errors.append(file_error(
+                _("The column “%(title)s” appears twice (also as “%(other)s”).")
+                % {"title": title, "other": seen_fields[column.name]}, row=header_number, column=title))
+            continue
+        seen_fields[column.name] = title
+        index.append((i, column.name))
+    plan.columns = [(name, seen_fields[name]) for _i, name in index]
+    for name in KEY_COLUMNS:
+        if name not in seen_fields:
+            col = COLUMNS_BY_NAME[name]
+            plan.file_errors.append(file_error(
+                _("The column “%(name)s” (%(title)s) is missing from the header row.")
+                % {"name": name, "title": col.title_zh}, row=header_number, column=name))
+    if plan.file_errors:
+        return plan
+
+    first_row_of: dict[tuple, int] = {}
+    for number, cells in rows:
+        if all(is_blank(c) for c in cells):
+            continue  # extra empty rows
+        row = RowPlan(row=number)
+        for i, name in index:
+            value = cells[i] if i < len(cells) else None
+            if is_blank(value):
+                continue
+            row.cells[name] = value
+            try:
+                row.values[name] = convert(COLUMNS_BY_NAME[name], value)
+            except CellError as exc:
+                row.errors[name] = str(exc)
+        for name in KEY_COLUMNS:
+            if name not in row.cells:
+                row.errors.setdefault(name, _("Required: the key of the account is platform + platform account id."))
+        if all(n in row.values for n in KEY_COLUMNS):
+            row.key = (row.values["platform"], row.values["platform_account_id"])
+            if row.key in first_row_of:
+                row.errors["platform_account_id"] = _(
+                    "Duplicate: row %(row)d already has this platform and platform account id."
+                ) % {"row": first_row_of[row.key]}
+            else:
+                first_row_of[row.key] = number
+        if "parent" in row.values:
+            platform, account_id = row.values.pop("parent")
+            row.parent_ref = (platform or row.values.get("platform"), account_id)
+        plan.rows.append(row)
+
+    _match_existing(agency=agency, plan=plan, lock=lock)
+    _resolve_parents(agency=agency, plan=plan)
+    for row in plan.rows:
+        row.action = "error" if row.errors else (row.action or "unchanged")
+    return plan
+
+
+def _fetch(agency: Agency, keys: set[tuple], lock: bool) -> dict[tuple, SubAccount]:
+    by_key: dict[tuple, SubAccount] = {}
+    ids = sorted({k[1] for k in keys})
+    for start in range(0, len(ids), CHUNK):
+        qs = SubAccount.objects.filter(agency=agency, platform_account_id__in=ids[start:start + CHUNK])
+        if lock:
+            qs = qs.select_for_update()
+        for account in qs:
+            key = (account.platform, account.platform_account_id)
+            if key in keys:
+                by_key[key] = account
+    return by_key
+
+
+def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
+    keyed = [r for r in plan.rows if r.key and not r.errors]
+    existing = _fetch(agency, {r.key for r in keyed}, lock)
+    for row in keyed:
+        account = existing.get(row.key)
+        if account is None:
+            missing = [n for n in REQUIRED_ON_CREATE if n not in row.values]
+            for name in missing:
+                row.errors[name] = _("Required for a new account.")
+            if missing:
+                continue
+            account = SubAccount(agency=agency)
+            row.action = "create"
+        before = subaccount_snapshot(account)
+        for name, value in row.values.items():
+            setattr(account, name, value)
+        row.account = account
+        after = subaccount_snapshot(account)
+        if row.action == "create":
+            row.changes = creation_changes(after)
+        else:
+            row.changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        if row.action != "create":
+            row.action = "update" if row.changes else "unchanged"
+
+
+def _resolve_parents(*, agency: Agency, plan: ImportPlan) -> None:
+    rows = [r for r in plan.rows if r.parent_ref and r.account is not None]
+    if not rows:
+        return
+    in_file = {r.key: r for r in plan.rows if r.account is not None}
+    outside = {r.parent_ref for r in rows if r.parent_ref not in in_file}
+    found = _fetch(agency, outside, lock=False) if outside else {}
+    for row in rows:
+        if row.parent_ref == row.key:
+            row.errors["parent"] = _("An account cannot be its own main account.")
+            continue
+        target = in_file.get(row.parent_ref)
+        target_account = target.account if target else found.get(row.parent_ref)
+        if target_account is None:
+            row.errors["parent"] = _("No main account “%(platform)s:%(id)s” in this agency or in this file.") % {
+                "platform": row.parent_ref[0], "id": row.parent_ref[1]}
+            continue
+        if target_account.pk is None or target_account.pk != row.account.parent_id:
+            row.changes["parent"] = [row.account.parent_id, target_account.pk]
+            if row.action == "unchanged":
+                row.action = "update"
+        row.values["parent"] = target_account
+
+
+def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) -> dict:
+    """Write a plan without errors in bulk; history rows for every created or changed account."""
+    assert plan.ok, "apply_plan needs a plan without errors"
+    now = timezone.now()
+    creates = [r for r in plan.rows if r.action == "create"]
+    updates = [r for r in plan.rows if r.action == "update"]
+    SubAccount.objects.bulk_create([r.account for r in creates], batch_size=500)
+    # Parents last: a main account may be a new row of the same file.
+    parent_fixes = []
+    for row in [*creates, *updates]:
+        if "parent" in row.values:
+            row.account.parent = row.values["parent"]
+            if "parent" in row.changes:
+                row.changes["parent"] = [row.changes["parent"][0], row.account.parent_id]
+            if row.action == "create":
+                parent_fixes.append(row.account)
+    if parent_fixes:
+        SubAccount.objects.bulk_update(parent_fixes, ["parent"], batch_size=500)
+    if updates:
+        fields = sorted({name for r in updates for name in r.changes} - {"archived_at"})
+        for row in updates:
+            row.account.updated_at = now
+        SubAccount.objects.bulk_update([r.account for r in updates], [*fields, "updated_at"], batch_size=500)
+    SubAccountChange.objects.bulk_create(
+        [
+            SubAccountChange(agency=agency, subaccount=r.account, actor=actor, action=SubAccountChange.Action.IMPORTED,
+                             changes=r.changes, import_batch=import_batch, created_at=now)
+            for r in [*creates, *updates]
+        ],
+        batch_size=500,
+    )
+    subaccount_tags_reindex(
+        agency_id=agency.pk, accounts=[r.account for r in [*creates, *updates] if "tags" in r.changes]
+    )
+    return {"created": len(creates), "updated": len(updates)}
