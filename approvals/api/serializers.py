@@ -33,7 +33,7 @@ class AgencyMemberField(serializers.PrimaryKeyRelatedField):
 
 
 class LevelSerializer(serializers.ModelSerializer):
-    members = AgencyMemberField(many=True, required=False)
+    members = AgencyMemberField(many=True, required=False, write_only=True)
 
     class Meta:
         model = ApprovalLevel

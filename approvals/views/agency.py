@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from agency.exceptions import DomainValidationError
+from agency.exceptions import DomainError, DomainValidationError
 from agency.views.base import AgencyScopedView
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
@@ -132,17 +132,22 @@ class TaskActionView(AgencyScopedView, View):
         comment = request.POST.get("comment", "")
         meta = client_meta(request)
         kwargs = {"agency": self.agency, "task": task, "actor": request.user}
-        if action == "submit":
-            svc.task_submit(**kwargs, comment=comment, **meta)
-        elif action in ("approve", "reject"):
-            svc.approval_decide(**kwargs, decision=action, comment=comment, **meta)
-        elif action == "withdraw":
-            svc.task_withdraw(**kwargs, comment=comment, **meta)
-        elif action == "cancel":
-            svc.task_cancel(**kwargs, comment=comment, **meta)
+        try:
+            if action == "submit":
+                svc.task_submit(**kwargs, comment=comment, **meta)
+            elif action in ("approve", "reject"):
+                svc.approval_decide(**kwargs, decision=action, comment=comment, **meta)
+            elif action == "withdraw":
+                svc.task_withdraw(**kwargs, comment=comment, **meta)
+            elif action == "cancel":
+                svc.task_cancel(**kwargs, comment=comment, **meta)
+            else:
+                svc.appeal_file(**kwargs, reason=comment)
+        except DomainError as exc:
+            # A rule said no: back to the task page with the reason; nothing was written.
+            messages.error(request, str(exc.message))
         else:
-            svc.appeal_file(**kwargs, reason=comment)
-        messages.success(request, success)
+            messages.success(request, success)
         return _back(request, _task_page(self.agency, task))
 
 
@@ -152,10 +157,14 @@ class AppealDecideView(AgencyScopedView, View):
     def post(self, request, pk):
         appeal = get_object_or_404(Appeal.objects.select_related("task"), pk=pk)
         uphold = request.POST.get("decision") == "uphold"
-        svc.appeal_decide(agency=self.agency, appeal=appeal, actor=request.user, uphold=uphold,
-                          comment=request.POST.get("comment", ""))
-        messages.success(request, _("The appeal was upheld: resubmit the task to continue.") if uphold
-                         else _("The appeal was denied."))
+        try:
+            svc.appeal_decide(agency=self.agency, appeal=appeal, actor=request.user, uphold=uphold,
+                              comment=request.POST.get("comment", ""))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("The appeal was upheld: resubmit the task to continue.") if uphold
+                             else _("The appeal was denied."))
         return _back(request, _task_page(self.agency, appeal.task))
 
 
@@ -227,14 +236,17 @@ class SignatureActionView(AgencyScopedView, View):
 
     def post(self, request, pk, action):
         req = get_object_or_404(SignatureRequest.objects.select_related("task"), pk=pk)
-        if action == "resend":
-            signature_resend(agency=self.agency, signature=req, actor=request.user)
-            messages.success(request, _("A new signing link was sent; the old one no longer works."))
-        elif action == "revoke":
-            signature_revoke(agency=self.agency, signature=req, actor=request.user)
-            messages.success(request, _("The signing link was revoked."))
-        else:
+        if action not in ("resend", "revoke"):
             raise Http404
+        try:
+            if action == "resend":
+                signature_resend(agency=self.agency, signature=req, actor=request.user)
+                messages.success(request, _("A new signing link was sent; the old one no longer works."))
+            else:
+                signature_revoke(agency=self.agency, signature=req, actor=request.user)
+                messages.success(request, _("The signing link was revoked."))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
         return _back(request, reverse("approvals:task_signatures",
                                       kwargs={"agency_slug": self.agency.slug, "pk": req.task_id}))
 

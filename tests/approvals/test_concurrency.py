@@ -1,0 +1,106 @@
+"""Two approvers pressing at the same moment, or one pressing twice: exactly one decision.
+Real concurrent requests on PostgreSQL (SQLite serialises whole transactions instead)."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django_scopes import scope
+
+from approvals.models import ApprovalDecision, SignatureRequest
+from tests.conftest import requires_postgres
+from tests.factories import MembershipFactory, UserFactory
+
+from .helpers import api, make_task
+
+
+def _race(clients_and_paths, body=None):
+    barrier = threading.Barrier(len(clients_and_paths))
+    statuses = [None] * len(clients_and_paths)
+
+    def run(index, client, path):
+        try:
+            barrier.wait(timeout=10)
+            statuses[index] = client.post(path, body or {"comment": "并发"}, format="json").status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c, p)) for i, (c, p) in enumerate(clients_and_paths)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return sorted(statuses)
+
+
+def _policy_any_legal(world):
+    from approvals.services.policy import approval_policy_save
+
+    with scope(agency=world.agency):
+        approval_policy_save(agency=world.agency, name="任一法务", levels=[
+            {"name": "法务", "role": "legal", "mode": "any", "sla_hours": 24},
+            {"name": "财务", "role": "finance", "mode": "any", "sla_hours": 24}])
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_approvers_at_once_record_one_decision(world_a):
+    _policy_any_legal(world_a)
+    others = []
+    for i in range(3):
+        user = UserFactory(email=f"legal{i}@alpha-mcn.test")
+        MembershipFactory(user=user, agency=world_a.agency, role="legal")
+        others.append(user)
+    task = make_task(world_a)
+    assert world_a.client("admin").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {},
+                                        format="json").status_code == 200
+    clients = [world_a.client("legal")]
+    for user in others:
+        from rest_framework.test import APIClient
+
+        c = APIClient()
+        c.force_login(user)
+        clients.append(c)
+    path = api(world_a, f"shutdown-tasks/{task.pk}/approve/")
+    assert _race([(c, path) for c in clients]) == [200, 409, 409, 409]
+    with scope(agency=world_a.agency):
+        assert ApprovalDecision.objects.filter(task=task).count() == 1
+        assert task.events.filter(kind="approval.approve").count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_records_one_decision(world_a):
+    _policy_any_legal(world_a)
+    task = make_task(world_a)
+    world_a.client("admin").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {}, format="json")
+    path = api(world_a, f"shutdown-tasks/{task.pk}/approve/")
+    c1, c2 = world_a.client("legal"), world_a.client("legal")
+    assert _race([(c1, path), (c2, path)]) == [200, 409]
+    with scope(agency=world_a.agency):
+        assert ApprovalDecision.objects.filter(task=task).count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_code_confirmed_twice_at_once_signs_once(world_a):
+    import re
+
+    from django.test import Client
+
+    from notifications.models import OutboundMessage
+
+    task = make_task(world_a, items=1)
+    world_a.client("operator").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {}, format="json")
+    world_a.client("owner").post(api(world_a, f"shutdown-tasks/{task.pk}/approve/"), {}, format="json")
+    with scope(agency=world_a.agency):
+        link = OutboundMessage.objects.get(kind="signing_link", channel="sms").params["link"]
+    path = re.search(r"(/sign/[^/]+/)", link).group(1)
+    Client().post(path, {"step": "code", "channel": "sms"})
+    with scope(agency=world_a.agency):
+        code = OutboundMessage.objects.get(kind="signing_code").params["code"]
+    statuses = _race([(Client(), path), (Client(), path)], body={"step": "confirm", "code": code})
+    assert statuses[0] == 200 and statuses[1] in (404, 410)  # 404 when the winner already cleared the token
+    with scope(agency=world_a.agency):
+        assert SignatureRequest.objects.get(task=task).state == "signed"
+        assert task.events.filter(kind="signature.signed").count() == 1
