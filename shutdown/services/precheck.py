@@ -10,7 +10,7 @@ most PROGRESS_STEPS updates so the task page can show a bar.
 import math
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,8 +27,11 @@ PROGRESS_STEPS = 10
 CHECKABLE_ITEM_STATES = [ItemState.DRAFT, ItemState.BLOCKED, ItemState.READY, ItemState.CHECKING]
 
 
-def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | None = None) -> ShutdownTask:
-    """Queue the pre-checks of every active item (or of the given items: a re-check)."""
+def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | None = None,
+                   publish: bool = True) -> ShutdownTask:
+    """Queue the pre-checks of every active item (or of the given items: a re-check).
+
+    `publish=False` leaves the run to the caller (the demo seed runs it in-process)."""
     with transaction.atomic():
         task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
         if task.state not in EDITABLE_TASK_STATES:
@@ -47,12 +50,13 @@ def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | N
                                    kind="precheck.started", data={"items": count})
         agency_id, task_id = agency.pk, task.pk
 
-        def publish():
+        def publish_run():
             from shutdown.tasks import task_precheck
 
             task_precheck.delay(agency_id=agency_id, task_id=task_id)
 
-        transaction.on_commit(publish)
+        if publish:
+            transaction.on_commit(publish_run)
     return task
 
 
@@ -121,11 +125,16 @@ def precheck_run(*, agency, task_id: int) -> dict:
             for k in range(0, len(ids), BULK_BATCH):
                 Blocker.objects.filter(pk__in=ids[k:k + BULK_BATCH]).update(state=state)
         checking = TaskItem.objects.filter(task=task, state=ItemState.CHECKING)
-        for ((kind, region, high_risk), tier_id), estimate in estimates.items():
-            checking.filter(tier_id=tier_id, sub_account__kind=kind, sub_account__region=region,
-                            sub_account__high_risk=high_risk).update(
-                expected_effective_at=estimate.earliest, expected_effective_latest_at=estimate.latest,
-                expected_is_provisional=estimate.provisional)
+        # One UPDATE per distinct estimate (a handful), whatever the number of items.
+        by_value: dict[tuple, Q] = {}
+        for ((kind, region, high_risk), tier_id), e in estimates.items():
+            match = Q(tier_id=tier_id, sub_account__kind=kind, sub_account__region=region,
+                      sub_account__high_risk=high_risk)
+            value = (e.earliest, e.latest, e.provisional)
+            by_value[value] = by_value[value] | match if value in by_value else match
+        for (earliest, latest, provisional), match in by_value.items():
+            checking.filter(match).update(expected_effective_at=earliest, expected_effective_latest_at=latest,
+                                          expected_is_provisional=provisional)
         blocking = Blocker.objects.filter(item=OuterRef("pk"), state__in=Blocker.BLOCKING_STATES)
         blocked = checking.filter(Exists(blocking)).update(state=ItemState.BLOCKED)
         ready = checking.update(state=ItemState.READY)
