@@ -112,6 +112,11 @@ class SubAccountViewSet(AgencyScopedModelViewSet):
     def get_queryset(self):
         return SubAccount.objects.filter(agency=self.agency)
 
+    def filter_queryset(self, queryset):
+        # The list filters (which hide archived accounts) apply to the list only: an archived
+        # account stays reachable by id, to read its history or restore it.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def perform_create(self, serializer):
         serializer.instance = subaccount_create(agency=self.agency, actor=self.request.user,
                                                 data=dict(serializer.validated_data))
@@ -132,7 +137,7 @@ class SubAccountViewSet(AgencyScopedModelViewSet):
 
     @extend_schema(summary="History of a sub-account: who changed what, when, old → new",
                    responses=SubAccountChangeSerializer(many=True), filters=False)
-    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    @action(detail=True, methods=["get"], filter_backends=[])
     def history(self, request, pk=None):
         account = self.get_object()
         changes = subaccount_history(agency=self.agency, subaccount_id=account.pk)

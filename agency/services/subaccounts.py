@@ -44,7 +44,12 @@ def _jsonable(value):
 def subaccount_snapshot(account: SubAccount) -> dict:
     snap = {}
     for name in TRACKED_FIELDS:
-        snap[name] = account.parent_id if name == "parent" else _jsonable(getattr(account, name))
+        if name == "parent":
+            snap[name] = account.parent_id
+        elif name == "tags":
+            snap[name] = sorted(account.tags or [])  # order carries no meaning
+        else:
+            snap[name] = _jsonable(getattr(account, name))
     return snap
 
 
