@@ -15,3 +15,9 @@ def approval_panel(context, task, access):
 @register.filter
 def get_item(mapping, key):
     return (mapping or {}).get(key, 0)
+
+
+@register.filter
+def pairs(mapping):
+    """(key, value) pairs of a dict; safe when the dict has a key named "items"."""
+    return list(dict.items(mapping)) if isinstance(mapping, dict) else []

@@ -162,3 +162,24 @@ def test_inbox_page_and_bulk_approve(world_a, django_assert_max_num_queries):
     assert len(client.get("/inbox/").context["entries"]) == 1
     assert client.get("/inbox/").context["inbox_count"] == 1
     assert world_a.client("auditor").get("/inbox/").context["total"] == 0
+
+
+@pytest.mark.django_db
+def test_audit_page_shows_event_data_whatever_its_keys(world_a):
+    from shutdown.events import event_record
+
+    task = make_task(world_a)
+    with scope(agency=world_a.agency):
+        event_record(agency=world_a.agency, task=task, kind="task.created", data={"items": 3, "keys": ["a"]})
+    r = world_a.client("auditor").get(page(world_a, f"tasks/{task.pk}/audit/"))
+    assert r.status_code == 200 and "task.created" in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_task_page_carries_the_approval_panel(world_a):
+    three_levels(world_a)
+    task = make_task(world_a)
+    world_a.client("admin").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {}, format="json")
+    r = world_a.client("operator").get(f"/a/{world_a.agency.slug}/tasks/{task.pk}/")
+    html = r.content.decode()
+    assert r.status_code == 200 and 'id="approval"' in html and f"/approvals/tasks/{task.pk}/approve/" in html
