@@ -18,7 +18,7 @@ ANSWERABLE_CHECKS = {CheckKind.COMPLIANCE, CheckKind.PERMISSIONS, CheckKind.TECH
 
 def _locked(blocker: Blocker) -> Blocker:
     _require_editable(ShutdownTask.objects.select_for_update().get(pk=blocker.task_id))
-    locked = Blocker.objects.select_for_update().select_related("item", "task").get(pk=blocker.pk)
+    locked = Blocker.objects.select_for_update(of=("self",)).select_related("item", "task").get(pk=blocker.pk)
     if locked.check_type not in ANSWERABLE_CHECKS:
         raise Conflict(
             _("“%(reason)s” is answered by %(how)s, not by a note.")

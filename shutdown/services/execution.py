@@ -81,7 +81,8 @@ def tier_start(*, agency, tier: Tier, actor) -> Tier:
 
 
 def _lock_executing_item(item: TaskItem) -> TaskItem:
-    locked = TaskItem.objects.select_for_update().select_related("task", "tier", "sub_account").get(pk=item.pk)
+    locked = (TaskItem.objects.select_for_update(of=("self",)).select_related("task", "tier", "sub_account")
+              .get(pk=item.pk))
     if locked.task.state != TaskState.EXECUTING or not locked.tier or locked.tier.state != Tier.State.OPEN:
         raise Conflict(_("This item's tier is not open."), code="tier_not_open")
     return locked

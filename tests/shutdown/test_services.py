@@ -15,6 +15,7 @@ from shutdown.services.documents import document_upload
 from shutdown.services.precheck import precheck_start
 from shutdown.signals import item_effective
 from shutdown.states import ItemState, TaskState
+from tests.conftest import requires_postgres
 from tests.factories import SubAccountFactory
 
 from .helpers import PDF, PNG, approve, clean, make_task, run_precheck, upload
@@ -304,3 +305,46 @@ def test_precheck_queries_do_not_grow_with_accounts(world_a, n, django_assert_ma
         precheck_start(agency=world_a.agency, task=task, actor=None)
         with django_assert_max_num_queries(40):
             precheck_run(agency=world_a.agency, task_id=task.pk)
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_mark_done_takes_effect_once(world_a, clean_accounts):
+    """Two operators mark the same item done at the same moment: one wins, the other gets 409."""
+    import threading
+
+    from django.db import connection
+
+    task = approve(world_a, run_precheck(world_a, make_task(world_a, clean_accounts)))
+    with world_a.scope():
+        execution.execution_start(agency=world_a.agency, task=task, actor=None)
+        item = TaskItem.objects.filter(task=task).first()
+    received, outcomes = [], []
+
+    def on_effective(sender, item, **kwargs):
+        received.append(item.pk)
+
+    item_effective.connect(on_effective)
+    barrier = threading.Barrier(2)
+
+    def worker():
+        try:
+            with world_a.scope():
+                barrier.wait()
+                execution.item_mark_done(agency=world_a.agency, item=item, actor=None, receipt_number="R")
+            outcomes.append("done")
+        except Conflict:
+            outcomes.append("conflict")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        item_effective.disconnect(on_effective)
+    assert sorted(outcomes) == ["conflict", "done"]
+    assert received == [item.pk]
