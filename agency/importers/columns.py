@@ -2,6 +2,7 @@
 the importer and the exporter. Column names are the API field names; Chinese titles
 (and a few spellings people actually use) are accepted as aliases."""
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.models import normalise_mobile
@@ -144,21 +146,29 @@ def _number_text(value) -> str:
     return NUMBER_JUNK.sub("", text)
 
 
+@functools.lru_cache(maxsize=64)
+def _choice_index(name: str, language: str | None) -> dict[str, str]:
+    """Every accepted spelling of a choice column → its value (values, labels, aliases)."""
+    col = COLUMNS_BY_NAME[name]
+    index: dict[str, str] = {}
+    for value, label in col.choices.choices:
+        index[str(label).lower()] = value
+        with translation.override("en"):
+            index[str(label).lower()] = value
+    for alias, value in col.choice_aliases.items():
+        index[alias.lower()] = value
+    for value in col.choices.values:
+        index[value.lower()] = value
+    return index
+
+
 def _choice(col: Column, value) -> str:
     text = _text(value)
-    key = text.lower()
-    values = {v.lower(): v for v in col.choices.values}
-    if key in values:
-        return values[key]
-    for v, label in col.choices.choices:
-        if key == str(label).lower():
-            return v
-    if key in col.choice_aliases:
-        return col.choice_aliases[key]
-    if text in col.choice_aliases:
-        return col.choice_aliases[text]
-    raise CellError(_("“%(value)s” is not one of: %(choices)s.") % {"value": text,
-                                                                    "choices": ", ".join(col.choices.values)})
+    found = _choice_index(col.name, translation.get_language()).get(text.lower())
+    if found is None:
+        raise CellError(_("“%(value)s” is not one of: %(choices)s.") % {"value": text,
+                                                                        "choices": ", ".join(col.choices.values)})
+    return found
 
 
 def _int(value) -> int:
@@ -225,22 +235,50 @@ def _bool(value) -> bool:
     raise CellError(_("“%(value)s” is not yes or no (use 是/否, yes/no or 1/0).") % {"value": _text(value)})
 
 
+ISO_LIKE_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00)?)?")
+
+
 def _date(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     text = unicodedata.normalize("NFKC", _text(value))
-    for fmt in DATE_FORMATS:
+    match = ISO_LIKE_DATE.fullmatch(text)
+    if match:
         try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date, no time zone)
+            return date(*(int(g) for g in match.groups()))
         except ValueError:
-            continue
+            pass
+    else:
+        for fmt in DATE_FORMATS:
+            try:
+                return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date, no time zone)
+            except ValueError:
+                continue
     raise CellError(_("“%(value)s” is not a date (use YYYY-MM-DD, e.g. 2026-12-31).") % {"value": text})
+
+
+CN_MOBILE = re.compile(r"(?:\+?86)?(1\d{10})")
+PHONE_NOISE = re.compile(r"[\s\-()（）]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _cn_mobile_prefix_valid(prefix7: str, sample: str) -> bool:
+    """Whether Chinese mobile numbers starting with these 7 digits are valid (libphonenumber
+    decides validity of an 11-digit CN mobile by its leading digits, so one check per prefix)."""
+    try:
+        normalise_mobile(sample)
+    except ValidationError:
+        return False
+    return True
 
 
 def _mobile(value) -> str:
     text = _text(value)
+    match = CN_MOBILE.fullmatch(PHONE_NOISE.sub("", unicodedata.normalize("NFKC", text)))
+    if match and _cn_mobile_prefix_valid(match.group(1)[:7], match.group(1)):
+        return "+86" + match.group(1)
     try:
         return normalise_mobile(text)
     except ValidationError as exc:

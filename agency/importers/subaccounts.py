@@ -199,7 +199,7 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
                 continue
             account = SubAccount(agency=agency)
             row.action = "create"
-        before = subaccount_snapshot(account)
+        before = subaccount_snapshot(account) if row.action != "create" else {}
         for name, value in row.values.items():
             setattr(account, name, value)
         row.account = account

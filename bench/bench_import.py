@@ -1,0 +1,71 @@
+"""Sub-account spreadsheet import: preview (dry run) and apply of a 10,000-row file, then
+re-import of the same file with changes (updates), and the filtered list API."""
+
+import csv
+import io
+import time
+
+from django.test import Client
+
+ROWS = 10_000
+
+
+def _file(rows: int, *, followers_offset: int = 0) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["平台", "平台账号ID", "账号名称", "账号类型", "粉丝数", "手机号", "邮箱", "未提现收益（元）",
+                     "MCN合约到期日", "标签", "直播权限", "高舆情风险"])
+    platforms = ["抖音", "快手", "微博", "微信", "B站", "小红书"]
+    for i in range(rows):
+        writer.writerow([
+            platforms[i % 6], f"bench_{i:06d}", f"测试账号{i}", "个人号" if i % 5 else "企业号",
+            f"{(i * 37 + followers_offset) % 2_000_000:,}", f"138{i:08d}", f"owner{i}@bench.example.cn",
+            f"{(i % 997) * 3.5:,.2f}", "2027/06/30", "重点; 直播" if i % 3 == 0 else "", "是" if i % 4 == 0 else "否",
+            "否",
+        ])
+    return buffer.getvalue().encode("gb18030")
+
+
+def run():
+    from django_scopes import scope
+
+    from accounts.models import Membership, User
+    from agency.models import Agency, SubAccount
+    from agency.services.imports import subaccount_import
+
+    agency, _ = Agency.objects.get_or_create(slug="bench-import", defaults={"name": "Bench import"})
+    user, _ = User.objects.get_or_create(email="bench-import@example.cn")
+    Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": "owner"})
+    content = _file(ROWS)
+    results = []
+    with scope(agency=agency):
+        start = time.perf_counter()
+        answer = subaccount_import(agency=agency, actor=user, content=content, filename="bench.csv", dry_run=True)
+        results.append(("import_10k_rows_preview_s", time.perf_counter() - start, "s"))
+        assert answer["created"] == ROWS and not answer["errors"], answer["errors"][:3]
+
+        start = time.perf_counter()
+        answer = subaccount_import(agency=agency, actor=user, content=content, filename="bench.csv", dry_run=False)
+        results.append(("import_10k_rows_s", time.perf_counter() - start, "s"))
+        assert answer["created"] == ROWS and SubAccount.objects.count() == ROWS
+
+        changed = _file(ROWS, followers_offset=1)
+        start = time.perf_counter()
+        answer = subaccount_import(agency=agency, actor=user, content=changed, filename="bench2.csv", dry_run=False)
+        results.append(("reimport_10k_rows_updates_s", time.perf_counter() - start, "s"))
+        assert answer["updated"] == ROWS, answer
+
+    client = Client()
+    client.force_login(user)
+    url = f"/api/v1/agencies/{agency.slug}/sub-accounts/?page_size=100&tag=重点&ordering=-followers"
+    client.get(url)
+    n = 20
+    start = time.perf_counter()
+    for _ in range(n):
+        assert client.get(url).status_code == 200
+    results.append(("subaccount_list_api_10k_ms", (time.perf_counter() - start) / n * 1000, "ms"))
+    start = time.perf_counter()
+    response = client.get(f"/api/v1/agencies/{agency.slug}/sub-accounts/export.xlsx")
+    assert response.status_code == 200
+    results.append(("export_10k_rows_xlsx_s", time.perf_counter() - start, "s"))
+    return results
