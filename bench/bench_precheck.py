@@ -56,5 +56,9 @@ def run():
         task.items.exclude(state="excluded").update(state="checking")
         with CaptureQueriesContext(connection) as captured:
             precheck_run(agency=agency, task_id=task.pk)
+    import os
+    if os.environ.get("BENCH_VERBOSE"):
+        for q in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:6]:
+            print(q["time"], q["sql"][:300])
     return [("task_precheck_10k_s", elapsed, "s"), ("task_precheck_queries", len(captured.captured_queries),
                                                      "queries")]

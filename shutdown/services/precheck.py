@@ -10,7 +10,7 @@ most PROGRESS_STEPS updates so the task page can show a bar.
 import math
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,7 @@ from shutdown.services.transitions import task_transition
 from shutdown.states import EDITABLE_TASK_STATES, ItemState, TaskState
 
 PROGRESS_STEPS = 10
+ID_BATCH = 10000  # ids per UPDATE … WHERE id IN (…): one statement per 10,000 blocked items
 CHECKABLE_ITEM_STATES = [ItemState.DRAFT, ItemState.BLOCKED, ItemState.READY, ItemState.CHECKING]
 
 
@@ -86,18 +87,22 @@ def precheck_run(*, agency, task_id: int) -> dict:
     new_blockers: list[Blocker] = []
     clear_ids: list[int] = []
     reopen_ids: list[int] = []
+    blocked_ids: list[int] = []
     estimates: dict[tuple, rules.Estimate] = {}
     done = 0
     items = (TaskItem.objects.filter(task=task, state=ItemState.CHECKING)
              .select_related("sub_account", "tier").order_by("pk"))
     for item in items.iterator(chunk_size=2000):
         account = item.sub_account
+        is_blocked = False
         codes = rules.precheck_codes(
             sub_account=account, strategy=task.strategy, topic_transfer_target=item.topic_transfer_target,
             documents=documents.get(item.pk, set()), today=today,
         )
         for code in codes:
             found = existing.get((item.pk, code))
+            if found is None or found[1] != Blocker.State.RESOLVED:
+                is_blocked = True
             if found is None:
                 check, rule, _reason, _channel = rules.BLOCKERS[code]
                 new_blockers.append(Blocker(agency=agency, task=task, item_id=item.pk, check_type=check, rule=rule,
@@ -108,6 +113,8 @@ def precheck_run(*, agency, task_id: int) -> dict:
             pk, state = existing[(item.pk, code)]
             if code not in codes and state in Blocker.BLOCKING_STATES:
                 clear_ids.append(pk)
+        if is_blocked:
+            blocked_ids.append(item.pk)
         key = (rules.estimate_group_key(account), item.tier_id)
         if key not in estimates:
             start = max(now, item.tier.planned_start) if item.tier and item.tier.planned_start else now
@@ -135,8 +142,11 @@ def precheck_run(*, agency, task_id: int) -> dict:
         for (earliest, latest, provisional), match in by_value.items():
             checking.filter(match).update(expected_effective_at=earliest, expected_effective_latest_at=latest,
                                           expected_is_provisional=provisional)
-        blocking = Blocker.objects.filter(item=OuterRef("pk"), state__in=Blocker.BLOCKING_STATES)
-        blocked = checking.filter(Exists(blocking)).update(state=ItemState.BLOCKED)
+        # The blocked items are known from the loop: update them by id. (A join against the
+        # freshly bulk-inserted blockers made PostgreSQL pick a nested loop: 25 s for 10k items.)
+        blocked = 0
+        for k in range(0, len(blocked_ids), ID_BATCH):
+            blocked += checking.filter(pk__in=blocked_ids[k:k + ID_BATCH]).update(state=ItemState.BLOCKED)
         ready = checking.update(state=ItemState.READY)
         task.progress_done = task.progress_total
         task.checked_at = now
