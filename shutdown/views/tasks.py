@@ -73,9 +73,8 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
     required_permission = "tasks.edit"
 
     def _selection(self, data):
-        ids = [int(i) for i in data.getlist("ids") if str(i).isdigit()]
-        if ids:
-            return {"sub_account_ids": ids}, SubAccount.objects.filter(pk__in=ids)
+        """`from_filter=1` acts on every account matching the list's filter (the ticked ids are
+        ignored then); otherwise the ticked `ids`."""
         if data.get("from_filter"):
             params = {k: v for k, v in data.lists() if k not in {
                 "from_filter", "csrfmiddlewaretoken", "title", "strategy", "reason", "matrix_target", "tier_rule",
@@ -83,10 +82,12 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
             params = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
             try:
                 from agency.selectors import subaccount_filter_queryset
-
-                return {"filter_params": params}, subaccount_filter_queryset(agency=self.agency, params=params)
             except ImportError:
                 return {"filter_params": params}, SubAccount.objects.none()
+            return {"filter_params": params}, subaccount_filter_queryset(agency=self.agency, params=params)
+        ids = [int(i) for i in data.getlist("ids") if str(i).isdigit()]
+        if ids:
+            return {"sub_account_ids": ids}, SubAccount.objects.filter(pk__in=ids)
         return {}, SubAccount.objects.none()
 
     def get_context_data(self, **kwargs):

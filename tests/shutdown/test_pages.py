@@ -127,3 +127,19 @@ def test_detail_page_queries_are_flat(world_a, n, django_assert_max_num_queries)
         assert client.get(url(world_a, "task_detail", pk=task.pk)).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(url(world_a, "task_list")).status_code == 200
+
+
+def test_create_from_the_sub_account_filter(world_a, world_b, django_capture_on_commit_callbacks):
+    bili = [SubAccountFactory(agency=world_a.agency, platform="bilibili", **clean()) for _ in range(3)]
+    SubAccountFactory(agency=world_a.agency, platform="douyin")
+    SubAccountFactory(agency=world_b.agency, platform="bilibili")
+    client = world_a.client("operator")
+    page = client.get(url(world_a, "task_create") + f"?from_filter=1&platform=bilibili&ids={bili[0].pk}")
+    assert "3 sub-accounts selected" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(url(world_a, "task_create"), {
+            "from_filter": "1", "platform": "bilibili", "title": "B站清理", "strategy": "restrict"})
+    assert response.status_code == 302
+    with world_a.scope():
+        task = ShutdownTask.objects.get()
+        assert set(task.items.values_list("sub_account_id", flat=True)) == {a.pk for a in bili}
