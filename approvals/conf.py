@@ -36,4 +36,10 @@ def escalation_grace_hours(sla_hours: int) -> int:
     return int(value) if value is not None else int(sla_hours)
 
 
+def signatures_inline_max_items() -> int:
+    """Up to this many items, signature links are created in the approving request itself;
+    above it, by a worker right after commit."""
+    return int(getattr(settings, "SIGNATURES_INLINE_MAX_ITEMS", 200))
+
+
 INBOX_PAGE_SIZE = 50

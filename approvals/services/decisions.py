@@ -201,9 +201,9 @@ def _finish_approved(*, agency, task, rnd, actor, now) -> None:
                     data={"round": rnd.number})
     moved = _bulk_items(task=task, source=ItemState.IN_APPROVAL, target=ItemState.APPROVED)
     event_record(agency=agency, task=task, kind="items.approved", actor_label="system", data={"count": moved})
-    from .signatures import signatures_request_all
+    from .signatures import signatures_start
 
-    signatures_request_all(agency=agency, task=task)
+    signatures_start(agency=agency, task=task)
     task_approved.send(sender=ShutdownTask, agency=agency, task=task)
 
 

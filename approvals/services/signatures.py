@@ -18,14 +18,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from agency.exceptions import Conflict, DomainValidationError
+from deadlines.policy import policy_for
 from deadlines.services.preview import consequences_preview
-from notifications.services.enqueue import message_enqueue
+from notifications.services.enqueue import message_enqueue, messages_enqueue_bulk
 from shutdown.events import event_record
 from shutdown.models import ShutdownTask, TaskItem
 from shutdown.services.transitions import item_transition
-from shutdown.states import ItemState
+from shutdown.states import ItemState, TaskState
 
 from ..conf import (
+    signatures_inline_max_items,
     signing_code_max_attempts,
     signing_code_max_sends,
     signing_code_resend_seconds,
@@ -57,15 +59,30 @@ def mask_email(value: str) -> str:
     return (name[:1] + "***@" + domain) if domain else "***"
 
 
-def signing_content(*, agency, task, item) -> dict:
+def _facts_key(agency, task, account, effective_at) -> tuple:
+    """What consequences_preview reads from an account: items sharing it share the list."""
+    p = policy_for(agency)
+    return (task.strategy, timezone.localtime(effective_at, agency.tz).date(), bool(account.unwithdrawn_earnings),
+            account.pending_ad_revenue >= p.ad_payout_threshold_cny if account.pending_ad_revenue else None,
+            bool(account.hosted_topics), account.followers >= p.shell_followers_threshold, account.high_risk)
+
+
+def signing_content(*, agency, task, item, cache: dict | None = None) -> dict:
     """What the owner sees, in each language, frozen when the request is made."""
     account = item.sub_account
     effective_at = item.expected_effective_at or timezone.now()
+    cache = {} if cache is None else cache
+    key = _facts_key(agency, task, account, effective_at)
     content = {}
     for lang in SIGNING_LANGUAGES:
         with translation.override(lang):
-            consequences = consequences_preview(agency=agency, sub_account=account, strategy=task.strategy,
-                                                effective_at=effective_at)
+            if (lang, key) not in cache:
+                cache[(lang, key)] = [
+                    {"rule": c.rule, "label": str(c.label), "note": str(c.note), "provisional": c.provisional,
+                     "due": timezone.localtime(c.due_at, agency.tz).strftime("%Y-%m-%d")}
+                    for c in consequences_preview(agency=agency, sub_account=account, strategy=task.strategy,
+                                                  effective_at=effective_at)
+                ]
             content[lang] = {
                 "agency": agency.name,
                 "task": task.title,
@@ -76,11 +93,7 @@ def signing_content(*, agency, task, item) -> dict:
                 "strategy": {"code": task.strategy, "label": str(task.get_strategy_display())},
                 "effective_at": timezone.localtime(effective_at, agency.tz).strftime("%Y-%m-%d"),
                 "effective_is_estimate": item.expected_effective_at is None,
-                "consequences": [
-                    {"rule": c.rule, "label": str(c.label), "note": str(c.note), "provisional": c.provisional,
-                     "due": timezone.localtime(c.due_at, agency.tz).strftime("%Y-%m-%d")}
-                    for c in consequences
-                ],
+                "consequences": cache[(lang, key)],
             }
     return content
 
@@ -89,8 +102,8 @@ def content_sha256(content: dict, lang: str) -> str:
     return sha256_hex(canonical_json(content.get(lang) or {}))
 
 
-def _issue_link(*, agency, req, now) -> str:
-    """A fresh token: the previous one (if any) stops working. Returns the raw token (never stored)."""
+def _new_token(req, now) -> str:
+    """A fresh token on the row (not saved): the previous one stops working. Returns the raw token."""
     token = secrets.token_urlsafe(32)
     req.token_hash = token_hash(token)
     req.token_version += 1
@@ -98,38 +111,85 @@ def _issue_link(*, agency, req, now) -> str:
     req.link_sent_at = now
     req.code_hash, req.code_expires_at, req.code_attempts, req.code_sends = "", None, 0, 0
     req.state = State.PENDING
-    req.save()
+    return token
+
+
+def _link_messages(*, agency, req, token, now) -> list[dict]:
+    """The outbox rows of one link (SMS and/or email). The raw token lives only in the message."""
     link = site_url(reverse("approvals-sign", kwargs={"token": token}))
     params = {"link": link, "owner_name": req.owner_name, "agency": agency.name,
               "account": req.content.get("zh-hans", {}).get("account", {}).get("name", ""),
               "expires_at": timezone.localtime(req.link_expires_at, agency.tz).strftime("%Y-%m-%d %H:%M")}
-    for channel, address in (("sms", req.mobile), ("email", req.email)):
-        if address:
-            message_enqueue(agency=agency, channel=channel, kind="signing_link", template_code="signing_link",
-                            idempotency_key=f"signing_link:{req.pk}:{req.token_version}:{channel}", params=params,
-                            recipient_address=address, task=req.task, send_after=now)
-    return token
+    return [{"channel": channel, "kind": "signing_link", "template_code": "signing_link",
+             "idempotency_key": f"signing_link:{req.pk}:{req.token_version}:{channel}", "params": params,
+             "recipient_address": address, "task": req.task, "send_after": now, "ref": f"signature:{req.pk}"}
+            for channel, address in (("sms", req.mobile), ("email", req.email)) if address]
 
 
 def signatures_request_all(*, agency, task) -> int:
-    """Called when the last level approves: one request per approved item, links sent."""
+    """One request per approved item that has none yet, links sent (in bulk). Idempotent."""
+    with transaction.atomic():
+        task = ShutdownTask.objects.select_for_update().get(pk=task.pk)  # one writer per task
+        if task.state != TaskState.APPROVED:
+            return 0
+        return _request_all(agency=agency, task=task)
+
+
+def signatures_start(*, agency, task) -> None:
+    """At the last approval: small tasks get their links at once; large ones right after
+    commit in a worker (the beat sweep picks up any task whose worker message was lost)."""
+    count = TaskItem.objects.filter(task=task, state=ItemState.APPROVED).count()
+    if count <= signatures_inline_max_items():
+        _request_all(agency=agency, task=task)
+        return
+    from ..tasks import signatures_request_task
+
+    agency_id, task_id = agency.pk, task.pk
+    transaction.on_commit(lambda: signatures_request_task.delay(agency_id=agency_id, task_id=task_id))
+    event_record(agency=agency, task=task, kind="signatures.queued", actor_label="system", data={"count": count})
+
+
+def signatures_backfill(*, agency) -> int:
+    """Sweep: approved tasks with approved items that have no signature request yet."""
+    task_ids = set(TaskItem.objects.filter(state=ItemState.APPROVED, task__state=TaskState.APPROVED)
+                   .exclude(pk__in=SignatureRequest.objects.values("item_id")).values_list("task_id", flat=True))
+    return sum(signatures_request_all(agency=agency, task=ShutdownTask(pk=pk)) for pk in sorted(task_ids))
+
+
+def _request_all(*, agency, task) -> int:
     now = timezone.now()
-    items = TaskItem.objects.filter(task=task, state=ItemState.APPROVED).select_related("sub_account")
-    existing = set(SignatureRequest.objects.filter(task=task).values_list("item_id", flat=True))
-    created = 0
+    items = (TaskItem.objects.filter(task=task, state=ItemState.APPROVED)
+             .exclude(pk__in=SignatureRequest.objects.filter(task=task).values("item_id"))
+             .select_related("sub_account").order_by("pk"))
+    cache: dict = {}
+    rows, tokens = [], []
     for item in items:
-        if item.pk in existing:
-            continue
         account = item.sub_account
-        content = signing_content(agency=agency, task=task, item=item)
-        req = SignatureRequest.objects.create(
-            agency=agency, task=task, item=item, owner_name=account.owner_name, mobile=account.owner_mobile,
-            email=account.owner_email, content=content, content_sha256=sha256_hex(canonical_json(content)))
-        _issue_link(agency=agency, req=req, now=now)
-        created += 1
+        content = signing_content(agency=agency, task=task, item=item, cache=cache)
+        req = SignatureRequest(agency=agency, task=task, item=item, owner_name=account.owner_name,
+                               mobile=account.owner_mobile, email=account.owner_email, content=content,
+                               content_sha256=sha256_hex(canonical_json(content)))
+        tokens.append(_new_token(req, now))
+        rows.append(req)
+    SignatureRequest.objects.bulk_create(rows, batch_size=500)
+    if rows and rows[0].pk is None:  # a backend that does not return ids from bulk inserts
+        by_item = dict(SignatureRequest.objects.filter(task=task).values_list("item_id", "pk"))
+        for req in rows:
+            req.pk = by_item[req.item_id]
+    specs = [spec for req, token in zip(rows, tokens, strict=True)
+             for spec in _link_messages(agency=agency, req=req, token=token, now=now)]
+    messages_enqueue_bulk(agency=agency, specs=specs)
     event_record(agency=agency, task=task, kind="signatures.requested", actor_label="system",
-                 data={"count": created})
-    return created
+                 data={"count": len(rows), "links": len(specs)})
+    return len(rows)
+
+
+def _issue_link(*, agency, req, now) -> str:
+    token = _new_token(req, now)
+    req.save()
+    for spec in _link_messages(agency=agency, req=req, token=token, now=now):
+        message_enqueue(agency=agency, **spec)
+    return token
 
 
 def _lock(req_id) -> SignatureRequest:

@@ -56,10 +56,13 @@ def approval_sla_sweep(*, agency, now=None) -> dict:
 
 
 def approval_sla_sweep_all(*, now=None) -> dict:
+    from .signatures import signatures_backfill
+
     totals = {"reminded": 0, "escalated": 0}
     for agency in Agency.objects.filter(is_active=True).order_by("pk"):
         with scope(agency=agency):
             result = approval_sla_sweep(agency=agency, now=now)
+            signatures_backfill(agency=agency)
         for key in totals:
             totals[key] += result[key]
     return totals

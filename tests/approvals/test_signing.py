@@ -179,3 +179,27 @@ def test_execution_gate_waits_for_every_non_excluded_item(signing):
 @pytest.mark.django_db
 def test_unknown_tokens_are_404(world_a):
     assert Client().get("/sign/not-a-real-token/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_large_tasks_get_their_links_from_a_worker_or_the_sweep(world_a, settings):
+    from approvals.services.sla import approval_sla_sweep_all
+    from approvals.tasks import signatures_request_task
+
+    settings.SIGNATURES_INLINE_MAX_ITEMS = 2
+    big = make_task(world_a, items=3)
+    with scope(agency=world_a.agency):
+        task_submit(agency=world_a.agency, task=big, actor=world_a.user("operator"))
+        approval_decide(agency=world_a.agency, task=big, actor=world_a.user("owner"), decision="approve")
+        assert SignatureRequest.objects.filter(task=big).count() == 0  # queued for a worker
+        assert big.events.filter(kind="signatures.queued").exists()
+    assert signatures_request_task.apply(kwargs={"agency_id": world_a.agency.pk, "task_id": big.pk}).get() == 3
+    assert signatures_request_task.apply(kwargs={"agency_id": world_a.agency.pk, "task_id": big.pk}).get() == 0
+    other = make_task(world_a, items=3, title="B")
+    with scope(agency=world_a.agency):
+        task_submit(agency=world_a.agency, task=other, actor=world_a.user("operator"))
+        approval_decide(agency=world_a.agency, task=other, actor=world_a.user("owner"), decision="approve")
+    approval_sla_sweep_all()  # the worker message was lost: the sweep creates them
+    with scope(agency=world_a.agency):
+        assert SignatureRequest.objects.filter(task=other).count() == 3
+        assert OutboundMessage.objects.filter(kind="signing_link", task=other).count() == 6
