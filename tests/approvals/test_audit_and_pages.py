@@ -183,3 +183,26 @@ def test_the_task_page_carries_the_approval_panel(world_a):
     r = world_a.client("operator").get(f"/a/{world_a.agency.slug}/tasks/{task.pk}/")
     html = r.content.decode()
     assert r.status_code == 200 and 'id="approval"' in html and f"/approvals/tasks/{task.pk}/approve/" in html
+
+
+@pytest.mark.django_db
+def test_inbox_query_count_does_not_grow_with_tasks(world_a, django_assert_max_num_queries):
+    three_levels(world_a)
+    client = world_a.client("operator")
+
+    def submit(n):
+        for i in range(n):
+            t = make_task(world_a, items=1, title=f"T{i}")
+            world_a.client("admin").post(api(world_a, f"shutdown-tasks/{t.pk}/submit/"), {}, format="json")
+
+    submit(1)
+    client.get("/inbox/")
+    with django_assert_max_num_queries(12):
+        assert client.get("/api/v1/inbox/").json()["count"] == 1
+    with django_assert_max_num_queries(16):
+        client.get("/inbox/")
+    submit(15)
+    with django_assert_max_num_queries(12):
+        assert client.get("/api/v1/inbox/").json()["count"] == 16
+    with django_assert_max_num_queries(16):
+        assert len(client.get("/inbox/").context["entries"]) == 16
