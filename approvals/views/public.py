@@ -67,7 +67,8 @@ class InboxView(View):
 
 
 def _lang(request) -> str:
-    lang = request.POST.get("lang") or request.GET.get("lang") or "zh-hans"
+    """?lang= (the switch on the page) wins; then the language chosen in the top bar; else Chinese."""
+    lang = request.POST.get("lang") or request.GET.get("lang") or getattr(request, "LANGUAGE_CODE", "")
     return lang if lang in SIGNING_LANGUAGES else "zh-hans"
 
 

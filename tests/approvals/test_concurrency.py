@@ -104,3 +104,15 @@ def test_a_code_confirmed_twice_at_once_signs_once(world_a):
     with scope(agency=world_a.agency):
         assert SignatureRequest.objects.get(task=task).state == "signed"
         assert task.events.filter(kind="signature.signed").count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_double_submit_opens_one_round(world_a):
+    from approvals.models import ApprovalRound
+
+    task = make_task(world_a)
+    path = api(world_a, f"shutdown-tasks/{task.pk}/submit/")
+    assert _race([(world_a.client("operator"), path), (world_a.client("admin"), path)]) == [200, 409]
+    with scope(agency=world_a.agency):
+        assert ApprovalRound.objects.filter(task=task).count() == 1
