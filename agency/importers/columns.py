@@ -264,11 +264,12 @@ PHONE_NOISE = re.compile(r"[\s\-()（）]")
 
 
 @functools.lru_cache(maxsize=4096)
-def _cn_mobile_prefix_valid(prefix7: str, sample: str) -> bool:
+def _cn_mobile_prefix_valid(prefix7: str) -> bool:
     """Whether Chinese mobile numbers starting with these 7 digits are valid (libphonenumber
-    decides validity of an 11-digit CN mobile by its leading digits, so one check per prefix)."""
+    decides validity of an 11-digit CN mobile by its leading digits, so one check per prefix;
+    the cache key is the prefix alone, or it would never hit)."""
     try:
-        normalise_mobile(sample)
+        normalise_mobile(prefix7 + "0000")
     except ValidationError:
         return False
     return True
@@ -277,7 +278,7 @@ def _cn_mobile_prefix_valid(prefix7: str, sample: str) -> bool:
 def _mobile(value) -> str:
     text = _text(value)
     match = CN_MOBILE.fullmatch(PHONE_NOISE.sub("", unicodedata.normalize("NFKC", text)))
-    if match and _cn_mobile_prefix_valid(match.group(1)[:7], match.group(1)):
+    if match and _cn_mobile_prefix_valid(match.group(1)[:7]):
         return "+86" + match.group(1)
     try:
         return normalise_mobile(text)

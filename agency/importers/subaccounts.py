@@ -7,11 +7,14 @@ agency.services.imports runs both inside one transaction, so an import is all-or
 
 from dataclasses import dataclass, field
 
+from django.db import connection
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.models import Agency, SubAccount, SubAccountChange
-from agency.services.subaccounts import creation_changes, subaccount_snapshot
+from agency.services.subaccounts import TRACKED_FIELDS, _jsonable, creation_changes, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
 
 from .columns import (
@@ -26,8 +29,14 @@ from .columns import (
 )
 from .reader import FileRejected, read_table
 
+UPDATE_BATCH = 1000
 CHUNK = 900  # stays under every database's bound-parameter limit
 PREVIEW_ROWS = 200
+# Columns whose converted values are immutable and often repeat from row to row: convert each
+# distinct cell once per file (errors are not cached, so their messages are built as before).
+CACHED_KINDS_COLUMNS = frozenset(
+    name for name, col in COLUMNS_BY_NAME.items() if col.kind in ("choice", "int", "money", "bool", "date", "country")
+)
 
 
 @dataclass
@@ -136,6 +145,7 @@ def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> Import
         return plan
 
     first_row_of: dict[tuple, int] = {}
+    converted: dict[tuple, object] = {}  # (column, type, cell) → value, for columns whose values repeat
     for number, cells in rows:
         if all(is_blank(c) for c in cells):
             continue  # extra empty rows
@@ -145,10 +155,17 @@ def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> Import
             if is_blank(value):
                 continue
             row.cells[name] = value
+            cache_key = (name, type(value), value)
+            if cache_key in converted:
+                row.values[name] = converted[cache_key]
+                continue
             try:
                 row.values[name] = convert(COLUMNS_BY_NAME[name], value)
             except CellError as exc:
                 row.errors[name] = str(exc)
+            else:
+                if name in CACHED_KINDS_COLUMNS:
+                    converted[cache_key] = row.values[name]
         for name in KEY_COLUMNS:
             if name not in row.cells:
                 row.errors.setdefault(name, _("Required: the key of the account is platform + platform account id."))
@@ -186,9 +203,33 @@ def _fetch(agency: Agency, keys: set[tuple], lock: bool) -> dict[tuple, SubAccou
     return by_key
 
 
+def _snap_value(name: str, value):
+    """One field as `subaccount_snapshot` records it."""
+    if name == "tags":
+        return sorted(value or [])
+    return _jsonable(value)
+
+
+def _new_account(template: SubAccount) -> SubAccount:
+    """A copy of a new, unsaved account with default values: the same as SubAccount(agency=…)
+    (the model has no pre_init/post_init receivers) without running Model.__init__ per row."""
+    if signals.pre_init.has_listeners(SubAccount) or signals.post_init.has_listeners(SubAccount):
+        return SubAccount(agency=template.agency)
+    account = SubAccount.__new__(SubAccount)
+    values = template.__dict__.copy()
+    values["tags"] = list(template.tags)  # the only mutable default
+    state = ModelState()
+    state.db, state.adding = template._state.db, template._state.adding
+    state.fields_cache = dict(template._state.fields_cache)
+    values["_state"] = state
+    account.__dict__ = values
+    return account
+
+
 def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
     keyed = [r for r in plan.rows if r.key and not r.errors]
     existing = _fetch(agency, {r.key for r in keyed}, lock)
+    new_snapshot = None  # the snapshot of a new, empty account: the same for every created row
     for row in keyed:
         account = existing.get(row.key)
         if account is None:
@@ -197,19 +238,32 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
                 row.errors[name] = _("Required for a new account.")
             if missing:
                 continue
-            account = SubAccount(agency=agency)
+            if new_snapshot is None:
+                template = SubAccount(agency=agency)
+                new_snapshot = subaccount_snapshot(template)
+            account = _new_account(template)
+            for name, value in row.values.items():
+                setattr(account, name, value)
+            after = dict(new_snapshot)
+            for name, value in row.values.items():
+                after[name] = _snap_value(name, value)
+            row.account = account
             row.action = "create"
-        before = subaccount_snapshot(account) if row.action != "create" else {}
-        for name, value in row.values.items():
-            setattr(account, name, value)
-        row.account = account
-        after = subaccount_snapshot(account)
-        if row.action == "create":
             row.changes = creation_changes(after)
-        else:
-            row.changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-        if row.action != "create":
-            row.action = "update" if row.changes else "unchanged"
+            continue
+        # An existing account: only the columns of the file can change (the parent is resolved later).
+        changes = {}
+        for name, value in row.values.items():
+            old = _snap_value(name, getattr(account, name))
+            new = _snap_value(name, value)
+            if old != new:
+                changes[name] = [old, new]
+            setattr(account, name, value)
+        if len(changes) > 1:  # in the order of a full snapshot diff
+            changes = {k: changes[k] for k in TRACKED_FIELDS if k in changes}
+        row.account = account
+        row.changes = changes
+        row.action = "update" if changes else "unchanged"
 
 
 def _resolve_parents(*, agency: Agency, plan: ImportPlan) -> None:
@@ -236,13 +290,67 @@ def _resolve_parents(*, agency: Agency, plan: ImportPlan) -> None:
         row.values["parent"] = target_account
 
 
+def _update_rows(agency: Agency, accounts: list[SubAccount], names: list[str]) -> None:
+    """UPDATE these fields of these accounts (of this agency), in batches of UPDATE_BATCH rows."""
+    fields = [SubAccount._meta.get_field(name) for name in names]
+    table = connection.ops.quote_name(SubAccount._meta.db_table)
+    sets = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    # Identifiers come from the model's metadata, values are parameters.
+    sql = f"UPDATE {table} SET {sets} WHERE id = %s AND agency_id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(accounts), UPDATE_BATCH):
+            cursor.executemany(sql, [
+                [*(f.get_db_prep_save(getattr(a, f.attname), connection) for f in fields), a.pk, agency.pk]
+                for a in accounts[start:start + UPDATE_BATCH]
+            ])
+
+
+def _insert_rows(model, objs: list) -> None:
+    """INSERT these new instances in batches of UPDATE_BATCH rows, one executemany each (bulk_create
+    builds a multi-row statement value by value, which costs far more than running it). Like
+    bulk_create: no signals; primary keys are not set on the instances."""
+    if not objs:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), UPDATE_BATCH):
+            cursor.executemany(sql, [
+                [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+                for obj in objs[start:start + UPDATE_BATCH]
+            ])
+
+
+def _insert_accounts(agency: Agency, accounts: list[SubAccount], now) -> None:
+    """INSERT new accounts and set their primary keys (read back by their unique key)."""
+    if not accounts:
+        return
+    for account in accounts:
+        account.created_at = account.updated_at = now
+    _insert_rows(SubAccount, accounts)
+    by_key = {(a.platform, a.platform_account_id): a for a in accounts}
+    ids = sorted({a.platform_account_id for a in accounts})
+    for start in range(0, len(ids), CHUNK):
+        for platform, account_id, pk in SubAccount.objects.filter(
+            agency=agency, platform_account_id__in=ids[start:start + CHUNK]
+        ).values_list("platform", "platform_account_id", "pk"):
+            account = by_key.get((platform, account_id))
+            if account is not None:
+                account.pk = pk
+                account._state.adding = False
+                account._state.db = connection.alias
+
+
 def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) -> dict:
     """Write a plan without errors in bulk; history rows for every created or changed account."""
     assert plan.ok, "apply_plan needs a plan without errors"
     now = timezone.now()
     creates = [r for r in plan.rows if r.action == "create"]
     updates = [r for r in plan.rows if r.action == "update"]
-    SubAccount.objects.bulk_create([r.account for r in creates], batch_size=500)
+    _insert_accounts(agency, [r.account for r in creates], now)
     # Parents last: a main account may be a new row of the same file.
     parent_fixes = []
     for row in [*creates, *updates]:
@@ -253,20 +361,21 @@ def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) ->
             if row.action == "create":
                 parent_fixes.append(row.account)
     if parent_fixes:
-        SubAccount.objects.bulk_update(parent_fixes, ["parent"], batch_size=500)
-    if updates:
-        fields = sorted({name for r in updates for name in r.changes} - {"archived_at"})
-        for row in updates:
-            row.account.updated_at = now
-        SubAccount.objects.bulk_update([r.account for r in updates], [*fields, "updated_at"], batch_size=500)
-    SubAccountChange.objects.bulk_create(
-        [
-            SubAccountChange(agency=agency, subaccount=r.account, actor=actor, action=SubAccountChange.Action.IMPORTED,
-                             changes=r.changes, import_batch=import_batch, created_at=now)
-            for r in [*creates, *updates]
-        ],
-        batch_size=500,
-    )
+        _update_rows(agency, parent_fixes, ["parent"])
+    # Updates grouped by the set of changed fields: each group is one UPDATE statement run for
+    # every row (executemany), not a CASE WHEN per field and row.
+    groups: dict[tuple, list[SubAccount]] = {}
+    for row in updates:
+        row.account.updated_at = now
+        fields = tuple(sorted(set(row.changes) - {"archived_at"}))
+        groups.setdefault(fields, []).append(row.account)
+    for fields, accounts in groups.items():
+        _update_rows(agency, accounts, [*fields, "updated_at"])
+    _insert_rows(SubAccountChange, [
+        SubAccountChange(agency=agency, subaccount=r.account, actor=actor, action=SubAccountChange.Action.IMPORTED,
+                         changes=r.changes, import_batch=import_batch, created_at=now)
+        for r in [*creates, *updates]
+    ])
     subaccount_tags_reindex(
         agency_id=agency.pk, accounts=[r.account for r in [*creates, *updates] if "tags" in r.changes]
     )

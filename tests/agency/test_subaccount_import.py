@@ -230,3 +230,41 @@ def test_import_roles_and_isolation(world_a, world_b):
     with scopes_disabled():
         assert SubAccount.objects.get(agency=world_b.agency, platform_account_id="dy_001").followers == 5
         assert SubAccountImport.objects.filter(agency=world_b.agency).count() == 0
+
+
+@pytest.mark.django_db
+def test_bulk_writes_keep_history_tag_index_and_parents(world_a, world_b):
+    from agency.models import SubAccountTag
+
+    other = SubAccountFactory(agency=world_b.agency, platform="douyin", platform_account_id="dy_main", followers=5)
+    client, slug = world_a.client("operator"), world_a.agency.slug
+    rows = [["platform", "platform_account_id", "display_name", "followers", "tags", "parent", "手机号"],
+            ["douyin", "dy_child", "子号", "10", "甲; 乙", "dy_main", "13800138000"],
+            ["douyin", "dy_main", "主号", "20", "", "", "13800138001"]]
+    body = upload(client, slug, csv_bytes(rows)).json()
+    assert body["created"] == 2 and body["errors"] == []
+    got = accounts(world_a)
+    child, main = got["dy_child"], got["dy_main"]
+    assert child.parent_id == main.pk and child.created_at and child.updated_at
+    assert (child.owner_mobile, main.owner_mobile) == ("+8613800138000", "+8613800138001")
+    with world_a.scope():
+        created = SubAccountChange.objects.get(subaccount=child)
+        assert created.changes["parent"] == [None, main.pk] and created.changes["tags"] == [None, ["乙", "甲"]]
+        assert created.changes["followers"] == [None, 10] and "notes" not in created.changes
+        assert sorted(SubAccountTag.objects.filter(subaccount=child).values_list("name", flat=True)) == ["乙", "甲"]
+    rows[1][3], rows[1][4], rows[1][5] = "11", "乙; 丙", ""
+    rows[2][2] = "主号2"
+    body = upload(client, slug, csv_bytes(rows)).json()
+    assert (body["created"], body["updated"], body["unchanged"]) == (0, 2, 0)
+    got = accounts(world_a)
+    assert (got["dy_child"].followers, got["dy_child"].tags, got["dy_main"].display_name) == (11, ["丙", "乙"], "主号2")
+    assert got["dy_child"].updated_at > child.updated_at
+    with world_a.scope():
+        changes = [c.changes for c in SubAccountChange.objects.filter(subaccount=child).order_by("id")]
+        assert changes[-1] == {"followers": [10, 11], "tags": [["乙", "甲"], ["丙", "乙"]]}
+        assert SubAccountChange.objects.filter(subaccount=main).order_by("id").last().changes == {
+            "display_name": ["主号", "主号2"]}
+        assert sorted(SubAccountTag.objects.filter(subaccount=child).values_list("name", flat=True)) == ["丙", "乙"]
+    with world_b.scope():
+        other.refresh_from_db()
+        assert other.followers == 5
