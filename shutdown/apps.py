@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class ShutdownConfig(AppConfig):
     name = "shutdown"
+
+    def ready(self):
+        # Name this app's choice sets in the OpenAPI schema (drf-spectacular would otherwise
+        # guess from field names, which collide across apps: "kind", "rule").
+        from django.conf import settings
+
+        overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
+        overrides.setdefault("ShutdownDocumentKindEnum", "shutdown.models.DocumentKind")
+        overrides.setdefault("TierSplitRuleEnum", "shutdown.rules.SPLIT_RULE_CHOICES")
+        overrides.setdefault("ShutdownStrategyEnum", "shutdown.models.Strategy")

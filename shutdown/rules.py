@@ -371,3 +371,5 @@ def split_into_tiers(*, rows: list[tuple[int, object]], rule: str, batch_size: i
         ordered = [i for i, _a in rows]
         return [(_("Batch %(n)s") % {"n": k // size + 1}, ordered[k:k + size]) for k in range(0, len(ordered), size)]
     raise ValueError(rule)
+
+SPLIT_RULE_CHOICES = list(SPLIT_RULES.items())

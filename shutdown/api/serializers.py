@@ -45,7 +45,7 @@ class TaskCreateSerializer(serializers.Serializer):
                                             max_length=MAX_IDS)
     filter = serializers.DictField(required=False, help_text="The sub-account list's filter parameters.")
     matrix_target = ScopedPrimaryKeyRelatedField(model=SubAccount, required=False, allow_null=True)
-    tier_rule = serializers.ChoiceField(choices=list(rules.SPLIT_RULES), required=False, allow_null=True)
+    tier_rule = serializers.ChoiceField(choices=rules.SPLIT_RULE_CHOICES, required=False, allow_null=True)
     batch_size = serializers.IntegerField(required=False, min_value=1)
 
     def validate(self, attrs):
@@ -123,7 +123,7 @@ class TierPlanSerializer(serializers.Serializer):
 
 
 class TierSplitSerializer(serializers.Serializer):
-    rule = serializers.ChoiceField(choices=list(rules.SPLIT_RULES), required=False)
+    rule = serializers.ChoiceField(choices=rules.SPLIT_RULE_CHOICES, required=False)
     batch_size = serializers.IntegerField(required=False, min_value=1)
     tiers = TierPlanSerializer(many=True, required=False)
 
