@@ -322,6 +322,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "DEFAULT_GENERATOR_CLASS": "agency.api.schema.ScopedSchemaGenerator",
+    "ENUM_NAME_OVERRIDES": {
+        "SubAccountStatusEnum": "agency.models.SubAccountStatus",
+        "AccountKindEnum": "agency.models.AccountKind",
+        "DeadlineKindEnum": "deadlines.models.DeadlineKind",
+    },
 }
 
 LOGGING = {

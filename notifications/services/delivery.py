@@ -103,7 +103,21 @@ def _fail(message: OutboundMessage, error: str, now: datetime, *, permanent: boo
         message.send_after = now + retry_delay(message.attempts)
 
 
+# Parameters that are credentials (one-time signing links and codes): kept only until the
+# message is delivered, then redacted, so the outbox never keeps a usable secret.
+SECRET_PARAMS = {"signing_link": ("link",), "signing_code": ("code",)}
+REDACTED = "[redacted]"
+
+
+def _redact(message: OutboundMessage) -> None:
+    keys = SECRET_PARAMS.get(message.template_code, ())
+    if keys:
+        message.params = {k: (REDACTED if k in keys else v) for k, v in (message.params or {}).items()}
+        message.body = REDACTED
+
+
 def _succeed(message: OutboundMessage, now: datetime, provider_id: str = "") -> None:
+    _redact(message)
     message.status = Status.SENT
     message.sent_at = now
     message.last_error = ""
@@ -177,7 +191,7 @@ def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
             counts["retry"] += 1
     OutboundMessage.objects.bulk_update(
         batch, ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
-                "subject", "body"],
+                "subject", "body", "params"],
     )
     return counts
 

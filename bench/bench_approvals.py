@@ -1,0 +1,3 @@
+"""Approvals benchmarks (defined in approvals/benchmarks.py)."""
+
+from approvals.benchmarks import run  # noqa: F401
