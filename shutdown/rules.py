@@ -295,10 +295,13 @@ def checklist(*, sub_account, strategy: str, policy, topic_transfer_target: str 
         s.append(Step("execute", "R5.3", _("Move the content to %(target)s; the old account becomes a funnel.")
                       % {"target": matrix_target_name or _("the named target account")}))
     if strategy == Strategy.SHUTDOWN:
-        if a.live_streaming or a.unwithdrawn_earnings:
+        if a.unwithdrawn_earnings:
             s.append(Step("money", "R3.1", _("Live-streaming permission is frozen at once; %(amount)s yuan of "
                                             "unwithdrawn earnings must be settled within %(n)s working days.")
                           % {"amount": a.unwithdrawn_earnings, "n": p.settlement_working_days}))
+        elif a.live_streaming:
+            s.append(Step("money", "R3.1", _("Live-streaming permission is frozen at once; no unwithdrawn "
+                                            "earnings to settle.")))
         if a.pending_ad_revenue:
             paid = a.pending_ad_revenue >= p.ad_payout_threshold_cny
             text = (_("Pending ad revenue %(amount)s yuan reaches %(n)s yuan: it is paid out.") if paid else

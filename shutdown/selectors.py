@@ -35,7 +35,9 @@ def task_list(*, params=None):
 
 def task_counts(*, task: ShutdownTask) -> dict:
     by_state = dict(TaskItem.objects.filter(task=task).values_list("state").annotate(n=Count("id")))
+    labels = dict(ItemState.choices)
     return {"total": sum(by_state.values()), "by_state": by_state,
+            "by_state_labelled": [(state, labels.get(state, state), n) for state, n in sorted(by_state.items())],
             "open_blockers": Blocker.objects.filter(task=task, state__in=Blocker.BLOCKING_STATES).count()}
 
 
