@@ -226,7 +226,7 @@ class DocumentDownloadView(AgencyScopedView):
 
 ACTION_PERMISSIONS = {
     "precheck": "tasks.edit", "split": "tasks.edit", "exclude": "tasks.edit", "restore": "tasks.edit",
-    "move": "tasks.edit", "recheck": "tasks.edit", "item_update": "tasks.edit", "resolve": "tasks.edit",
+    "move": "tasks.edit", "recheck": "tasks.edit", "tier_update": "tasks.edit", "item_update": "tasks.edit", "resolve": "tasks.edit",
     "appeal": "tasks.edit", "upload": "tasks.edit", "execute": "tasks.execute", "tier_start": "tasks.execute",
     "tier_close": "tasks.execute", "tier_run": "tasks.execute", "done": "tasks.execute", "failed": "tasks.execute",
     "retry": "tasks.execute",
@@ -268,6 +268,10 @@ class TaskActionView(AgencyScopedView):
             task_services.tiers_split(agency=agency, task=task, actor=user, rule=post.get("rule"),
                                       batch_size=_int(post.get("batch_size")) or None)
             done_message = _("Tiers replaced.")
+        elif action == "tier_update":
+            task_services.tier_update(agency=agency, tier=tier(), actor=user, name=post.get("name"),
+                                      planned_start=_local_datetime(post.get("planned_start"), agency))
+            done_message = _("Tier saved.")
         elif action == "exclude":
             task_services.item_exclude(agency=agency, item=item(), actor=user, reason=post.get("reason", ""))
             done_message = _("Item excluded.")
@@ -317,6 +321,20 @@ class TaskActionView(AgencyScopedView):
         if not back.startswith(f"/a/{agency.slug}/tasks/"):
             back = reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk})
         return HttpResponseRedirect(back)
+
+
+def _local_datetime(value, agency):
+    """A `datetime-local` input, read in the agency's time zone (None when empty)."""
+    if not value:
+        return None
+    from datetime import datetime
+
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise DomainValidationError(_("“%(v)s” is not a date and time.") % {"v": value},
+                                    details={"planned_start": ["invalid"]}) from exc
+    return naive.replace(tzinfo=agency.tz) if naive.tzinfo is None else naive
 
 
 def _int(value) -> int:

@@ -143,3 +143,20 @@ def test_create_from_the_sub_account_filter(world_a, world_b, django_capture_on_
     with world_a.scope():
         task = ShutdownTask.objects.get()
         assert set(task.items.values_list("sub_account_id", flat=True)) == {a.pk for a in bili}
+
+
+def test_planned_start_is_set_in_the_agency_time_zone(world_a, accounts):
+    task = make_task(world_a, accounts, tier_rule="platform")
+    with world_a.scope():
+        tier = Tier.objects.filter(task=task).order_by("position").first()
+    client = world_a.client("operator")
+    client.post(url(world_a, "task_action", pk=task.pk, action="tier_update"),
+                {"tier": tier.pk, "planned_start": "2026-12-01T09:30"})
+    with world_a.scope():
+        tier.refresh_from_db()
+    assert tier.planned_start.isoformat() == "2026-12-01T01:30:00+00:00"
+    html = client.get(url(world_a, "task_detail", pk=task.pk)).content.decode()
+    assert 'value="2026-12-01T09:30"' in html
+    bad = client.post(url(world_a, "task_action", pk=task.pk, action="tier_update"),
+                      {"tier": tier.pk, "planned_start": "tomorrow"}, HTTP_REFERER="/x/")
+    assert bad.status_code == 302
