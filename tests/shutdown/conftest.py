@@ -3,8 +3,10 @@ from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
-def _english():
-    """Messages are asserted in English (the default language is zh-hans)."""
+def _english(settings):
+    """Messages are asserted in English (the default language is zh-hans): in services, and in
+    pages (LocaleMiddleware falls back to LANGUAGE_CODE). test_pages checks the Chinese page."""
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 

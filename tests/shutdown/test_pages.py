@@ -160,3 +160,10 @@ def test_planned_start_is_set_in_the_agency_time_zone(world_a, accounts):
     bad = client.post(url(world_a, "task_action", pk=task.pk, action="tier_update"),
                       {"tier": tier.pk, "planned_start": "tomorrow"}, HTTP_REFERER="/x/")
     assert bad.status_code == 302
+
+
+def test_pages_are_in_chinese_for_chinese_readers(world_a, accounts):
+    task = run_precheck(world_a, make_task(world_a, accounts))
+    html = world_a.client("operator").get(url(world_a, "task_detail", pk=task.pk),
+                                          HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "重新预检" in html and "批次" in html
