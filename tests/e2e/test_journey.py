@@ -271,12 +271,14 @@ def test_new_operator_journey(browser, desktop, phone, live_server, journey_worl
     for owner, what in signer_names.items():
         phone.goto(f"{live_server.url}{signing_path(owner)}")
         assert phone.get_by_text(owner).first.is_visible()
+        if owner == "旅程甲":
+            shot(phone, "signing-phone")
         if what == "sign":
             phone.locator("button[name=channel][value=sms]").click()
             phone.wait_for_load_state()
             phone.fill("#code", signing_code(owner))
             if owner == "旅程甲":
-                shot(phone, "signing-phone")
+                shot(phone, "signing-phone-code")
             phone.locator("form.sign-confirm button[type=submit]").click()
             phone.wait_for_load_state()
             assert phone.get_by_role("heading", name=either("Thank you: your signature is recorded.",
