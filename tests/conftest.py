@@ -75,6 +75,11 @@ def no_scope():
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.AXES_ENABLED = False
+    # Assertions read English messages; the zh-hans default is tested in tests/test_i18n.py.
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    translation.activate("en")
     from django.core.cache import cache
 
     cache.clear()

@@ -23,7 +23,8 @@ def test_catalogue_has_no_untranslated_or_fuzzy_entry():
 
 
 @pytest.mark.django_db
-def test_login_page_is_chinese_by_default_and_english_on_request(client):
+def test_login_page_is_chinese_by_default_and_english_on_request(client, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
     body = client.get("/accounts/login/").content.decode()
     assert 'lang="zh-hans"' in body and "登录" in body
     body = client.get("/accounts/login/", headers={"accept-language": "en"}).content.decode()

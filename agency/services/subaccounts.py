@@ -192,7 +192,9 @@ def _locked_selection(*, agency, ids, params) -> list[SubAccount]:
     if ids is None and params is None:
         raise DomainValidationError(_("Select at least one sub-account."), details={"ids": [_("Nothing selected.")]})
     qs = subaccount_selection_queryset(agency=agency, ids=ids, params=params)
-    accounts = list(qs.order_by("pk").select_for_update())
+    # Lock by primary key: the filter may join or use DISTINCT, which FOR UPDATE refuses on PostgreSQL.
+    selected = list(qs.values_list("pk", flat=True))
+    accounts = list(SubAccount.objects.filter(pk__in=selected).order_by("pk").select_for_update())
     if ids is not None:
         unknown = sorted({str(i) for i in ids} - {str(a.pk) for a in accounts})
         if unknown:
