@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agency.models import AgencyOwned
 
@@ -9,6 +10,22 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
     INAPP = "inapp", _("In-app")
+
+
+# What each kind of message is, as shown in the outbox and the dashboard.
+MESSAGE_KIND_LABELS = {
+    "reminder": _("Deadline reminder"),
+    "alert": _("Monitoring alert"),
+    "signing_link": _("Signing link"),
+    "signing_code": _("Signing code"),
+    "approval_request": _("Approval request"),
+    "approval_sla_reminder": _("Approval overdue reminder"),
+    "approval_escalated": _("Approval escalated"),
+    "approval_appeal": _("Appeal of a rejection"),
+    "approval_appeal_decided": _("Appeal decided"),
+    "task_rejected": _("Task rejected"),
+    "signature_declined": _("Signature declined"),
+}
 
 
 class OutboundMessage(AgencyOwned):
@@ -22,7 +39,7 @@ class OutboundMessage(AgencyOwned):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("message status", "Pending")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
@@ -70,6 +87,10 @@ class OutboundMessage(AgencyOwned):
             models.Index(fields=["recipient_user", "channel", "read_at"]),
             models.Index(fields=["agency", "ref"], condition=~models.Q(ref=""), name="outbound_ref_idx"),
         ]
+
+    @property
+    def kind_display(self) -> str:
+        return str(MESSAGE_KIND_LABELS.get(self.kind, self.kind))
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.kind} → {self.recipient_address or self.recipient_user_id}"
