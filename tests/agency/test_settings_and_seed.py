@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
 def _run_check(env_overrides, *args):
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "TESTING"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)

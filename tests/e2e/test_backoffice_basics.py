@@ -27,12 +27,12 @@ def test_operator_logs_in_sees_dashboard_and_sub_accounts(desktop, live_server, 
 def test_language_switch_to_english_and_back(desktop, live_server, demo):
     page = desktop
     login(page, live_server, "operator@demo-mcn.cn", DEMO_PASSWORD)
-    page.select_option("#lang-select", "en")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "en")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("link", name="Sub-accounts").first.is_visible()
-    page.select_option("#lang-select", "zh-hans")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.select_option("#lang-select", "zh-hans")
     assert page.locator("html").get_attribute("lang") == "zh-hans"
 
 
