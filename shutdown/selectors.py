@@ -12,6 +12,9 @@ from shutdown.states import ItemState
 
 TASK_SORTS = {"created": "created_at", "-created": "-created_at", "title": "title", "-title": "-title",
               "state": "state", "-state": "-state", "items": "n_items", "-items": "-n_items"}
+# Items that no longer take part in the task (excluded, e.g. after a declined signature, or cancelled):
+# their blockers and counts are history, not work to do.
+INACTIVE_ITEM_STATES = (ItemState.EXCLUDED, ItemState.CANCELLED)
 ITEM_SORTS = {"id": "pk", "name": "sub_account__display_name", "platform": "sub_account__platform",
               "followers": "-sub_account__followers", "state": "state", "tier": "tier__position",
               "expected": "expected_effective_latest_at"}
@@ -38,12 +41,13 @@ def task_counts(*, task: ShutdownTask) -> dict:
     labels = dict(ItemState.choices)
     return {"total": sum(by_state.values()), "by_state": by_state,
             "by_state_labelled": [(state, labels.get(state, state), n) for state, n in sorted(by_state.items())],
-            "open_blockers": Blocker.objects.filter(task=task, state__in=Blocker.BLOCKING_STATES).count()}
+            "open_blockers": Blocker.objects.filter(task=task, state__in=Blocker.BLOCKING_STATES)
+            .exclude(item__state__in=INACTIVE_ITEM_STATES).count()}
 
 
 def task_tiers(*, task: ShutdownTask):
     return Tier.objects.filter(task=task).annotate(
-        n_items=Count("items"),
+        n_items=Count("items", filter=~Q(items__state__in=INACTIVE_ITEM_STATES)),
         n_done=Count("items", filter=Q(items__state=ItemState.DONE)),
         n_failed=Count("items", filter=Q(items__state=ItemState.FAILED)),
         n_blocked=Count("items", filter=Q(items__state=ItemState.BLOCKED)),
@@ -72,7 +76,7 @@ def task_blockers(*, task: ShutdownTask, params=None):
     if params.get("state"):
         qs = qs.filter(state=params["state"])
     elif not params.get("all"):
-        qs = qs.filter(state__in=Blocker.BLOCKING_STATES)
+        qs = qs.filter(state__in=Blocker.BLOCKING_STATES).exclude(item__state__in=INACTIVE_ITEM_STATES)
     return qs.order_by("item_id", "check_type", "code")
 
 
