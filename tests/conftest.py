@@ -85,6 +85,28 @@ def _media_root(settings, tmp_path):
     cache.clear()
 
 
+@pytest.fixture
+def eager_celery():
+    """Run Celery tasks inline (as the bench and CELERY_TASK_ALWAYS_EAGER=1 do)."""
+    from config.celery import app
+
+    old = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = old
+
+
+@pytest.fixture(autouse=True)
+def _sms_locmem(settings):
+    """Every test sends SMS into the in-memory outbox (tests read it; doubles would show)."""
+    from notifications.sms.backends import locmem
+
+    settings.SMS_BACKEND = "notifications.sms.backends.locmem.SmsBackend"
+    locmem.outbox.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
