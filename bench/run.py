@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("TESTING", "1")
 os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="mcn-bench-"))
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 
 def main() -> int:
@@ -32,7 +33,10 @@ def main() -> int:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     failures = 0
     try:
+        only = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=approvals
         for path in sorted(Path(__file__).parent.glob("bench_*.py")):
+            if only and only not in path.stem:
+                continue
             spec = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
