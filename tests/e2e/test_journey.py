@@ -332,7 +332,7 @@ def test_new_operator_journey(browser, desktop, phone, live_server, journey_worl
     assert page.get_by_text(executing[0]).first.is_visible()
     shot(page, "task-timeline")
     page.goto(f"{base}/notifications/outbox/?kind=reminder")
-    reminders = page.locator("table tbody tr").filter(has_text="reminder")
+    reminders = page.locator("table tbody tr").filter(has_text=re.compile("截止日期提醒|Deadline reminder"))
     assert reminders.count() >= 1
     assert reminders.locator(".pill.state-pending").count() >= 1
     shot(page, "outbox")
