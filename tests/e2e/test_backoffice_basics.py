@@ -1,13 +1,19 @@
-import pytest
+import os
 
-from agency.demo import DEMO_PASSWORD, seed_demo
+import pytest
+from django.core.management import call_command
+
+from agency.demo import DEMO_PASSWORD
 
 from .conftest import login, shot
 
 
 @pytest.fixture
-def demo(transactional_db):
-    seed_demo(accounts_per_agency=30)
+def demo(transactional_db, settings):
+    """The full demo of `make run` (tasks, approvals, signatures, an executed tier, deadlines)."""
+    settings.DEBUG = True
+    with open(os.devnull, "w") as devnull:
+        call_command("seed_demo", accounts=60, stdout=devnull)
 
 
 def test_operator_logs_in_sees_dashboard_and_sub_accounts(desktop, live_server, demo):
@@ -15,13 +21,14 @@ def test_operator_logs_in_sees_dashboard_and_sub_accounts(desktop, live_server, 
     login(page, live_server, "owner@demo-mcn.cn", DEMO_PASSWORD)
     assert page.url.endswith("/a/demo-mcn/")
     assert page.get_by_role("heading", level=1).first.is_visible()
-    shot(page, "dashboard")
+    assert page.locator(".stat-card").first.is_visible()
+    shot(page, "dashboard-demo")
     page.get_by_role("navigation", name="主导航").or_(page.get_by_role("navigation", name="Main")).get_by_role(
         "link", name="子账号").or_(page.get_by_role("link", name="Sub-accounts")).first.click()
     page.wait_for_load_state("networkidle")
     assert "/a/demo-mcn/sub-accounts/" in page.url
     assert page.locator("table tbody tr").count() >= 10
-    shot(page, "sub-accounts")
+    shot(page, "sub-accounts-demo")
 
 
 def test_language_switch_to_english_and_back(desktop, live_server, demo):
