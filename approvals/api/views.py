@@ -1,5 +1,7 @@
 """Agency-scoped approval API: task actions, policies, delegations, signatures, audit."""
 
+from abc import ABCMeta, abstractmethod
+
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -36,13 +38,13 @@ def _task(pk) -> ShutdownTask:
     return get_object_or_404(ShutdownTask.objects.all(), pk=pk)
 
 
-class _TaskActionAPIView(AgencyScopedAPIView):
+class _TaskActionAPIView(AgencyScopedAPIView, metaclass=ABCMeta):
     """POST {"comment": ...}: 200 with the task state; 409 when not allowed now; 403 when never."""
 
     serializer_class = CommentSerializer
 
-    def perform(self, *, task, comment, meta):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def perform(self, *, task, comment, meta): ...
 
     @extend_schema(request=CommentSerializer, responses={200: dict})
     def post(self, request, pk):

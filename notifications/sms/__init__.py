@@ -4,6 +4,7 @@
 """
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -27,12 +28,14 @@ class SmsResult:
     error: str = ""
 
 
-class BaseSmsBackend:
+class BaseSmsBackend(ABC):
+    """An SMS backend sends template codes with parameters; one SmsResult per message, in order."""
+
     def __init__(self, **options):
         self.options = options
 
-    def send(self, messages: list[SmsMessage]) -> list[SmsResult]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def send(self, messages: list[SmsMessage]) -> list[SmsResult]: ...
 
 
 def get_sms_backend(path: str | None = None) -> BaseSmsBackend:
