@@ -7,10 +7,15 @@ Everything the task body does runs inside `scope(agency=...)`, and the scope is 
 when the task returns, so two tasks back to back on one worker never share an agency.
 """
 
+import logging
+
 from celery import Task
+from django.db import transaction
 from django_scopes import scope
 
 from .exceptions import MissingAgencyError
+
+logger = logging.getLogger(__name__)
 
 
 class AgencyTask(Task):
@@ -27,3 +32,32 @@ class AgencyTask(Task):
         agency = Agency.objects.get(pk=agency_id)
         with scope(agency=agency):
             return super().__call__(*args, **kwargs)
+
+
+def task_publish(name: str, *, kwargs: dict, after_commit: bool = True) -> None:
+    """Publish the Celery task registered as `name` (after the current transaction commits).
+
+    Services publish their jobs by name, so that no service imports its app's `tasks.py`
+    (which imports the services): one direction only. The row a job works on is the source
+    of truth; when the broker is unreachable the job's beat sweep picks the work up, so a
+    failed publish is logged, not raised.
+    """
+
+    def publish():
+        from celery import current_app
+
+        if name not in current_app.tasks:
+            current_app.loader.import_default_modules()  # autodiscovery of every app's tasks.py
+        task = current_app.tasks[name]  # an unknown task name is a programming error: fail loudly
+        try:
+            task.apply_async(
+                kwargs=kwargs, retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
+            )
+        except Exception:  # noqa: BLE001 - broker down: the periodic sweep does the work later
+            logger.warning("could not publish %s(%s); its sweep will pick the work up", name, kwargs, exc_info=True)
+
+    if after_commit:
+        transaction.on_commit(publish)
+    else:
+        publish()

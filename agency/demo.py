@@ -18,6 +18,7 @@ AGENCIES = [
     ("demo-mcn", "星河互娱 MCN（演示）", "Asia/Shanghai"),
     ("rival-mcn", "竞远文化传媒（演示）", "Asia/Shanghai"),
 ]
+DEMO_AGENCY_SLUGS = [slug for slug, _name, _tz in AGENCIES]
 ROLE_PEOPLE = {
     Role.OWNER: "赵静怡",
     Role.ADMIN: "钱浩然",

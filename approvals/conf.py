@@ -1,5 +1,5 @@
 """Knobs of the approval and signing machinery (not domain numbers: those live in
-deadlines.policy). Each can be overridden in settings / the environment."""
+rulebook.policy). Each can be overridden in settings / the environment."""
 
 from django.conf import settings
 

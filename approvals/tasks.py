@@ -1,7 +1,10 @@
 from celery import shared_task
 
 from agency.celery_base import AgencyTask
+from agency.models import Agency
+from shutdown.models import ShutdownTask
 
+from .services.signatures import signatures_request_all
 from .services.sla import approval_sla_sweep_all
 
 
@@ -14,9 +17,4 @@ def approval_sla_sweep_task() -> dict:
 
 @shared_task(base=AgencyTask, name="approvals.signatures_request")
 def signatures_request_task(*, agency_id: int, task_id: int) -> int:
-    from agency.models import Agency
-    from shutdown.models import ShutdownTask
-
-    from .services.signatures import signatures_request_all
-
     return signatures_request_all(agency=Agency.objects.get(pk=agency_id), task=ShutdownTask(pk=task_id))

@@ -16,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from config.layers import LAYERS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -63,13 +65,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
-    # project apps
-    "accounts",
-    "agency",
-    "shutdown",
-    "approvals",
-    "deadlines",
-    "notifications",
+    # project apps, lowest layer first (config/layers.py; tests/test_layers.py checks the imports)
+    *LAYERS,
 ]
 
 MIDDLEWARE = [
@@ -103,8 +100,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "agency.context_processors.navigation",
-                "approvals.context_processors.inbox",
+                "backoffice.context_processors.navigation",
             ],
         },
     },
@@ -287,7 +283,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic sweeps: each app declares its own in `<app>/beat.py` (a plain BEAT_SCHEDULE dict).
 CELERY_BEAT_SCHEDULE: dict = {}
-for _app in ("agency", "shutdown", "approvals", "deadlines", "notifications"):
+for _app in ("agency", "notifications", "rulebook", "shutdown", "approvals", "deadlines"):
     try:
         CELERY_BEAT_SCHEDULE.update(importlib.import_module(f"{_app}.beat").BEAT_SCHEDULE)
     except ModuleNotFoundError as _exc:
@@ -338,6 +334,6 @@ LOGGING = {
 }
 
 # --- Domain policy ------------------------------------------------------------------------
-# Every number of shared/domain.md lives in deadlines.policy (one table, agency-readable);
+# Every number of shared/domain.md lives in rulebook.policy (one table, agency-readable);
 # nothing here repeats them.
 SIGNING_LINK_TTL_HOURS = int(os.environ.get("SIGNING_LINK_TTL_HOURS", "72"))

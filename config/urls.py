@@ -4,12 +4,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from agency.api.agencies import MyAgencyListAPIView
-from agency.views.home import home
+from backoffice.views.home import home
 
 # Every HTML page of an agency lives under /a/<agency_slug>/ and every API under
 # /api/v1/agencies/<agency_slug>/; the isolation suite walks these prefixes and fails on
 # any view that is not served by the agency-scoped base classes.
 agency_html = [
+    path("", include("backoffice.urls")),
     path("", include("agency.urls")),
     path("tasks/", include("shutdown.urls")),
     path("approvals/", include("approvals.urls")),

@@ -5,8 +5,10 @@ class DeadlinesConfig(AppConfig):
     name = "deadlines"
 
     def ready(self):
+        from rulebook.signals import calendar_updated
         from shutdown.signals import item_effective
 
         from . import receivers
 
         item_effective.connect(receivers.on_item_effective, dispatch_uid="deadlines.on_item_effective")
+        calendar_updated.connect(receivers.on_calendar_updated, dispatch_uid="deadlines.on_calendar_updated")

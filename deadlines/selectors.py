@@ -37,7 +37,7 @@ def deadline_list(*, agency, kind: str = "", provisional: str = "", q: str = "",
 
 def calendar_weeks(*, agency, weeks: int, start: date | None = None) -> list[dict]:
     """Days of the next `weeks` weeks (from Monday), each with its deadlines, in the agency's zone."""
-    from deadlines.workdays import is_working_day
+    from rulebook.workdays import is_working_day
 
     tz = agency.tz
     today = timezone.now().astimezone(tz).date()

@@ -5,7 +5,7 @@ R1.3, R7.3, R7.4, R3.3), the documents each account needs, the per-item checklis
 R1.1–R1.2, R3, R6, R9.2 …), the recommendation between a full shutdown and the R5
 alternatives (R9.4), the expected effective dates (R1.3, R7.2, R7.3) and the platform
 order of tiers (R6). Every output carries the rule id it comes from. Numbers come from
-`deadlines.policy.policy_for(agency)`, never from literals here.
+`rulebook.policy.policy_for(agency)`, never from literals here.
 """
 
 import math
@@ -128,7 +128,7 @@ class Estimate:
 
 
 def _shift_working_days(start: datetime, days: int, tz) -> tuple[datetime, bool]:
-    from deadlines.workdays import add_working_days
+    from rulebook.workdays import add_working_days
 
     local = start.astimezone(tz)
     day, provisional = add_working_days(start=local.date(), days=days)

@@ -4,8 +4,8 @@ items or 10,000 (annotations, select_related, prefetch of the page only)."""
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from deadlines.policy import policy_for
-from deadlines.services.preview import consequences_preview
+from rulebook.consequences import consequences_preview
+from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem, Tier
 from shutdown.states import ItemState

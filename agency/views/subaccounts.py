@@ -17,7 +17,6 @@ from agency.forms import BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccoun
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
 from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
-from agency.navigation import safe_reverse
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
 from agency.services.imports import read_upload, subaccount_import_confirm, subaccount_import_upload
 from agency.services.subaccounts import (
@@ -110,7 +109,7 @@ class SubAccountListView(AgencyScopedView, TemplateView):
             statuses=SubAccountStatus.choices,
             regions=Region.choices,
             filtered=any(params.get(k) for k in SubAccountFilter.base_filters if k != "ordering"),
-            task_create_url=safe_reverse("shutdown:task_create", agency_slug=self.agency.slug),
+            task_create_url=reverse("shutdown:task_create", kwargs={"agency_slug": self.agency.slug}),
             tag_form=BulkTagForm(),
             owner_form=BulkOwnerForm(),
             can_edit=self.access.can("subaccounts.edit"),

@@ -17,10 +17,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
-from deadlines.policy import policy_for
-from deadlines.services.preview import consequences_preview
 from notifications.services.enqueue import message_enqueue, messages_enqueue_bulk
+from rulebook.consequences import consequences_preview
+from rulebook.policy import policy_for
 from shutdown.events import event_record
 from shutdown.models import ShutdownTask, TaskItem
 from shutdown.services.transitions import item_transition
@@ -142,10 +143,7 @@ def signatures_start(*, agency, task) -> None:
     if count <= signatures_inline_max_items():
         _request_all(agency=agency, task=task)
         return
-    from ..tasks import signatures_request_task
-
-    agency_id, task_id = agency.pk, task.pk
-    transaction.on_commit(lambda: signatures_request_task.delay(agency_id=agency_id, task_id=task_id))
+    task_publish("approvals.signatures_request", kwargs={"agency_id": agency.pk, "task_id": task.pk})
     event_record(agency=agency, task=task, kind="signatures.queued", actor_label="system", data={"count": count})
 
 

@@ -10,10 +10,10 @@ from agency.api.base import AgencyScopedAPIView, AgencyScopedGenericViewSet, Age
 from agency.exceptions import DomainValidationError
 from agency.models import SubAccount
 from deadlines.models import Alert, Deadline, ReminderRule
-from deadlines.policy import RULE_OF_FIELD, policy_for
 from deadlines.services.deadlines import reopen_request_create
 from deadlines.services.monitoring import alert_update, metrics_ingest, metrics_parse_csv
 from deadlines.services.rules import reminder_rule_delete, reminder_rule_save, reminder_rules_effective
+from rulebook.policy import RULE_OF_FIELD, policy_for
 
 from .serializers import (
     AlertSerializer,

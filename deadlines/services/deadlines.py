@@ -7,17 +7,19 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
 
 from accounts.models import Membership
+from agency.celery_base import task_publish
 from agency.exceptions import Conflict
 from agency.models import SubAccount
 from deadlines.models import Deadline, DeadlineKind, ReminderRule, ReopenRequest
-from deadlines.policy import OWNER_REMINDED_KINDS, REMINDER_LOCAL_HOUR, policy_for
-from deadlines.services.preview import consequences_preview
 from deadlines.services.rules import reminder_rules_effective
-from deadlines.workdays import working_days_deadline
 from notifications.models import Channel, OutboundMessage
 from notifications.services.enqueue import messages_enqueue_bulk
+from rulebook.consequences import consequences_preview
+from rulebook.policy import OWNER_REMINDED_KINDS, REMINDER_LOCAL_HOUR, policy_for
+from rulebook.workdays import working_days_deadline
 
 # Deadline kinds counted in working days, and the policy field that holds the count.
 WORKING_DAY_KINDS = {DeadlineKind.EARNINGS_SETTLEMENT: "settlement_working_days"}
@@ -126,6 +128,14 @@ def rules_for_kind(rules: list[ReminderRule], kind: str) -> list[ReminderRule]:
     """Rules written for this kind replace the general ones ("every kind")."""
     specific = [r for r in rules if r.deadline_kind == kind]
     return specific or [r for r in rules if not r.deadline_kind]
+
+
+def deadlines_recompute_everywhere() -> None:
+    """Publish one recount per agency that holds provisional deadlines (run at once when eager)."""
+    with scopes_disabled():
+        agency_ids = list(Deadline.objects.filter(provisional=True).values_list("agency_id", flat=True).distinct())
+    for agency_id in agency_ids:
+        task_publish("deadlines.tasks.deadlines_recompute", kwargs={"agency_id": agency_id}, after_commit=False)
 
 
 def deadlines_recompute_provisional(*, agency) -> int:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from deadlines.models import CalendarFeed, Deadline
-from deadlines.policy import ICS_DAYS_AHEAD
+from rulebook.policy import ICS_DAYS_AHEAD
 
 
 def calendar_feed_get(*, agency) -> CalendarFeed | None:

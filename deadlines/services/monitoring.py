@@ -14,9 +14,9 @@ from accounts.models import Membership
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import SubAccount
 from deadlines.models import Alert, AlertRule, Deadline, DeadlineKind, Metric, MetricSample
-from deadlines.policy import ALERT_RECIPIENT_ROLES, DEFAULT_REMINDER_CHANNELS, policy_for
 from notifications.models import Channel
 from notifications.services.enqueue import messages_enqueue_bulk
+from rulebook.policy import ALERT_RECIPIENT_ROLES, DEFAULT_REMINDER_CHANNELS, policy_for
 
 MAX_ROWS = 20000
 # Samples may be this far in the future (the sender's clock).

@@ -9,14 +9,14 @@ from accounts.roles import Role
 from agency.exceptions import DomainValidationError
 from agency.models import Agency
 from deadlines.models import DeadlineKind, ReminderRule
-from deadlines.policy import (
+from notifications.models import Channel
+from rulebook.policy import (
     DEFAULT_REMINDER_CHANNELS,
     DEFAULT_REMINDER_DAYS_BEFORE,
     DEFAULT_REMINDER_ROLES,
     DEFAULTS,
     Policy,
 )
-from notifications.models import Channel
 
 
 def reminder_rules_effective(*, agency) -> list[ReminderRule]:
@@ -88,7 +88,7 @@ def reminder_rule_delete(*, agency, rule: ReminderRule) -> None:
 
 def policy_update(*, agency, values: dict) -> Policy:
     """Store the agency's overrides of the policy numbers (blank = back to the default)."""
-    from deadlines.policy import policy_for
+    from rulebook.policy import policy_for
 
     overrides, errors = {}, {}
     for name, raw in values.items():

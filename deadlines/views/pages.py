@@ -14,7 +14,6 @@ from agency.models import SubAccount
 from agency.views.base import AgencyScopedView
 from deadlines import selectors
 from deadlines.models import Alert, AlertRule, DeadlineKind, ReminderRule
-from deadlines.policy import CALENDAR_WEEKS_AHEAD, DEFAULTS, RULE_OF_FIELD, policy_for
 from deadlines.services.deadlines import reopen_possible_from, reopen_request_create
 from deadlines.services.feed import calendar_feed_get, calendar_feed_rotate
 from deadlines.services.monitoring import alert_update, metrics_ingest, metrics_parse_csv
@@ -25,6 +24,7 @@ from deadlines.services.rules import (
     reminder_rules_effective,
 )
 from notifications.models import Channel
+from rulebook.policy import CALENDAR_WEEKS_AHEAD, DEFAULTS, RULE_OF_FIELD, policy_for
 
 
 def _redirect(name: str, agency, **kwargs) -> HttpResponseRedirect:

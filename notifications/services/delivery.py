@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_scopes import scopes_disabled
 
+from agency.celery_base import task_publish
 from agency.exceptions import Conflict
 from notifications.models import Channel, OutboundMessage
 from notifications.sms import SmsMessage, get_sms_backend, provider_template_code
@@ -282,12 +283,5 @@ def message_mark_read(*, agency, message_id: int, user) -> int:
 
 def publish_delivery(*, agency_id: int, message_id: int) -> None:
     """Hand one due message to a worker; if the broker is down, the sweep delivers it later."""
-    from notifications.tasks import deliver
-
-    try:
-        deliver.apply_async(kwargs={"agency_id": agency_id, "message_id": message_id}, retry=True,
-                            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                                          "interval_max": 0.5})
-    except Exception:  # noqa: BLE001 - the row is the source of truth; the sweep will pick it up
-        logger.warning("could not publish delivery of message %s; the sweep will send it", message_id,
-                       exc_info=True)
+    task_publish("notifications.tasks.deliver", kwargs={"agency_id": agency_id, "message_id": message_id},
+                 after_commit=False)

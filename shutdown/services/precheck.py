@@ -14,8 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
-from deadlines.policy import policy_for
+from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
 from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem
@@ -49,15 +50,8 @@ def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | N
         if task.state != TaskState.CHECKING:
             task = task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=actor,
                                    kind="precheck.started", data={"items": count})
-        agency_id, task_id = agency.pk, task.pk
-
-        def publish_run():
-            from shutdown.tasks import task_precheck
-
-            task_precheck.delay(agency_id=agency_id, task_id=task_id)
-
         if publish:
-            transaction.on_commit(publish_run)
+            task_publish("shutdown.tasks.task_precheck", kwargs={"agency_id": agency.pk, "task_id": task.pk})
     return task
 
 

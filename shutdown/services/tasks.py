@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import SubAccount
-from deadlines.policy import policy_for
+from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
 from shutdown.models import ShutdownTask, Strategy, TaskItem, Tier

@@ -11,9 +11,8 @@ from django.views.generic import TemplateView
 
 from agency.exceptions import DomainValidationError
 from agency.models import Platform, SubAccount
-from agency.navigation import safe_reverse
 from agency.views.base import AgencyScopedView
-from deadlines.policy import policy_for
+from rulebook.policy import policy_for
 from shutdown import rules, selectors
 from shutdown.connectors import connector_for
 from shutdown.forms import DocumentForm, TaskCreateForm
@@ -61,7 +60,7 @@ class TaskListView(AgencyScopedView, _Capabilities, TemplateView):
             "strategies": Strategy.choices, "sort": params.get("sort") or "-created",
             "filtered": any(params.get(k) for k in ("state", "strategy", "q")),
             "qs_no_page": _querystring(params, page=None), "qs_no_sort": _querystring(params, sort=None, page=None),
-            "subaccounts_url": safe_reverse("agency:subaccount_list", agency_slug=self.agency.slug),
+            "subaccounts_url": reverse("agency:subaccount_list", kwargs={"agency_slug": self.agency.slug}),
         })
         return context
 
@@ -103,7 +102,7 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
             "form": kwargs.get("form") or TaskCreateForm(initial={"title": _("Shutdown batch")}),
             "count": selection.count(), "sample": [(a, rules.recommend(sub_account=a, policy=policy)) for a in sample],
             "hidden": hidden, "preview_limit": PREVIEW_LIMIT,
-            "subaccounts_url": safe_reverse("agency:subaccount_list", agency_slug=self.agency.slug),
+            "subaccounts_url": reverse("agency:subaccount_list", kwargs={"agency_slug": self.agency.slug}),
         })
         return context
 
@@ -156,7 +155,7 @@ class TaskDetailView(AgencyScopedView, _Capabilities, TemplateView):
             "executing": task.state == TaskState.EXECUTING, "approved": task.state == TaskState.APPROVED,
             "split_rules": rules.SPLIT_RULES.items(), "connector": connector_for(self.agency),
             "approvals_panel": select_template(["approvals/_task_panel.html", "shutdown/_empty.html"]),
-            "audit_url": safe_reverse("approvals:task_audit", agency_slug=self.agency.slug, pk=task.pk),
+            "audit_url": reverse("approvals:task_audit", kwargs={"agency_slug": self.agency.slug, "pk": task.pk}),
             "progress_pct": int(100 * task.progress_done / task.progress_total) if task.progress_total else 0,
         })
         return context

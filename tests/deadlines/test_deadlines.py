@@ -8,8 +8,8 @@ import time_machine
 from django_scopes import scope, scopes_disabled
 
 from deadlines.models import Deadline, ReminderRule
-from deadlines.services.preview import consequences_preview
 from notifications.models import OutboundMessage
+from rulebook.consequences import consequences_preview
 from tests.factories import SubAccountFactory
 
 from .helpers import at, make_item, take_effect
@@ -50,7 +50,7 @@ def test_shutting_down_an_item_creates_its_deadlines_with_the_right_dates(world_
 @time_machine.travel(at(2026, 12, 25, 10, 0), tick=False)
 def test_across_the_year_boundary_the_deadline_is_provisional_until_the_notice_arrives(world_a, eager_celery,
                                                                                         django_capture_on_commit_callbacks):
-    from deadlines.services.calendar import calendar_import_notice
+    from rulebook.calendar import calendar_import_notice
 
     account = SubAccountFactory(agency=world_a.agency, unwithdrawn_earnings=Decimal("10"))
     take_effect(world_a.agency, make_item(world_a.agency, account), at(2026, 12, 25, 10, 0))

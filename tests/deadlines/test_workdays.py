@@ -6,9 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from deadlines.models import CalendarDay, CalendarYear
-from deadlines.services.calendar import calendar_day_set, calendar_import_notice, calendar_notice_parse
-from deadlines.workdays import add_working_days, is_working_day, official_years
+from rulebook.calendar import calendar_day_set, calendar_import_notice, calendar_notice_parse
+from rulebook.models import CalendarDay, CalendarYear
+from rulebook.workdays import add_working_days, is_working_day, official_years
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from deadlines.policy import DEFAULTS
+from rulebook.policy import DEFAULTS
 from shutdown import rules
 
 TZ = ZoneInfo("Asia/Shanghai")

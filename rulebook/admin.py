@@ -9,8 +9,8 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from agency.exceptions import DomainError
-from deadlines.models import CalendarDay, CalendarYear
-from deadlines.services.calendar import _after_change, calendar_day_set, calendar_import_notice
+from rulebook.calendar import calendar_after_change, calendar_day_set, calendar_import_notice
+from rulebook.models import CalendarDay, CalendarYear
 
 
 class NoticeImportForm(forms.Form):
@@ -24,7 +24,7 @@ class NoticeImportForm(forms.Form):
 class CalendarYearAdmin(admin.ModelAdmin):
     list_display = ("year", "source", "note", "loaded_at")
     readonly_fields = ("loaded_at",)
-    change_list_template = "deadlines/admin_calendar_year_changelist.html"
+    change_list_template = "rulebook/admin_calendar_year_changelist.html"
 
     def get_urls(self):
         return [path("import-notice/", self.admin_site.admin_view(self.import_notice), name="deadlines_import_notice"),
@@ -40,16 +40,16 @@ class CalendarYearAdmin(admin.ModelAdmin):
             else:
                 messages.success(request, _("Calendar %(y)s imported; provisional deadlines are being recounted.")
                                  % {"y": entry.year})
-                return redirect("admin:deadlines_calendaryear_changelist")
+                return redirect("admin:rulebook_calendaryear_changelist")
         context = {**self.admin_site.each_context(request), "form": form, "title": _("Import the State Council notice"),
                    "opts": self.model._meta}
-        return TemplateResponse(request, "deadlines/admin_import_notice.html", context)
+        return TemplateResponse(request, "rulebook/admin_import_notice.html", context)
 
     def delete_model(self, request, obj):
         with transaction.atomic():
             CalendarDay.objects.filter(date__year=obj.year).delete()
             obj.delete()
-            _after_change({obj.year})
+            calendar_after_change(years={obj.year})
 
 
 @admin.register(CalendarDay)
@@ -69,4 +69,4 @@ class CalendarDayAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         with transaction.atomic():
             obj.delete()
-            _after_change({obj.date.year})
+            calendar_after_change(years={obj.date.year})

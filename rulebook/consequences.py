@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext_lazy as _
 
-from deadlines.policy import policy_for
-from deadlines.workdays import working_days_deadline
+from rulebook.policy import policy_for
+from rulebook.workdays import working_days_deadline
 
 
 @dataclass

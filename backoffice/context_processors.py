@@ -1,9 +1,14 @@
-from accounts.selectors import memberships_for_user
+from django.urls import reverse
 
-from .navigation import build_agency_nav, safe_reverse
+from accounts.selectors import memberships_for_user
+from approvals.selectors import inbox_for_user
+
+from .navigation import build_agency_nav
 
 
 def navigation(request):
+    """The top bar of every back-office page: agencies to switch to, the main navigation of
+    the current agency, the approval inbox and how many decisions wait there."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -11,7 +16,8 @@ def navigation(request):
     access = getattr(request, "agency_access", None)
     context = {
         "my_memberships": list(memberships_for_user(user)),
-        "inbox_url": safe_reverse("inbox"),
+        "inbox_url": reverse("inbox"),
+        "inbox_count": len(inbox_for_user(user)),
     }
     if agency is not None:
         context["current_agency"] = agency

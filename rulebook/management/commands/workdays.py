@@ -29,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         action = options["action"]
         if action == "add":
-            from deadlines.workdays import add_working_days
+            from rulebook.workdays import add_working_days
 
             try:
                 start = date.fromisoformat(options["date"])
@@ -40,12 +40,12 @@ class Command(BaseCommand):
             due, provisional = add_working_days(start=start, days=options["days"])
             self.stdout.write(due.isoformat() + (" provisional" if provisional else ""))
         elif action == "sync":
-            from deadlines.services.calendar import calendar_seed_from_package
+            from rulebook.calendar import calendar_seed_from_package
 
             years = calendar_seed_from_package(only_missing=True)
             self.stdout.write(f"loaded: {', '.join(map(str, years)) or 'nothing new'}")
         else:
-            from deadlines.services.calendar import calendar_import_notice
+            from rulebook.calendar import calendar_import_notice
 
             path = Path(options["file"])
             if not path.is_file():

@@ -10,7 +10,7 @@ def home(request):
     memberships = list(memberships_for_user(request.user))
     last = request.session.get("last_agency")
     if len(memberships) == 1:
-        return redirect("agency:dashboard", agency_slug=memberships[0].agency.slug)
+        return redirect("backoffice:dashboard", agency_slug=memberships[0].agency.slug)
     if last and any(m.agency.slug == last for m in memberships) and not request.GET.get("switch"):
-        return redirect("agency:dashboard", agency_slug=last)
-    return render(request, "agency/home.html", {"memberships": memberships})
+        return redirect("backoffice:dashboard", agency_slug=last)
+    return render(request, "backoffice/home.html", {"memberships": memberships})

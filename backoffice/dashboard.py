@@ -6,6 +6,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from agency.models import Platform, SubAccount, SubAccountStatus
+from approvals.selectors import inbox_for_user
+from deadlines.models import Alert, Deadline
+from notifications.models import OutboundMessage
 from shutdown.models import ShutdownTask
 from shutdown.states import TaskState
 
@@ -36,10 +39,6 @@ def dashboard_data(*, agency, user) -> dict:
                             if s not in (TaskState.DONE, TaskState.CANCELLED, TaskState.FAILED)),
         "upcoming_days": UPCOMING_DAYS,
     }
-    from approvals.selectors import inbox_for_user
-    from deadlines.models import Alert, Deadline
-    from notifications.models import OutboundMessage
-
     data["my_approvals"] = [e for e in inbox_for_user(user) if e.agency.pk == agency.pk][:10]
     data["deadlines"] = list(
         Deadline.objects.filter(due_at__gte=now, due_at__lt=now + timedelta(days=UPCOMING_DAYS))

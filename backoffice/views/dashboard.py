@@ -1,12 +1,11 @@
 from django.views.generic import TemplateView
 
-from agency.dashboard import dashboard_data
-
-from .base import AgencyScopedView
+from agency.views.base import AgencyScopedView
+from backoffice.dashboard import dashboard_data
 
 
 class DashboardView(AgencyScopedView, TemplateView):
-    template_name = "dashboard/index.html"
+    template_name = "backoffice/index.html"
     required_permission = "agency.view"
 
     def get_context_data(self, **kwargs):

@@ -44,7 +44,7 @@ def _package_snapshot(version: str) -> _Snapshot:
 
 
 def _load(version: str) -> _Snapshot:
-    from deadlines.models import CalendarDay, CalendarYear
+    from rulebook.models import CalendarDay, CalendarYear
 
     try:
         years = frozenset(CalendarYear.objects.values_list("year", flat=True))

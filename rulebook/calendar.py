@@ -1,5 +1,5 @@
 """The working-day calendar table: seeding from chinesecalendar, the State Council notice
-import, single-day edits. Every change makes provisional deadlines recount (after commit)."""
+import, single-day edits. Every change sends `rulebook.signals.calendar_updated` after commit."""
 
 import re
 from datetime import date, timedelta
@@ -9,35 +9,20 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agency.exceptions import DomainValidationError
-from deadlines.models import CalendarDay, CalendarYear
-from deadlines.workdays import calendar_changed
+from rulebook.models import CalendarDay, CalendarYear
+from rulebook.signals import calendar_updated
+from rulebook.workdays import calendar_changed
 
 Source = CalendarYear.Source
 
 
-def _after_change(years: set[int]) -> None:
+def calendar_after_change(*, years: set[int]) -> None:
+    """Every process sees the new calendar (version bump), and after commit the apps that
+    store dates computed from it (deadlines) hear of it through `calendar_updated`."""
     calendar_changed()
     if years:
-        transaction.on_commit(lambda: recompute_all_agencies())
-
-
-def recompute_all_agencies() -> None:
-    """Publish one recomputation per agency that holds provisional deadlines (or run it, when eager)."""
-    from django_scopes import scopes_disabled
-
-    from deadlines.models import Deadline
-    from deadlines.tasks import deadlines_recompute
-
-    with scopes_disabled():
-        agency_ids = list(Deadline.objects.filter(provisional=True).values_list("agency_id", flat=True).distinct())
-    for agency_id in agency_ids:
-        try:
-            deadlines_recompute.apply_async(kwargs={"agency_id": agency_id}, retry=True,
-                                            retry_policy={"max_retries": 1, "interval_start": 0})
-        except Exception:  # noqa: BLE001 - the daily beat run recomputes anyway
-            import logging
-
-            logging.getLogger(__name__).warning("could not publish recomputation for agency %s", agency_id)
+        changed = frozenset(years)
+        transaction.on_commit(lambda: calendar_updated.send(sender=CalendarYear, years=changed))
 
 
 def calendar_year_replace(*, year: int, holidays: dict[date, str], workdays: dict[date, str], source: str,
@@ -58,7 +43,7 @@ def calendar_year_replace(*, year: int, holidays: dict[date, str], workdays: dic
                for d, n in workdays.items()]
         )
         entry, _created = CalendarYear.objects.update_or_create(year=year, defaults={"source": source, "note": note})
-        _after_change({year})
+        calendar_after_change(years={year})
     return entry
 
 
@@ -90,7 +75,7 @@ def calendar_day_set(*, day: date, kind: str, name: str = "") -> CalendarDay:
         entry, _created = CalendarDay.objects.update_or_create(date=day, defaults={"kind": kind, "name": name,
                                                                                    "source": Source.ADMIN})
         CalendarYear.objects.get_or_create(year=day.year, defaults={"source": Source.ADMIN})
-        _after_change({day.year})
+        calendar_after_change(years={day.year})
     return entry
 
 

@@ -1,8 +1,8 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
-    "deadlines-calendar-sync": {
-        "task": "deadlines.tasks.calendar_sync",
+    "rulebook-calendar-sync": {
+        "task": "rulebook.tasks.calendar_sync",
         "schedule": crontab(hour=3, minute=17),
     },
 }
