@@ -1,19 +1,14 @@
 """The approver's inbox across agencies (not under one agency: it checks each membership)."""
 
-from django.db import transaction
-from django.utils.translation import gettext as _
-from django_scopes import scope
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agency.exceptions import DomainError
-
 from ..selectors import inbox_for_user
 from ..services.common import client_meta
-from ..services.decisions import approval_decide
+from ..services.inbox import approvals_bulk_approve
 
 
 def entry_dict(entry) -> dict:
@@ -39,28 +34,6 @@ class BulkApproveSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
-def bulk_approve(*, user, keys: list[str], comment: str, meta: dict) -> list[dict]:
-    """Approve each selected inbox entry with one comment. Each entry is its own transaction;
-    an entry that is no longer mine is reported, not fatal."""
-    mine = {f"{e.agency.slug}:{e.task.pk}": e for e in inbox_for_user(user)}
-    results = []
-    for key in keys:
-        entry = mine.get(key)
-        if entry is None:
-            results.append({"item": key, "ok": False,
-                            "message": _("Not waiting for you any more (decided, withdrawn or not yours).")})
-            continue
-        with scope(agency=entry.agency):
-            try:
-                with transaction.atomic():
-                    approval_decide(agency=entry.agency, task=entry.task, actor=user, decision="approve",
-                                    comment=comment, **meta)
-                results.append({"item": key, "ok": True, "message": ""})
-            except DomainError as exc:
-                results.append({"item": key, "ok": False, "message": str(exc.message)})
-    return results
-
-
 class InboxBulkApproveAPIView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -68,6 +41,6 @@ class InboxBulkApproveAPIView(APIView):
     def post(self, request):
         body = BulkApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        results = bulk_approve(user=request.user, keys=body.validated_data["items"],
-                               comment=body.validated_data["comment"], meta=client_meta(request))
+        results = approvals_bulk_approve(actor=request.user, keys=body.validated_data["items"],
+                                         comment=body.validated_data["comment"], meta=client_meta(request))
         return Response({"approved": sum(r["ok"] for r in results), "results": results})

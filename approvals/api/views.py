@@ -4,7 +4,6 @@ from abc import ABCMeta, abstractmethod
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -16,6 +15,7 @@ from agency.exceptions import Conflict
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
 
+from ..audit import audit_export, audit_export_filename
 from ..models import Appeal, ApprovalLevel, ApprovalPolicy, SignatureRequest
 from ..selectors import delegations_list, task_events, task_rounds
 from ..services import decisions as svc
@@ -176,11 +176,7 @@ class DelegationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
             ends_at=data["ends_at"], reason=data.get("reason", ""), actor=self.request.user)
 
     def destroy(self, request, *args, **kwargs):
-        delegation = self.get_object()
-        if delegation.delegator_id != request.user.pk and not self.access.can("approvals.policy"):
-            raise Conflict(_("Only the delegator or an administrator can revoke a delegation."),
-                           code="not_allowed")
-        delegation = delegation_revoke(agency=self.agency, delegation=delegation, actor=request.user)
+        delegation = delegation_revoke(agency=self.agency, delegation=self.get_object(), actor=request.user)
         return Response(DelegationSerializer(delegation, context=self.get_serializer_context()).data)
 
 
@@ -237,12 +233,7 @@ class TaskAuditExportAPIView(AgencyScopedAPIView):
     @extend_schema(responses={200: dict})
     def get(self, request, pk):
         task = _task(pk)
-        events = EventSerializer(task_events(task=task), many=True).data
-        response = Response({
-            "agency": self.agency.slug, "task": {"id": task.pk, "title": task.title, "state": task.state,
-                                                 "content_hash": task.content_hash},
-            "exported_at": timezone.now(), "verification": chain_verify(task=task), "events": events,
-        }, status=status.HTTP_200_OK)
-        response["Content-Disposition"] = f'attachment; filename="task-{task.pk}-audit.json"'
+        response = Response(audit_export(agency=self.agency, task=task), status=status.HTTP_200_OK)
+        response["Content-Disposition"] = f'attachment; filename="{audit_export_filename(task=task)}"'
         return response
 

@@ -37,8 +37,16 @@ def delegation_create(*, agency, delegator, delegate, starts_at, ends_at, reason
 
 
 def delegation_revoke(*, agency, delegation: Delegation, actor) -> Delegation:
+    """End a delegation now (the row stays for the record).
+
+    Only the delegator or an administrator of the agency (`approvals.policy`) may revoke it."""
     with transaction.atomic():
         locked = Delegation.objects.select_for_update().get(pk=delegation.pk)
+        if locked.delegator_id != actor.pk:
+            role = Membership.objects.filter(agency=agency, user=actor).values_list("role", flat=True).first()
+            if not role_has(role, "approvals.policy"):
+                raise Conflict(_("Only the delegator or an administrator can revoke a delegation."),
+                               code="not_allowed")
         if locked.revoked_at is not None:
             raise Conflict(_("This delegation has already been revoked."), code="already_revoked")
         locked.revoked_at = timezone.now()

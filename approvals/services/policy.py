@@ -82,4 +82,11 @@ def approval_policy_save(*, agency, policy: ApprovalPolicy | None = None, name: 
 
 
 def approval_policy_delete(*, agency, policy: ApprovalPolicy) -> None:
-    policy.delete()
+    """Delete a policy and its levels (cascade). Rounds already opened keep their own copy of the levels.
+
+    Like `approval_policy_save`, the write runs in one transaction on the locked policy row, so that it
+    never interleaves with a concurrent save of the same policy. A policy already gone is not an error."""
+    with transaction.atomic():
+        locked = ApprovalPolicy.objects.select_for_update().filter(agency=agency, pk=policy.pk).first()
+        if locked is not None:
+            locked.delete()

@@ -15,14 +15,14 @@ from agency.views.base import AgencyScopedView
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
 
-from ..api.serializers import EventSerializer
+from ..audit import audit_export, audit_export_filename
 from ..forms import DelegationForm, LevelFormSet, PolicyForm
 from ..models import Appeal, ApprovalLevel, ApprovalPolicy, Delegation, SignatureRequest
 from ..selectors import delegations_list, signatures_for_task, task_events
 from ..services import decisions as svc
 from ..services.common import client_meta
 from ..services.delegations import delegation_create, delegation_revoke
-from ..services.policy import approval_policy_save
+from ..services.policy import approval_policy_delete, approval_policy_save
 from ..services.signatures import signature_resend, signature_revoke
 
 PAGE_SIZE = 50
@@ -97,7 +97,8 @@ class PolicyDeleteView(AgencyScopedView, View):
     required_permission = "approvals.policy"
 
     def post(self, request, pk):
-        get_object_or_404(ApprovalPolicy.objects.all(), pk=pk).delete()
+        policy = get_object_or_404(ApprovalPolicy.objects.all(), pk=pk)
+        approval_policy_delete(agency=self.agency, policy=policy)
         messages.success(request, _("The approval policy was deleted."))
         return HttpResponseRedirect(reverse("approvals:policy", kwargs={"agency_slug": self.agency.slug}))
 
@@ -203,12 +204,9 @@ class TaskAuditExportView(AgencyScopedView, View):
 
     def get(self, request, pk):
         task = get_object_or_404(ShutdownTask.objects.all(), pk=pk)
-        body = {"agency": self.agency.slug, "task": {"id": task.pk, "title": task.title, "state": task.state,
-                                                     "content_hash": task.content_hash},
-                "exported_at": timezone.now().isoformat(), "verification": chain_verify(task=task),
-                "events": EventSerializer(task_events(task=task), many=True).data}
-        response = JsonResponse(body, json_dumps_params={"ensure_ascii": False, "indent": 2})
-        response["Content-Disposition"] = f'attachment; filename="task-{task.pk}-audit.json"'
+        response = JsonResponse(audit_export(agency=self.agency, task=task),
+                                json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="{audit_export_filename(task=task)}"'
         return response
 
 
@@ -263,7 +261,9 @@ class DelegationListView(AgencyScopedView, View):
         page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         return render(request, "approvals/delegation_list.html", self.get_context_data(
             form=form, page_obj=page, delegations=page.object_list, state=state, sort=sort, now=timezone.now(),
-            can_delegate=self.access.can("approvals.decide")), status=status)
+            can_delegate=self.access.can("approvals.decide"),
+            # the button only; `delegation_revoke` enforces "the delegator or an administrator"
+            can_revoke_any=self.access.can("approvals.policy")), status=status)
 
     def get(self, request):
         return self._render(request, DelegationForm(agency=self.agency, user=request.user))
@@ -289,10 +289,6 @@ class DelegationRevokeView(AgencyScopedView, View):
 
     def post(self, request, pk):
         delegation = get_object_or_404(Delegation.objects.all(), pk=pk)
-        if delegation.delegator_id != request.user.pk and not self.access.can("approvals.policy"):
-            from agency.exceptions import Conflict
-
-            raise Conflict(_("Only the delegator or an administrator can revoke a delegation."))
         delegation_revoke(agency=self.agency, delegation=delegation, actor=request.user)
         messages.success(request, _("The delegation was revoked."))
         return HttpResponseRedirect(reverse("approvals:delegations", kwargs={"agency_slug": self.agency.slug}))

@@ -16,10 +16,10 @@ from django_scopes import scope
 
 from agency.exceptions import DomainError
 
-from ..api.inbox import bulk_approve
 from ..conf import INBOX_PAGE_SIZE, signing_code_max_attempts
 from ..selectors import inbox_for_user
 from ..services.common import client_meta
+from ..services.inbox import approvals_bulk_approve
 from ..services.signatures import (
     SIGNING_LANGUAGES,
     LinkInvalid,
@@ -55,8 +55,8 @@ class InboxView(View):
         if not keys:
             messages.error(request, _("Select at least one task to approve."))
             return HttpResponseRedirect(reverse("inbox"))
-        results = bulk_approve(user=request.user, keys=keys[:200], comment=request.POST.get("comment", ""),
-                               meta=client_meta(request))
+        results = approvals_bulk_approve(actor=request.user, keys=keys[:200],
+                                         comment=request.POST.get("comment", ""), meta=client_meta(request))
         ok = sum(r["ok"] for r in results)
         if ok:
             messages.success(request, _("%(n)d task(s) approved.") % {"n": ok})
