@@ -95,8 +95,9 @@ class Membership(models.Model):
     """A user's role in one agency.
 
     Deliberately *not* behind the agency scope: it is the table that decides which
-    scope a request may enter (like PostHog's OrganizationMembership). It is only read
-    through accounts.selectors, always filtered by the requesting user.
+    scope a request may enter (like PostHog's OrganizationMembership). Every read is
+    filtered explicitly: by the requesting user (accounts.selectors, agency.tenancy) or by
+    the one agency a service works for (its members, for approvers and reminders).
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")

@@ -215,6 +215,7 @@ class SubAccountChange(AgencyOwned):
         BULK_OWNER = "bulk_owner", _("Owner contact changed in bulk")
         ARCHIVED = "archived", _("Archived")
         RESTORED = "restored", _("Restored")
+        STATUS = "status", _("Status changed by a shutdown task")
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="changes")
     actor = models.ForeignKey(

@@ -173,7 +173,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 
 # Cache: Redis when REDIS_URL is set, local memory otherwise. Keys always carry the agency
-# (see agency.cache.agency_cache_key).
+# (nothing caches tenant data today; any such key must carry the agency id).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -282,3 +282,18 @@ def subaccount_bulk_set_owner(
                 setattr(account, name, value)
         return _bulk_write(agency=agency, actor=actor, action=SubAccountChange.Action.BULK_OWNER,
                            accounts=accounts, befores=befores, fields=list(values))
+
+
+def subaccounts_status_set(*, agency: Agency, actor, subaccount_ids: list[int], status: str) -> int:
+    """A shutdown task changed these accounts' status (a tier opened, an item took effect).
+    Like every other change, it leaves a history row per account. Returns how many changed."""
+    if status not in SubAccountStatus.values:
+        raise DomainValidationError(_("Unknown status “%(s)s”.") % {"s": status}, details={"status": [status]})
+    with transaction.atomic():
+        accounts = list(SubAccount.objects.select_for_update().filter(agency=agency, pk__in=list(subaccount_ids))
+                        .order_by("pk"))
+        befores = [subaccount_snapshot(a) for a in accounts]
+        for account in accounts:
+            account.status = status
+        return _bulk_write(agency=agency, actor=actor, action=SubAccountChange.Action.STATUS, accounts=accounts,
+                           befores=befores, fields=["status"])

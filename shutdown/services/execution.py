@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
-from agency.models import SubAccount, SubAccountStatus
+from agency.models import SubAccountStatus
+from agency.services.subaccounts import subaccounts_status_set
 from shutdown.connectors import ConnectorResult, connector_for
 from shutdown.events import event_record
 from shutdown.gates import execution_blockers
@@ -71,8 +72,8 @@ def tier_start(*, agency, tier: Tier, actor) -> Tier:
         tier.state = Tier.State.OPEN
         tier.save(update_fields=["state"])
         items = TaskItem.objects.filter(tier=tier, state=ItemState.APPROVED)
-        SubAccount.objects.filter(pk__in=items.values("sub_account_id")).update(
-            status=SubAccountStatus.SHUTDOWN_PENDING, updated_at=timezone.now())
+        subaccounts_status_set(agency=agency, actor=actor, subaccount_ids=list(items.values_list("sub_account_id", flat=True)),
+                               status=SubAccountStatus.SHUTDOWN_PENDING)
         count = items.update(state=ItemState.EXECUTING)
         event_record(agency=agency, task=task, kind="tier.opened", actor=actor,
                      data={"tier": tier.pk, "name": tier.name, "items": count})
@@ -109,9 +110,8 @@ def item_mark_done(*, agency, item: TaskItem, actor, receipt_number: str = "", s
         item.effective_at = effective_at
         item.receipt_number = (receipt_number or "")[:100]
         item.save(update_fields=["effective_at", "receipt_number", "updated_at"])
-        account = item.sub_account
-        account.status = STATUS_AFTER[item.task.strategy]
-        account.save(update_fields=["status", "updated_at"])
+        subaccounts_status_set(agency=agency, actor=actor, subaccount_ids=[item.sub_account_id],
+                               status=STATUS_AFTER[item.task.strategy])
         item_effective.send(sender=TaskItem, agency=agency, item=item, effective_at=effective_at)
         _tier_maybe_finish(agency=agency, tier=item.tier, actor=actor)
     return item

@@ -356,3 +356,22 @@ def test_concurrent_mark_done_takes_effect_once(world_a, clean_accounts):
         item_effective.disconnect(on_effective)
     assert sorted(outcomes) == ["conflict", "done"]
     assert received == [item.pk]
+
+
+def test_execution_leaves_history_on_the_account(world_a, clean_accounts):
+    """A status set by execution shows in the account's history: who, and old → new."""
+    from agency.models import SubAccountChange
+
+    task = make_task(world_a, clean_accounts, tier_rule="platform")
+    task = approve(world_a, run_precheck(world_a, task))
+    op = world_a.user("operator")
+    with world_a.scope():
+        t1 = Tier.objects.filter(task=task).order_by("position").first()
+        item = TaskItem.objects.filter(tier=t1).first()
+        before = SubAccount.objects.get(pk=item.sub_account_id).status
+        execution.execution_start(agency=world_a.agency, task=task, actor=op)
+        execution.item_mark_done(agency=world_a.agency, item=item, actor=op)
+        history = list(SubAccountChange.objects.filter(subaccount_id=item.sub_account_id,
+                                                       action=SubAccountChange.Action.STATUS).order_by("id"))
+    assert [h.changes["status"] for h in history] == [[before, "shutdown_pending"], ["shutdown_pending", "shut_down"]]
+    assert {h.actor_id for h in history} == {op.pk}
