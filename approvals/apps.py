@@ -6,7 +6,9 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self):
         from shutdown.gates import register_execution_gate
+        from shutdown.panels import register_task_panel
 
         from .services.signatures import signature_gate
 
         register_execution_gate(signature_gate)
+        register_task_panel("approvals/_task_panel.html")

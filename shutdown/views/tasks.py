@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.loader import select_template
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
@@ -17,6 +16,7 @@ from shutdown import rules, selectors
 from shutdown.connectors import connector_for
 from shutdown.forms import DocumentForm, TaskCreateForm
 from shutdown.models import Blocker, DocumentKind, ShutdownTask, Strategy, TaskDocument, TaskItem, Tier
+from shutdown.panels import TASK_PAGE_PANELS
 from shutdown.services import blockers as blocker_services
 from shutdown.services import execution, precheck
 from shutdown.services import tasks as task_services
@@ -154,7 +154,7 @@ class TaskDetailView(AgencyScopedView, _Capabilities, TemplateView):
             "document_form": DocumentForm(), "editable": task.state in EDITABLE_TASK_STATES,
             "executing": task.state == TaskState.EXECUTING, "approved": task.state == TaskState.APPROVED,
             "split_rules": rules.SPLIT_RULES.items(), "connector": connector_for(self.agency),
-            "approvals_panel": select_template(["approvals/_task_panel.html", "shutdown/_empty.html"]),
+            "task_panels": TASK_PAGE_PANELS,
             "audit_url": reverse("approvals:task_audit", kwargs={"agency_slug": self.agency.slug, "pk": task.pk}),
             "progress_pct": int(100 * task.progress_done / task.progress_total) if task.progress_total else 0,
         })
