@@ -9,8 +9,9 @@ from django_scopes import scope
 from approvals.models import ApprovalPolicy, Delegation, SignatureRequest
 from shutdown.models import TaskEvent
 from shutdown.states import TaskState
+from tests.builders import make_task
 
-from .helpers import api, make_task, three_levels
+from .helpers import api, three_levels
 
 
 def post(world, role, path, body=None):

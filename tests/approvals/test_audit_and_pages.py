@@ -9,8 +9,9 @@ from approvals.models import ApprovalPolicy
 from shutdown.events import chain_verify
 from shutdown.models import TaskEvent
 from shutdown.states import TaskState
+from tests.builders import make_task
 
-from .helpers import api, make_task, three_levels
+from .helpers import api, three_levels
 
 
 def page(world, path):

@@ -8,10 +8,11 @@ from django.db import connection
 from django_scopes import scope
 
 from approvals.models import ApprovalDecision, SignatureRequest
+from tests.builders import make_task
 from tests.conftest import requires_postgres
 from tests.factories import MembershipFactory, UserFactory
 
-from .helpers import api, make_task
+from .helpers import api
 
 
 def _race(clients_and_paths, body=None):

@@ -24,9 +24,10 @@ from notifications.models import OutboundMessage
 from shutdown.events import chain_verify
 from shutdown.models import TaskItem
 from shutdown.states import ItemState, TaskState
+from tests.builders import make_task
 from tests.factories import MembershipFactory, UserFactory
 
-from .helpers import make_task, three_levels
+from .helpers import three_levels
 
 
 def _decide(world, task, role, decision="approve", comment="ok", user=None):

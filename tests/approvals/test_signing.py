@@ -15,8 +15,7 @@ from approvals.services.signatures import signature_resend, signature_revoke
 from notifications.models import OutboundMessage
 from shutdown.gates import execution_blockers
 from shutdown.states import ItemState, TaskState
-
-from .helpers import make_task
+from tests.builders import make_task
 
 LINK = re.compile(r"/sign/([^/]+)/")
 

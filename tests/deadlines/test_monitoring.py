@@ -7,9 +7,10 @@ from django_scopes import scope, scopes_disabled
 
 from deadlines.models import Alert, MetricSample
 from notifications.models import OutboundMessage
+from tests.builders import make_task, only_item
 from tests.factories import SubAccountFactory
 
-from .helpers import at, make_item, take_effect
+from .helpers import BARE_TASK, at, take_effect
 
 pytestmark = pytest.mark.django_db
 NOW = at(2030, 1, 3, 12, 0)
@@ -19,7 +20,7 @@ NOW = at(2030, 1, 3, 12, 0)
 def shut_account(world_a):
     account = SubAccountFactory(agency=world_a.agency, followers=10000, platform_account_id="dy_777")
     with time_machine.travel(at(2030, 1, 2, 10), tick=False):
-        take_effect(world_a.agency, make_item(world_a.agency, account), at(2030, 1, 2, 10))
+        take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2030, 1, 2, 10))
     return account
 
 

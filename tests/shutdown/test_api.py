@@ -2,9 +2,10 @@ import pytest
 
 from shutdown.models import Blocker, TaskItem, Tier
 from shutdown.states import TaskState
+from tests.builders import make_task
 from tests.factories import SubAccountFactory
 
-from .helpers import PDF, approve, clean, make_task, run_precheck, upload
+from .helpers import PDF, approve, clean, run_precheck, upload
 
 
 def base(world):

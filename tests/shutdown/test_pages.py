@@ -3,9 +3,10 @@ from django.urls import reverse
 
 from shutdown.models import Blocker, ShutdownTask, TaskItem, Tier
 from shutdown.states import TaskState
+from tests.builders import make_task
 from tests.factories import SubAccountFactory
 
-from .helpers import approve, clean, make_task, run_precheck, upload
+from .helpers import approve, clean, run_precheck, upload
 
 
 def url(world, name, **kwargs):

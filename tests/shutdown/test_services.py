@@ -15,10 +15,11 @@ from shutdown.services.documents import document_upload
 from shutdown.services.precheck import precheck_start
 from shutdown.signals import item_effective
 from shutdown.states import ItemState, TaskState
+from tests.builders import make_task
 from tests.conftest import requires_postgres
 from tests.factories import SubAccountFactory
 
-from .helpers import PDF, PNG, approve, clean, make_task, run_precheck, upload
+from .helpers import PDF, PNG, approve, clean, run_precheck, upload
 
 
 @pytest.fixture
