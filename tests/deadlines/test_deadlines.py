@@ -146,7 +146,8 @@ def test_reopen_button_on_the_account_timeline_shows_the_refusal(world_a):
     url = f"/a/{world_a.agency.slug}/deadlines/accounts/{account.pk}/"
     client = world_a.client("operator")
     page = client.get(url)
-    assert page.status_code == 200 and "2030-07-01" in page.content.decode()
+    assert page.status_code == 200
+    assert "2030-07-01" in page.content.decode()
     response = client.post(url, {"reason": "x"}, follow=True)
     assert "2030-07-01" in response.content.decode()
     with scope(agency=world_a.agency):
@@ -169,7 +170,8 @@ def test_deadline_api_lists_with_provisional_and_flat_queries(world_a, world_b, 
         body = client.get(url + "?page_size=200").json()
     assert body["count"] > 30
     provisional = client.get(url + "?provisional=true").json()
-    assert provisional["count"] == 6 and all(d["kind"] == "earnings_settlement" for d in provisional["results"])
+    assert provisional["count"] == 6
+    assert all(d["kind"] == "earnings_settlement" for d in provisional["results"])
     assert world_b.client("owner").get(url).status_code == 404
     b_body = world_b.client("owner").get(f"/api/v1/agencies/{world_b.agency.slug}/deadlines/").json()
     assert b_body["count"] == 0
@@ -185,7 +187,8 @@ def test_policy_api_and_page(world_a, world_b):
     body = world_a.client("auditor").get(f"/api/v1/agencies/{world_a.agency.slug}/deadline-policy/").json()
     assert body["drafts_days"]["value"] == "20"
     bad = world_a.client("owner").post(page_url, {"drafts_days": "-3"})
-    assert bad.status_code == 400 and "drafts_days" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "drafts_days" in bad.content.decode()
     assert world_b.client("owner").get(page_url).status_code == 404
 
 
@@ -197,7 +200,8 @@ def test_reminder_rules_api(world_a, world_b):
     assert world_a.client("operator").post(url, payload, format="json").status_code == 403
     assert world_a.client("admin").post(url, payload, format="json").status_code == 201
     bad = world_a.client("admin").post(url, {**payload, "channels": ["fax"], "days_before": 2}, format="json")
-    assert bad.status_code == 400 and "channels" in bad.json()["error"]["details"]
+    assert bad.status_code == 400
+    assert "channels" in bad.json()["error"]["details"]
     assert world_b.client("owner").get(url).status_code == 404
 
 
@@ -232,7 +236,9 @@ def test_ics_feed_behind_a_secret_url(world_a, world_b, client):
         page = world_a.client("owner").get(f"/a/{world_a.agency.slug}/deadlines/calendar/").content.decode()
         assert token in page
         response = client.get(f"/calendar/{token}.ics")
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
     body = response.content.decode()
-    assert "BEGIN:VEVENT" in body and "小鹿" in body
+    assert "BEGIN:VEVENT" in body
+    assert "小鹿" in body
     assert client.get("/calendar/not-a-valid-token-at-all-xxxxxxxx.ics").status_code == 404
