@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .importers.columns import CellError, parse_parent_ref
+from .fields import FieldError, parent_ref
 from .models import OwnerRelation, SubAccount
 from .services.subaccounts import EDITABLE_FIELDS
 from .services.tags import tags_normalise
@@ -38,8 +38,8 @@ class SubAccountForm(forms.ModelForm):
         if not value:
             return None
         try:
-            platform, account_id = parse_parent_ref(value)
-        except CellError as exc:
+            platform, account_id = parent_ref(value)
+        except FieldError as exc:
             raise forms.ValidationError(str(exc)) from exc
         platform = platform or self.cleaned_data.get("platform") or self.instance.platform
         parent = SubAccount.objects.filter(agency=self.agency, platform=platform,

@@ -13,7 +13,8 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.utils import timezone
 
-from agency.importers.columns import COLUMNS, FORMULA_PREFIXES
+from agency.fields import FORMULA_PREFIXES
+from agency.importers.columns import COLUMNS
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

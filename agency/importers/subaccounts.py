@@ -13,23 +13,15 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agency.fields import FieldError, is_blank
 from agency.models import Agency, SubAccount, SubAccountChange
-from agency.services.subaccounts import TRACKED_FIELDS, _jsonable, creation_changes, subaccount_snapshot
+from agency.services.subaccounts import TRACKED_FIELDS, creation_changes, jsonable, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
 
-from .columns import (
-    COLUMNS_BY_NAME,
-    HEADER_INDEX,
-    KEY_COLUMNS,
-    REQUIRED_ON_CREATE,
-    CellError,
-    convert,
-    header_key,
-    is_blank,
-)
+from .bulk import insert_rows, update_rows
+from .columns import COLUMNS_BY_NAME, HEADER_INDEX, KEY_COLUMNS, REQUIRED_ON_CREATE, converter, header_key
 from .reader import FileRejected, read_table
 
-UPDATE_BATCH = 1000
 CHUNK = 900  # stays under every database's bound-parameter limit
 PREVIEW_ROWS = 200
 # Columns whose converted values are immutable and often repeat from row to row: convert each
@@ -160,8 +152,8 @@ def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> Import
                 row.values[name] = converted[cache_key]
                 continue
             try:
-                row.values[name] = convert(COLUMNS_BY_NAME[name], value)
-            except CellError as exc:
+                row.values[name] = converter(name)(value)
+            except FieldError as exc:
                 row.errors[name] = str(exc)
             else:
                 if name in CACHED_KINDS_COLUMNS:
@@ -207,7 +199,7 @@ def _snap_value(name: str, value):
     """One field as `subaccount_snapshot` records it."""
     if name == "tags":
         return sorted(value or [])
-    return _jsonable(value)
+    return jsonable(value)
 
 
 def _new_account(template: SubAccount) -> SubAccount:
@@ -290,86 +282,13 @@ def _resolve_parents(*, agency: Agency, plan: ImportPlan) -> None:
         row.values["parent"] = target_account
 
 
-PLAIN_TYPES = {  # internal type → the Python type its get_db_prep_save returns unchanged
-    "CharField": str, "TextField": str, "BooleanField": bool, "PositiveIntegerField": int, "IntegerField": int,
-    "ForeignKey": int,
-}
-
-
-def _db_value(field, value):
-    """field.get_db_prep_save(value), skipping the call for plain values that it returns as they are."""
-    if value is None and field.null:
-        return None
-    if type(value) is PLAIN_TYPES.get(field.get_internal_type()):
-        return value
-    return field.get_db_prep_save(value, connection)
-
-
-def _multi_row_values() -> bool:
-    """PostgreSQL runs one statement with many rows far faster than executemany (a round of
-    statement processing per row); SQLite runs executemany fastest."""
-    return connection.vendor == "postgresql"
-
-
-def _update_rows(agency: Agency, accounts: list[SubAccount], names: list[str]) -> None:
-    """UPDATE these fields of these accounts (of this agency), in batches of UPDATE_BATCH rows."""
-    fields = [SubAccount._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    table = quote(SubAccount._meta.db_table)
-
-    def params(a):
-        return [*(_db_value(f, getattr(a, f.attname)) for f in fields), a.pk]
-
-    # Identifiers and types come from the model's metadata, values are parameters.
-    with connection.cursor() as cursor:
-        for start in range(0, len(accounts), UPDATE_BATCH):
-            batch = accounts[start:start + UPDATE_BATCH]
-            if _multi_row_values():
-                sets = ", ".join(f"{quote(f.column)} = v.c{i}::{f.cast_db_type(connection)}"
-                                 for i, f in enumerate(fields))
-                names_ = ", ".join([*(f"c{i}" for i in range(len(fields))), "pk"])
-                row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-                sql = (f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([row] * len(batch))}) AS v({names_}) "  # noqa: S608
-                       f"WHERE {table}.id = v.pk::bigint AND {table}.agency_id = %s")
-                cursor.execute(sql, [*(p for a in batch for p in params(a)), agency.pk])
-            else:
-                sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
-                sql = f"UPDATE {table} SET {sets} WHERE id = %s AND agency_id = %s"  # noqa: S608
-                cursor.executemany(sql, [[*params(a), agency.pk] for a in batch])
-
-
-def _insert_rows(model, objs: list) -> None:
-    """INSERT these new instances in batches of UPDATE_BATCH rows: COPY on PostgreSQL, executemany
-    on SQLite (bulk_create compiles every value through the ORM, which costs far more than running
-    the statement). Like bulk_create: no signals; primary keys are not set on the instances."""
-    if not objs:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), UPDATE_BATCH):
-            values = [
-                [_db_value(f, f.pre_save(obj, True)) for f in fields]
-                for obj in objs[start:start + UPDATE_BATCH]
-            ]
-            if _multi_row_values():  # PostgreSQL: COPY, the fastest way in
-                with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                    for value in values:
-                        copy.write_row(value)
-            else:
-                cursor.executemany(sql + row, values)
-
-
 def _insert_accounts(agency: Agency, accounts: list[SubAccount], now) -> None:
     """INSERT new accounts and set their primary keys (read back by their unique key)."""
     if not accounts:
         return
     for account in accounts:
         account.created_at = account.updated_at = now
-    _insert_rows(SubAccount, accounts)
+    insert_rows(SubAccount, accounts)
     by_key = {(a.platform, a.platform_account_id): a for a in accounts}
     ids = sorted({a.platform_account_id for a in accounts})
     for start in range(0, len(ids), CHUNK):
@@ -400,7 +319,7 @@ def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) ->
             if row.action == "create":
                 parent_fixes.append(row.account)
     if parent_fixes:
-        _update_rows(agency, parent_fixes, ["parent"])
+        update_rows(model=SubAccount, objs=parent_fixes, names=["parent"], agency_id=agency.pk)
     # Updates grouped by the set of changed fields: each group is one UPDATE statement run for
     # every row (executemany), not a CASE WHEN per field and row.
     groups: dict[tuple, list[SubAccount]] = {}
@@ -409,8 +328,8 @@ def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) ->
         fields = tuple(sorted(set(row.changes) - {"archived_at"}))
         groups.setdefault(fields, []).append(row.account)
     for fields, accounts in groups.items():
-        _update_rows(agency, accounts, [*fields, "updated_at"])
-    _insert_rows(SubAccountChange, [
+        update_rows(model=SubAccount, objs=accounts, names=[*fields, "updated_at"], agency_id=agency.pk)
+    insert_rows(SubAccountChange, [
         SubAccountChange(agency=agency, subaccount=r.account, actor=actor, action=SubAccountChange.Action.IMPORTED,
                          changes=r.changes, import_batch=import_batch, created_at=now)
         for r in [*creates, *updates]

@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import normalise_mobile
+from agency import fields
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, OwnerRelation, SubAccount, SubAccountChange, SubAccountStatus
 from agency.selectors import subaccount_selection_queryset
 
-from .tags import TAG_MAX_LENGTH, subaccount_tags_reindex, tags_normalise
+from .tags import subaccount_tags_reindex, tags_normalise
 
 # Fields a user writes (API, form, import); the rest is bookkeeping.
 EDITABLE_FIELDS = [
@@ -29,7 +29,8 @@ OWNER_FIELDS = ["owner_name", "owner_mobile", "owner_email", "owner_relation"]
 TRACKED_FIELDS = [*EDITABLE_FIELDS, "archived_at"]
 
 
-def _jsonable(value):
+def jsonable(value):
+    """A field value as the history (SubAccountChange.changes) records it."""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, datetime):
@@ -49,7 +50,7 @@ def subaccount_snapshot(account: SubAccount) -> dict:
         elif name == "tags":
             snap[name] = sorted(account.tags or [])  # order carries no meaning
         else:
-            snap[name] = _jsonable(getattr(account, name))
+            snap[name] = jsonable(getattr(account, name))
     return snap
 
 
@@ -80,22 +81,21 @@ def _apply(*, agency: Agency, account: SubAccount, data: dict) -> None:
     for name, value in data.items():
         if name == "owner_mobile":
             try:
-                value = normalise_mobile(value or "")
+                value = fields.mobile_e164(value)
             except ValidationError as exc:
                 errors[name] = [str(m) for m in exc.messages]
                 continue
         elif name == "owner_email":
-            value = (value or "").strip().lower()
+            value = fields.email_normalise(value)
         elif name == "tags":
-            value = tags_normalise(value)
-            too_long = [t for t in value if len(t) > TAG_MAX_LENGTH]
-            if too_long:
-                errors[name] = [_("A tag has at most %(n)d characters: “%(tag)s”.") % {"n": TAG_MAX_LENGTH,
-                                                                                       "tag": too_long[0]}]
+            try:
+                value = fields.tags(value)
+            except fields.FieldError as exc:
+                errors[name] = [str(exc)]
                 continue
         elif name == "country":
-            value = (value or "").strip().upper()
-        elif name in ("platform_account_id", "display_name", "owner_name") and isinstance(value, str):
+            value = fields.country_normalise(value)
+        elif name in fields.STRIPPED_TEXT_FIELDS and isinstance(value, str):
             value = value.strip()
         elif name == "parent":
             if value is not None and not isinstance(value, SubAccount):
@@ -231,10 +231,9 @@ def subaccount_bulk_tag(
     if not add and not remove:
         raise DomainValidationError(_("Name at least one tag to add or remove."),
                                     details={"add_tags": [_("This field is required.")]})
-    too_long = [t for t in add if len(t) > TAG_MAX_LENGTH]
+    too_long = fields.too_long_tags(add)
     if too_long:
-        raise DomainValidationError(_("A tag has at most %(n)d characters: “%(tag)s”.")
-                                    % {"n": TAG_MAX_LENGTH, "tag": too_long[0]}, details={"add_tags": too_long})
+        raise DomainValidationError(fields.tag_too_long_message(too_long[0]), details={"add_tags": too_long})
     with transaction.atomic():
         accounts = _locked_selection(agency=agency, ids=ids, params=params)
         befores = [subaccount_snapshot(a) for a in accounts]
@@ -259,11 +258,11 @@ def subaccount_bulk_set_owner(
     errors = {}
     if "owner_mobile" in values:
         try:
-            values["owner_mobile"] = normalise_mobile(values["owner_mobile"])
+            values["owner_mobile"] = fields.mobile_e164(values["owner_mobile"])
         except ValidationError as exc:
             errors["owner_mobile"] = [str(m) for m in exc.messages]
     if "owner_email" in values:
-        values["owner_email"] = values["owner_email"].strip().lower()
+        values["owner_email"] = fields.email_normalise(values["owner_email"])
         try:
             SubAccount._meta.get_field("owner_email").clean(values["owner_email"], None)
         except ValidationError as exc:

@@ -60,7 +60,8 @@ def test_user_in_two_agencies_picks_and_switches(client, world_a, world_b):
     client.force_login(user)
     response = client.get("/")
     assert response.status_code == 200
-    assert world_a.agency.name in response.content.decode() and world_b.agency.name in response.content.decode()
+    assert world_a.agency.name in response.content.decode()
+    assert world_b.agency.name in response.content.decode()
     assert client.get(f"/a/{world_b.agency.slug}/").status_code == 200
     # The start page now remembers the last agency; ?switch=1 shows the picker again.
     assert client.get("/")["Location"] == f"/a/{world_b.agency.slug}/"

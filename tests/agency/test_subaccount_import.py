@@ -87,10 +87,12 @@ def test_reimport_updates_instead_of_duplicating(world_a):
     body = upload(client, slug, csv_bytes([ZH_HEADER, changed, ROW2])).json()
     assert (body["created"], body["updated"], body["unchanged"]) == (0, 1, 1)
     got = accounts(world_a)
-    assert len(got) == 2 and got["dy_001"].followers == 20000
+    assert len(got) == 2
+    assert got["dy_001"].followers == 20000
     with world_a.scope():
         change = SubAccountChange.objects.filter(subaccount=got["dy_001"]).first()
-    assert change.action == "imported" and change.changes == {"followers": [12345, 20000]}
+    assert change.action == "imported"
+    assert change.changes == {"followers": [12345, 20000]}
     assert change.import_batch.original_name == "accounts.csv"
 
 
@@ -126,12 +128,14 @@ def test_each_bad_cell_names_row_and_column_and_nothing_is_written(world_a, colu
     response = upload(world_a.client("operator"), world_a.agency.slug, csv_bytes(rows))
     body = response.json()
     assert response.status_code == 400
-    assert body["applied"] is False and body["created"] == 0
+    assert body["applied"] is False
+    assert body["created"] == 0
     assert body["error"]["code"] == "invalid_import"
     assert len(body["errors"]) == 1
     error = body["errors"][0]
     assert error["row"] == 4  # as the spreadsheet shows it: header 1, row 2, empty row 3
-    assert error["column"] == column and error["field"] == field
+    assert error["column"] == column
+    assert error["field"] == field
     assert value.lstrip("-") in error["message"]
     assert accounts(world_a) == {}  # the good row is not written either
 
@@ -158,7 +162,8 @@ def test_duplicate_key_inside_one_file(world_a):
 def test_missing_key_column_and_required_name(world_a):
     body = upload(world_a.client("operator"), world_a.agency.slug,
                   csv_bytes([["platform", "display_name"], ["douyin", "号"]])).json()
-    assert body["errors"][0]["column"] == "platform_account_id" and body["errors"][0]["row"] == 1
+    assert body["errors"][0]["column"] == "platform_account_id"
+    assert body["errors"][0]["row"] == 1
     body = upload(world_a.client("operator"), world_a.agency.slug,
                   csv_bytes([["platform", "platform_account_id"], ["douyin", "dy_new"]])).json()
     assert body["errors"][0]["field"] == "display_name"
@@ -215,7 +220,8 @@ def test_export_then_reimport_round_trips(world_a):
     for fmt in ("csv", "xlsx"):
         exported = client.get(f"/api/v1/agencies/{slug}/sub-accounts/export.{fmt}").content
         body = upload(client, slug, exported, name=f"export.{fmt}", dry_run=True).json()
-        assert body["errors"] == [] and (body["created"], body["updated"], body["unchanged"]) == (0, 0, 2), fmt
+        assert body["errors"] == [], fmt
+        assert (body["created"], body["updated"], body["unchanged"]) == (0, 0, 2), fmt
 
 
 @pytest.mark.django_db
@@ -242,15 +248,20 @@ def test_bulk_writes_keep_history_tag_index_and_parents(world_a, world_b):
             ["douyin", "dy_child", "子号", "10", "甲; 乙", "dy_main", "13800138000"],
             ["douyin", "dy_main", "主号", "20", "", "", "13800138001"]]
     body = upload(client, slug, csv_bytes(rows)).json()
-    assert body["created"] == 2 and body["errors"] == []
+    assert body["created"] == 2
+    assert body["errors"] == []
     got = accounts(world_a)
     child, main = got["dy_child"], got["dy_main"]
-    assert child.parent_id == main.pk and child.created_at and child.updated_at
+    assert child.parent_id == main.pk
+    assert child.created_at
+    assert child.updated_at
     assert (child.owner_mobile, main.owner_mobile) == ("+8613800138000", "+8613800138001")
     with world_a.scope():
         created = SubAccountChange.objects.get(subaccount=child)
-        assert created.changes["parent"] == [None, main.pk] and created.changes["tags"] == [None, ["乙", "甲"]]
-        assert created.changes["followers"] == [None, 10] and "notes" not in created.changes
+        assert created.changes["parent"] == [None, main.pk]
+        assert created.changes["tags"] == [None, ["乙", "甲"]]
+        assert created.changes["followers"] == [None, 10]
+        assert "notes" not in created.changes
         assert sorted(SubAccountTag.objects.filter(subaccount=child).values_list("name", flat=True)) == ["乙", "甲"]
     rows[1][3], rows[1][4], rows[1][5] = "11", "乙; 丙", ""
     rows[2][2] = "主号2"

@@ -31,7 +31,8 @@ def test_list_page_filters_sorts_and_counts_flat(world_a, world_b, django_assert
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(page(world_a) + "?page_size=200&tag=重点&ordering=-followers")
     html = response.content.decode()
-    assert "星河美食" in html and "别家的号" not in html
+    assert "星河美食" in html
+    assert "别家的号" not in html
     response = client.get(page(world_a) + "?search=星河&platform=weibo")
     assert [a.display_name for a in response.context["subaccounts"]] == ["星河美食"]
     empty = client.get(page(world_a) + "?search=没有这个号").content.decode()
@@ -41,8 +42,10 @@ def test_list_page_filters_sorts_and_counts_flat(world_a, world_b, django_assert
 @pytest.mark.django_db
 def test_list_offers_bulk_actions_by_role(world_a, accounts_a):
     operator_html = world_a.client("operator").get(page(world_a)).content.decode()
-    assert 'name="ids"' in operator_html and 'name="from_filter"' in operator_html
-    assert 'value="tag"' in operator_html and 'value="owner"' in operator_html
+    assert 'name="ids"' in operator_html
+    assert 'name="from_filter"' in operator_html
+    assert 'value="tag"' in operator_html
+    assert 'value="owner"' in operator_html
     auditor_html = world_a.client("auditor").get(page(world_a)).content.decode()
     assert 'value="tag"' not in auditor_html  # read-only: no bulk edit
     assert "export" in auditor_html
@@ -60,7 +63,8 @@ def test_create_edit_and_history_on_the_detail_page(world_a):
     assert response.status_code == 302
     with world_a.scope():
         account = SubAccount.objects.get(platform_account_id="dy_form")
-    assert account.tags == ["直播", "重点"] and account.owner_mobile == "+8613800138000"
+    assert account.tags == ["直播", "重点"]
+    assert account.owner_mobile == "+8613800138000"
     response = client.post(page(world_a, f"{account.pk}/edit/"), {**form, "followers": "99"})
     assert response.status_code == 302
     detail = client.get(page(world_a, f"{account.pk}/"))
@@ -144,7 +148,8 @@ def test_import_preview_highlights_errors_and_offers_no_confirm(world_a):
     bad = csv_bytes([HEADER, ["tiktok", "x1", "坏号", "personal", "", "", "", "", ""]])
     html = world_a.client("operator").post(page(world_a, "import/"), {"file": SimpleUploadedFile("b.csv", bad)}
                                            ).content.decode()
-    assert "tiktok" in html and 'class="error"' in html
+    assert "tiktok" in html
+    assert 'class="error"' in html
     assert "/confirm/" not in html
 
 

@@ -1,24 +1,8 @@
-"""Test helpers: tasks are created directly with the models (state READY, items READY)."""
+"""Test helpers of the approvals tests (tasks: tests.builders.make_task)."""
 
 from django_scopes import scope
 
 from approvals.services.policy import approval_policy_save
-from shutdown.models import ShutdownTask, TaskItem, Tier
-from shutdown.states import ItemState, TaskState
-from tests.factories import SubAccountFactory
-
-
-def make_task(world, *, items: int = 2, strategy: str = "shutdown", title: str = "批量关停 A", created_by=None,
-              state: str = TaskState.READY):
-    accounts = [SubAccountFactory(agency=world.agency) for _ in range(items)]
-    with scope(agency=world.agency):
-        task = ShutdownTask.objects.create(agency=world.agency, title=title, strategy=strategy, state=state,
-                                           created_by=created_by or world.user("operator"))
-        tier = Tier.objects.create(agency=world.agency, task=task, position=1, name="第一批")
-        for account in accounts:
-            TaskItem.objects.create(agency=world.agency, task=task, tier=tier, sub_account=account,
-                                    state=ItemState.READY if state == TaskState.READY else ItemState.DRAFT)
-    return task
 
 
 def three_levels(world, *, strategy: str = ""):

@@ -9,8 +9,9 @@ from django_scopes import scope
 from approvals.models import ApprovalPolicy, Delegation, SignatureRequest
 from shutdown.models import TaskEvent
 from shutdown.states import TaskState
+from tests.builders import make_task
 
-from .helpers import api, make_task, three_levels
+from .helpers import api, three_levels
 
 
 def post(world, role, path, body=None):
@@ -22,16 +23,21 @@ def test_submit_approve_reject_flow(world_a):
     three_levels(world_a)
     task = make_task(world_a)
     r = post(world_a, "admin", f"shutdown-tasks/{task.pk}/submit/", {"comment": "请审批"})
-    assert r.status_code == 200 and r.json()["state"] == TaskState.IN_APPROVAL
+    assert r.status_code == 200
+    assert r.json()["state"] == TaskState.IN_APPROVAL
     r = post(world_a, "legal", f"shutdown-tasks/{task.pk}/approve/")
-    assert r.status_code == 409 and "Level 1" in r.json()["error"]["message"]
+    assert r.status_code == 409
+    assert "Level 1" in r.json()["error"]["message"]
     assert post(world_a, "operator", f"shutdown-tasks/{task.pk}/approve/", {"comment": "同意"}).status_code == 200
     r = post(world_a, "operator", f"shutdown-tasks/{task.pk}/approve/")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "not_allowed_now"
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "not_allowed_now"
     r = post(world_a, "legal", f"shutdown-tasks/{task.pk}/reject/", {"comment": ""})
-    assert r.status_code == 400 and "comment" in r.json()["error"]["details"]
+    assert r.status_code == 400
+    assert "comment" in r.json()["error"]["details"]
     r = post(world_a, "legal", f"shutdown-tasks/{task.pk}/reject/", {"comment": "缺材料"})
-    assert r.status_code == 200 and r.json()["state"] == TaskState.DRAFT
+    assert r.status_code == 200
+    assert r.json()["state"] == TaskState.DRAFT
     status = world_a.client("auditor").get(api(world_a, f"shutdown-tasks/{task.pk}/approval/")).json()
     assert status["rounds"][0]["state"] == "rejected"
     assert [d["decision"] for s in status["rounds"][0]["stages"] for d in s["decisions"]] == ["approve", "reject"]
@@ -42,7 +48,8 @@ def test_submit_approve_reject_flow(world_a):
 def test_a_role_that_never_may_gets_403(world_a, action):
     task = make_task(world_a)
     r = post(world_a, "auditor", f"shutdown-tasks/{task.pk}/{action}/", {"comment": "x"})
-    assert r.status_code == 403 and r.json()["error"]["status"] == 403
+    assert r.status_code == 403
+    assert r.json()["error"]["status"] == 403
 
 
 @pytest.mark.django_db
@@ -72,7 +79,8 @@ def test_withdraw_and_cancel(world_a):
     assert post(world_a, "admin", f"shutdown-tasks/{task.pk}/withdraw/").json()["state"] == TaskState.DRAFT
     assert post(world_a, "operator", f"shutdown-tasks/{task.pk}/cancel/", {"comment": "x"}).status_code == 403
     r = post(world_a, "owner", f"shutdown-tasks/{task.pk}/cancel/", {"comment": "不做了"})
-    assert r.status_code == 200 and r.json()["state"] == TaskState.CANCELLED
+    assert r.status_code == 200
+    assert r.json()["state"] == TaskState.CANCELLED
     assert post(world_a, "owner", f"shutdown-tasks/{task.pk}/cancel/", {"comment": "again"}).status_code == 409
 
 
@@ -97,10 +105,12 @@ def test_policy_crud_and_foreign_members_rejected(world_a, world_b):
     # a level with neither role nor members names the row
     bad = {**body, "strategy": "dormant", "levels": [{"name": "x", "sla_hours": 1}]}
     r = world_a.client("owner").post(api(world_a, "approval-policies/"), bad, format="json")
-    assert r.status_code == 400 and "level 1" in r.json()["error"]["details"]
+    assert r.status_code == 400
+    assert "level 1" in r.json()["error"]["details"]
     r = world_a.client("admin").put(api(world_a, f"approval-policies/{policy_id}/"),
                                     {**body, "levels": body["levels"][:1]}, format="json")
-    assert r.status_code == 200 and len(r.json()["levels"]) == 1
+    assert r.status_code == 200
+    assert len(r.json()["levels"]) == 1
     assert world_b.client("owner").get(api(world_b, f"approval-policies/{policy_id}/")).status_code == 404
     assert world_a.client("owner").delete(api(world_a, f"approval-policies/{policy_id}/")).status_code == 204
     with scope(agency=world_a.agency):
@@ -117,7 +127,8 @@ def test_policy_list_query_count_is_flat(world_a, django_assert_max_num_queries)
         three_levels(world_a, strategy=strategy)
     with django_assert_max_num_queries(8):
         large = client.get(api(world_a, "approval-policies/"))
-    assert small.json()["count"] == 1 and large.json()["count"] == 4
+    assert small.json()["count"] == 1
+    assert large.json()["count"] == 4
 
 
 @pytest.mark.django_db
@@ -133,12 +144,14 @@ def test_delegations_api(world_a, world_b):
     assert world_a.client("legal").post(api(world_a, "delegations/"), foreign, format="json").status_code == 400
     backwards = {**body, "ends_at": (now - timedelta(days=1)).isoformat()}
     r = world_a.client("legal").post(api(world_a, "delegations/"), backwards, format="json")
-    assert r.status_code == 400 and "ends_at" in r.json()["error"]["details"]
+    assert r.status_code == 400
+    assert "ends_at" in r.json()["error"]["details"]
     with scope(agency=world_a.agency):
         pk = Delegation.objects.get().pk
     assert world_a.client("operator").delete(api(world_a, f"delegations/{pk}/")).status_code == 409
     r = world_a.client("legal").delete(api(world_a, f"delegations/{pk}/"))
-    assert r.status_code == 200 and r.json()["revoked_at"]
+    assert r.status_code == 200
+    assert r.json()["revoked_at"]
     assert world_b.client("owner").delete(api(world_b, f"delegations/{pk}/")).status_code == 404
 
 
@@ -158,12 +171,14 @@ def test_signatures_list_resend_revoke(world_a, world_b, django_assert_max_num_q
     big = _approved(world_a, 25)
     with django_assert_max_num_queries(6):
         large = client.get(api(world_a, f"signatures/?task={big.pk}"))
-    assert small.json()["count"] == 2 and large.json()["count"] == 25
+    assert small.json()["count"] == 2
+    assert large.json()["count"] == 25
     with scope(agency=world_a.agency):
         sig = SignatureRequest.objects.filter(task=task).first()
     assert post(world_a, "auditor", f"signatures/{sig.pk}/resend/").status_code == 403
     r = post(world_a, "operator", f"signatures/{sig.pk}/resend/")
-    assert r.status_code == 200 and r.json()["token_version"] == 2
+    assert r.status_code == 200
+    assert r.json()["token_version"] == 2
     assert "token_hash" not in r.json()
     assert post(world_a, "operator", f"signatures/{sig.pk}/revoke/").json()["state"] == "revoked"
     assert post(world_a, "operator", f"signatures/{sig.pk}/revoke/").status_code == 409
@@ -180,13 +195,15 @@ def test_audit_events_verify_export(world_a, django_assert_max_num_queries):
     big = _approved(world_a, 30)
     with django_assert_max_num_queries(6):
         large = client.get(api(world_a, f"shutdown-tasks/{big.pk}/audit/"))
-    assert small.status_code == 200 and large.json()["count"] >= small.json()["count"]
+    assert small.status_code == 200
+    assert large.json()["count"] >= small.json()["count"]
     assert small.json()["results"][0]["kind"] == "approval.submitted"
     verify = world_a.client("auditor").get(api(world_a, f"shutdown-tasks/{task.pk}/audit/verify/")).json()
     assert verify["ok"] is True
     assert world_a.client("operator").get(api(world_a, f"shutdown-tasks/{task.pk}/audit/export/")).status_code == 403
     export = world_a.client("legal").get(api(world_a, f"shutdown-tasks/{task.pk}/audit/export/"))
-    assert export.status_code == 200 and export.json()["verification"]["ok"] is True
+    assert export.status_code == 200
+    assert export.json()["verification"]["ok"] is True
     with scope(agency=world_a.agency):
         assert len(export.json()["events"]) == TaskEvent.objects.filter(task=task).count()
 
@@ -208,11 +225,13 @@ def test_inbox_api_across_agencies_and_bulk_approve(world_a, world_b):
     post(world_b, "operator", f"shutdown-tasks/{tb.pk}/submit/")
     client = world_a.client("legal")
     inbox = client.get("/api/v1/inbox/").json()
-    assert inbox["count"] == 2 and {e["agency"] for e in inbox["results"]} == {"alpha-mcn", "beta-mcn"}
+    assert inbox["count"] == 2
+    assert {e["agency"] for e in inbox["results"]} == {"alpha-mcn", "beta-mcn"}
     assert world_a.client("auditor").get("/api/v1/inbox/").json()["count"] == 0
     r = client.post("/api/v1/inbox/approve/", {"items": [f"alpha-mcn:{ta.pk}", f"beta-mcn:{tb.pk}",
                                                          f"alpha-mcn:{tb.pk}"], "comment": "统一同意"},
                     format="json")
-    assert r.status_code == 200 and r.json()["approved"] == 2
+    assert r.status_code == 200
+    assert r.json()["approved"] == 2
     assert r.json()["results"][2]["ok"] is False
     assert client.get("/api/v1/inbox/").json()["count"] == 0

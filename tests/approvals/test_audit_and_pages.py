@@ -9,8 +9,9 @@ from approvals.models import ApprovalPolicy
 from shutdown.events import chain_verify
 from shutdown.models import TaskEvent
 from shutdown.states import TaskState
+from tests.builders import make_task
 
-from .helpers import api, make_task, three_levels
+from .helpers import api, three_levels
 
 
 def page(world, path):
@@ -34,7 +35,8 @@ def test_tampering_with_an_event_is_reported_at_the_first_broken_link(world_a):
         result = chain_verify(task=task)
     assert result == {"ok": False, "events": 3, "first_broken_seq": victim.seq, "event_id": victim.pk}
     html = world_a.client("auditor").get(page(world_a, f"tasks/{task.pk}/audit/?verify=1")).content.decode()
-    assert f"#{victim.seq}" in html and "verify-bad" in html
+    assert f"#{victim.seq}" in html
+    assert "verify-bad" in html
     api_result = world_a.client("auditor").get(api(world_a, f"shutdown-tasks/{task.pk}/audit/verify/")).json()
     assert api_result["first_broken_seq"] == victim.seq
 
@@ -52,13 +54,17 @@ def test_audit_page_export_and_printable(world_a, world_b):
     task = approved(world_a)
     client = world_a.client("legal")
     r = client.get(page(world_a, f"tasks/{task.pk}/audit/?verify=1"))
-    assert r.status_code == 200 and "approval.submitted" in r.content.decode() and "verify-ok" in r.content.decode()
+    assert r.status_code == 200
+    assert "approval.submitted" in r.content.decode()
+    assert "verify-ok" in r.content.decode()
     export = client.get(page(world_a, f"tasks/{task.pk}/audit/export.json"))
     body = json.loads(export.content)
-    assert export["Content-Disposition"].startswith("attachment") and body["verification"]["ok"]
+    assert export["Content-Disposition"].startswith("attachment")
+    assert body["verification"]["ok"]
     assert [e["seq"] for e in body["events"]] == list(range(1, len(body["events"]) + 1))
     printable = client.get(page(world_a, f"tasks/{task.pk}/audit/print/"))
-    assert printable.status_code == 200 and "printable" in printable.content.decode()
+    assert printable.status_code == 200
+    assert "printable" in printable.content.decode()
     assert world_a.client("operator").get(page(world_a, f"tasks/{task.pk}/audit/export.json")).status_code == 403
     assert world_b.client("owner").get(page(world_b, f"tasks/{task.pk}/audit/")).status_code == 404
 
@@ -67,7 +73,8 @@ def test_audit_page_export_and_printable(world_a, world_b):
 def test_policy_page_create_edit_and_row_errors(world_a):
     client = world_a.client("owner")
     r = client.get(page(world_a, "policy/"))
-    assert r.status_code == 200 and "No approval policy yet" in r.content.decode() or "还没有" in r.content.decode()
+    assert r.status_code == 200
+    assert "No approval policy yet" in r.content.decode() or "还没有" in r.content.decode()
     form = {"name": "标准三级", "strategy": "", "is_active": "on", "levels-TOTAL_FORMS": "3",
             "levels-INITIAL_FORMS": "0", "levels-MIN_NUM_FORMS": "0", "levels-MAX_NUM_FORMS": "12",
             "levels-0-name": "运营", "levels-0-role": "operator", "levels-0-mode": "any",
@@ -76,7 +83,8 @@ def test_policy_page_create_edit_and_row_errors(world_a):
             "levels-1-required_count": "1", "levels-1-sla_hours": "24",
             "levels-2-name": "", "levels-2-mode": "any", "levels-2-required_count": "1", "levels-2-sla_hours": ""}
     bad = client.post(page(world_a, "policy/new/"), form)
-    assert bad.status_code == 400 and "level 2" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "level 2" in bad.content.decode()
     with scope(agency=world_a.agency):
         assert not ApprovalPolicy.objects.exists()
     form["levels-1-members"] = [str(world_a.user("legal").pk)]
@@ -100,9 +108,11 @@ def test_task_action_buttons_and_conflicts_as_messages(world_a):
     # legal is not at level 1: the page redirects with the reason, nothing changes
     client = world_a.client("legal")
     r = client.post(page(world_a, f"tasks/{task.pk}/approve/"), {"comment": ""}, follow=True)
-    assert r.status_code == 200 and r.redirect_chain[0][1] == 302
+    assert r.status_code == 200
+    assert r.redirect_chain[0][1] == 302
     messages = [str(m) for m in r.context["messages"]]
-    assert len(messages) == 1 and "“运营”" in messages[0]
+    assert len(messages) == 1
+    assert "“运营”" in messages[0]
     task.refresh_from_db()
     assert task.state == TaskState.IN_APPROVAL
     assert world_a.client("auditor").post(page(world_a, f"tasks/{task.pk}/approve/")).status_code == 403
@@ -125,14 +135,18 @@ def test_task_panel_renders_levels_and_actions(world_a, rf):
     with scope(agency=world_a.agency):
         html = render_to_string("approvals/_task_panel.html",
                                 {"task": task, "agency": world_a.agency, "access": access}, request=request)
-    assert "运营" in html and "法务" in html and "/approve/" in html and "/audit/" in html
+    assert "运营" in html
+    assert "法务" in html
+    assert "/approve/" in html
+    assert "/audit/" in html
 
 
 @pytest.mark.django_db
 def test_signature_and_delegation_pages(world_a, world_b):
     task = approved(world_a, items=3)
     r = world_a.client("operator").get(page(world_a, f"tasks/{task.pk}/signatures/?state=pending&sort=owner"))
-    assert r.status_code == 200 and "Re-send" in r.content.decode() or "重新发送" in r.content.decode()
+    assert r.status_code == 200
+    assert "Re-send" in r.content.decode() or "重新发送" in r.content.decode()
     assert world_b.client("owner").get(page(world_b, f"tasks/{task.pk}/signatures/")).status_code == 404
     r = world_a.client("legal").get(page(world_a, "delegations/"))
     assert r.status_code == 200
@@ -155,7 +169,8 @@ def test_inbox_page_and_bulk_approve(world_a, django_assert_max_num_queries):
     client.get("/inbox/")
     with django_assert_max_num_queries(20):
         r = client.get("/inbox/")
-    assert r.status_code == 200 and all(t.title in r.content.decode() for t in tasks)
+    assert r.status_code == 200
+    assert all(t.title in r.content.decode() for t in tasks)
     assert r.context["inbox_count"] == 3
     r = client.post("/inbox/", {"items": [f"{world_a.agency.slug}:{t.pk}" for t in tasks[:2]], "comment": "同意"})
     assert r.status_code == 302
@@ -172,7 +187,8 @@ def test_audit_page_shows_event_data_whatever_its_keys(world_a):
     with scope(agency=world_a.agency):
         event_record(agency=world_a.agency, task=task, kind="task.created", data={"items": 3, "keys": ["a"]})
     r = world_a.client("auditor").get(page(world_a, f"tasks/{task.pk}/audit/"))
-    assert r.status_code == 200 and "task.created" in r.content.decode()
+    assert r.status_code == 200
+    assert "task.created" in r.content.decode()
 
 
 @pytest.mark.django_db
@@ -182,7 +198,9 @@ def test_the_task_page_carries_the_approval_panel(world_a):
     world_a.client("admin").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {}, format="json")
     r = world_a.client("operator").get(f"/a/{world_a.agency.slug}/tasks/{task.pk}/")
     html = r.content.decode()
-    assert r.status_code == 200 and 'id="approval"' in html and f"/approvals/tasks/{task.pk}/approve/" in html
+    assert r.status_code == 200
+    assert 'id="approval"' in html
+    assert f"/approvals/tasks/{task.pk}/approve/" in html
 
 
 @pytest.mark.django_db

@@ -24,9 +24,10 @@ from notifications.models import OutboundMessage
 from shutdown.events import chain_verify
 from shutdown.models import TaskItem
 from shutdown.states import ItemState, TaskState
+from tests.builders import make_task
 from tests.factories import MembershipFactory, UserFactory
 
-from .helpers import make_task, three_levels
+from .helpers import three_levels
 
 
 def _decide(world, task, role, decision="approve", comment="ok", user=None):
@@ -53,8 +54,10 @@ def test_submit_freezes_the_content_and_opens_level_one(world_a):
     rnd = _submit(world_a, task)
     task.refresh_from_db()
     assert task.state == TaskState.IN_APPROVAL
-    assert len(task.content_hash) == 64 and task.content_hash == rnd.content_hash
-    assert task.submitted_by == world_a.user("admin") and task.submitted_at is not None
+    assert len(task.content_hash) == 64
+    assert task.content_hash == rnd.content_hash
+    assert task.submitted_by == world_a.user("admin")
+    assert task.submitted_at is not None
     with scope(agency=world_a.agency):
         assert set(TaskItem.objects.filter(task=task).values_list("state", flat=True)) == {ItemState.IN_APPROVAL}
         assert OutboundMessage.objects.filter(kind="approval_request", recipient_user=world_a.user("operator")
@@ -86,7 +89,8 @@ def test_levels_open_one_after_the_other_and_the_last_approves(world_a):
         assert set(task.items.values_list("state", flat=True)) == {ItemState.APPROVED}
         kinds = list(task.events.values_list("kind", flat=True))
         assert chain_verify(task=task)["ok"]
-    assert kinds.count("approval.approve") == 3 and "approval.approved" in kinds
+    assert kinds.count("approval.approve") == 3
+    assert "approval.approved" in kinds
 
 
 @pytest.mark.django_db
@@ -98,7 +102,8 @@ def test_the_submitter_never_approves_their_own_task(world_a):
         _decide(world_a, task, "operator")
     with scope(agency=world_a.agency):
         stage = ApprovalStage.objects.get(task=task, position=1)
-    assert stage.approver_ids == [] and stage.escalated_to_ids == [world_a.user("owner").pk]
+    assert stage.approver_ids == []
+    assert stage.escalated_to_ids == [world_a.user("owner").pk]
     _decide(world_a, task, "owner")  # the owner decides in its place
     assert _open_level(task) == 2
 
@@ -134,7 +139,8 @@ def test_reject_needs_a_reason_goes_back_to_draft_and_resubmission_starts_at_lev
     with scope(agency=world_a.agency):
         assert set(task.items.values_list("state", flat=True)) == {ItemState.DRAFT}
         msg = OutboundMessage.objects.get(kind="task_rejected", channel="inapp")
-    assert msg.recipient_user == world_a.user("admin") and msg.params["reason"] == "合同未到期"
+    assert msg.recipient_user == world_a.user("admin")
+    assert msg.params["reason"] == "合同未到期"
     # fixed and checked again (the shutdown app's job), then resubmitted
     with scope(agency=world_a.agency):
         task.items.update(state=ItemState.READY)
@@ -142,7 +148,8 @@ def test_reject_needs_a_reason_goes_back_to_draft_and_resubmission_starts_at_lev
         type(task).objects.filter(pk=task.pk).update(state=TaskState.READY)
     task.refresh_from_db()
     rnd2 = _submit(world_a, task)
-    assert rnd2.number == 2 and _open_level(task) == 1
+    assert rnd2.number == 2
+    assert _open_level(task) == 1
     _decide(world_a, task, "operator")  # a new round: the operator may decide again
     with scope(agency=world_a.agency):
         rounds = list(ApprovalRound.objects.filter(task=task).order_by("number").values_list("state", flat=True))
@@ -222,7 +229,8 @@ def test_a_delegate_decides_on_behalf_of_the_approver(world_a):
     _submit(world_a, task)
     _decide(world_a, task, "operator")
     decision = _decide(world_a, task, "finance")  # at the legal level, for legal
-    assert decision.vote_of == world_a.user("legal") and decision.decided_by == world_a.user("finance")
+    assert decision.vote_of == world_a.user("legal")
+    assert decision.decided_by == world_a.user("finance")
     with pytest.raises(Conflict):
         _decide(world_a, task, "legal")  # their vote has been cast
     assert _open_level(task) == 3  # finance already decided, so the owner takes the finance level
@@ -255,7 +263,8 @@ def test_sla_reminds_then_escalates_to_the_owner_once(world_a):
         assert OutboundMessage.objects.filter(kind="approval_escalated", recipient_user=world_a.user("owner"),
                                               channel="inapp").count() == 1
     decision = _decide(world_a, task, "owner")
-    assert decision.escalated and _open_level(task) == 2
+    assert decision.escalated
+    assert _open_level(task) == 2
 
 
 @pytest.mark.django_db

@@ -15,8 +15,7 @@ from approvals.services.signatures import signature_resend, signature_revoke
 from notifications.models import OutboundMessage
 from shutdown.gates import execution_blockers
 from shutdown.states import ItemState, TaskState
-
-from .helpers import make_task
+from tests.builders import make_task
 
 LINK = re.compile(r"/sign/([^/]+)/")
 
@@ -68,9 +67,11 @@ def test_the_page_shows_account_strategy_and_dated_consequences(signing):
     assert req.item.sub_account.display_name in html
     assert "全面关停" in html or "Full shutdown" in html
     drafts_until = (timezone.localtime(timezone.now(), world.agency.tz) + timedelta(days=30)).strftime("%Y-%m-%d")
-    assert drafts_until in html and "R2.1" in html
+    assert drafts_until in html
+    assert "R2.1" in html
     english = Client().get(path + "?lang=en").content.decode()
-    assert "Consequences and dates" in english and "Full shutdown" in english
+    assert "Consequences and dates" in english
+    assert "Full shutdown" in english
 
 
 @pytest.mark.django_db
@@ -81,7 +82,8 @@ def test_owner_signs_with_the_code_evidence_is_kept_and_the_link_cannot_be_repla
     page = owner.get(path).content.decode()
     shown = re.search(r'name="content_sha256" value="([0-9a-f]{64})"', page)
     response = owner.post(path, {"step": "code", "channel": "sms"})
-    assert response.status_code == 200 and "138****8000" in response.content.decode()
+    assert response.status_code == 200
+    assert "138****8000" in response.content.decode()
     shown = re.search(r'name="content_sha256" value="([0-9a-f]{64})"', response.content.decode()).group(1)
     code = sent_code(world, req_id)
     response = owner.post(path, {"step": "confirm", "code": code, "content_sha256": shown})
@@ -89,10 +91,14 @@ def test_owner_signs_with_the_code_evidence_is_kept_and_the_link_cannot_be_repla
     with scope(agency=world.agency):
         req = SignatureRequest.objects.get(pk=req_id)
         event = task.events.get(kind="signature.signed")
-    assert req.state == "signed" and req.token_hash is None
-    assert req.evidence["identity_check"] == "sms_code" and req.evidence["content_sha256"] == shown
-    assert req.evidence["ip"] == "127.0.0.1" and "iPhone" in req.evidence["user_agent"]
-    assert event.data["content_sha256"] == shown and event.ip_address == "127.0.0.1"
+    assert req.state == "signed"
+    assert req.token_hash is None
+    assert req.evidence["identity_check"] == "sms_code"
+    assert req.evidence["content_sha256"] == shown
+    assert req.evidence["ip"] == "127.0.0.1"
+    assert "iPhone" in req.evidence["user_agent"]
+    assert event.data["content_sha256"] == shown
+    assert event.ip_address == "127.0.0.1"
     # replay: the same link and code again
     assert owner.get(path).status_code in (404, 410)
     again = owner.post(path, {"step": "confirm", "code": code, "content_sha256": shown})
@@ -109,7 +115,8 @@ def test_wrong_codes_are_limited_and_reveal_nothing(signing, settings):
     code = sent_code(world, req_id)
     wrong = "000000" if code != "000000" else "111111"
     first = owner.post(path, {"step": "confirm", "code": wrong})
-    assert first.status_code == 400 and "2" in first.content.decode()
+    assert first.status_code == 400
+    assert "2" in first.content.decode()
     assert code not in first.content.decode()
     owner.post(path, {"step": "confirm", "code": wrong})
     owner.post(path, {"step": "confirm", "code": wrong})
@@ -155,9 +162,11 @@ def test_a_declined_item_is_excluded_and_the_submitter_is_told(signing):
     Client().post(path, {"step": "decline", "reason": "还有未结算的广告分成"})
     with scope(agency=world.agency):
         req = SignatureRequest.objects.select_related("item").get(pk=req_id)
-        assert req.state == "declined" and req.item.state == ItemState.EXCLUDED
+        assert req.state == "declined"
+        assert req.item.state == ItemState.EXCLUDED
         note = OutboundMessage.objects.get(kind="signature_declined", channel="inapp")
-    assert note.recipient_user == world.user("operator") and note.params["reason"] == "还有未结算的广告分成"
+    assert note.recipient_user == world.user("operator")
+    assert note.params["reason"] == "还有未结算的广告分成"
 
 
 @pytest.mark.django_db

@@ -1,13 +1,14 @@
-"""Test helpers: a task item that took effect, with the signal the shutdown app sends."""
+"""Test helpers: a task item that takes effect, with the signal the shutdown app sends."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
-from shutdown.models import ShutdownTask, TaskItem
+from shutdown.models import TaskItem
 from shutdown.signals import item_effective
+from shutdown.states import TaskState
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -16,10 +17,9 @@ def at(*args) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
 
 
-def make_item(agency, account, *, strategy="shutdown", title="关停任务"):
-    with scopes_disabled():
-        task = ShutdownTask.objects.create(agency=agency, title=title, strategy=strategy)
-        return TaskItem.objects.create(agency=agency, task=task, sub_account=account)
+# tests.builders.make_task(world, [account], **BARE_TASK): a task written directly, as the shutdown app
+# leaves it before the item takes effect: no tier, nobody as its creator, task and item DRAFT.
+BARE_TASK = {"service": False, "tier": False, "state": TaskState.DRAFT, "created_by": None, "title": "关停任务"}
 
 
 def take_effect(agency, item, effective_at):

@@ -10,9 +10,10 @@ from django_scopes import scope, scopes_disabled
 from deadlines.models import Deadline, ReminderRule
 from notifications.models import OutboundMessage
 from rulebook.consequences import consequences_preview
+from tests.builders import make_task, only_item
 from tests.factories import SubAccountFactory
 
-from .helpers import at, make_item, take_effect
+from .helpers import BARE_TASK, at, take_effect
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def deadlines_of(agency, account):
 def test_shutting_down_an_item_creates_its_deadlines_with_the_right_dates(world_a):
     account = SubAccountFactory(agency=world_a.agency, followers=25000, unwithdrawn_earnings=Decimal("88.50"),
                                 hosted_topics=2, pending_ad_revenue=Decimal("620"))
-    item = make_item(world_a.agency, account)
+    item = only_item(make_task(world_a, [account], **BARE_TASK))
     take_effect(world_a.agency, item, at(2025, 9, 30, 10, 0))
     d = deadlines_of(world_a.agency, account)
     local = lambda k: d[k].due_at.astimezone(world_a.agency.tz)  # noqa: E731
@@ -53,7 +54,7 @@ def test_across_the_year_boundary_the_deadline_is_provisional_until_the_notice_a
     from rulebook.calendar import calendar_import_notice
 
     account = SubAccountFactory(agency=world_a.agency, unwithdrawn_earnings=Decimal("10"))
-    take_effect(world_a.agency, make_item(world_a.agency, account), at(2026, 12, 25, 10, 0))
+    take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2026, 12, 25, 10, 0))
     settlement = deadlines_of(world_a.agency, account)["earnings_settlement"]
     assert settlement.provisional is True
     assert settlement.due_at.astimezone(world_a.agency.tz).date().isoformat() == "2027-01-06"
@@ -76,7 +77,7 @@ def test_across_the_year_boundary_the_deadline_is_provisional_until_the_notice_a
 @time_machine.travel(at(2025, 6, 2, 10, 0), tick=False)
 def test_reminders_are_stored_rows_seven_days_one_day_and_the_morning_of(world_a):
     account = SubAccountFactory(agency=world_a.agency, owner_mobile="+8613800138000")
-    take_effect(world_a.agency, make_item(world_a.agency, account), at(2025, 6, 2, 10, 0))
+    take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2025, 6, 2, 10, 0))
     drafts = deadlines_of(world_a.agency, account)["drafts_expire"]  # due 2025-07-02 10:00
     with scope(agency=world_a.agency):
         rows = OutboundMessage.objects.filter(ref=f"deadline:{drafts.pk}")
@@ -91,7 +92,7 @@ def test_reminders_are_stored_rows_seven_days_one_day_and_the_morning_of(world_a
 
 def test_the_signal_twice_stores_nothing_twice(world_a):
     account = SubAccountFactory(agency=world_a.agency)
-    item = make_item(world_a.agency, account)
+    item = only_item(make_task(world_a, [account], **BARE_TASK))
     take_effect(world_a.agency, item, at(2030, 1, 2, 10))
     with scopes_disabled():
         counts = (Deadline.objects.count(), OutboundMessage.objects.count())
@@ -105,7 +106,7 @@ def test_agency_rule_for_one_kind_replaces_the_defaults(world_a):
         ReminderRule.objects.create(agency=world_a.agency, deadline_kind="drafts_expire", days_before=3,
                                     channels=["inapp"], recipient_roles=["legal"])
     account = SubAccountFactory(agency=world_a.agency)
-    take_effect(world_a.agency, make_item(world_a.agency, account), at(2030, 1, 2, 10))
+    take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2030, 1, 2, 10))
     drafts = deadlines_of(world_a.agency, account)["drafts_expire"]
     with scope(agency=world_a.agency):
         rows = list(OutboundMessage.objects.filter(ref=f"deadline:{drafts.pk}"))
@@ -120,7 +121,7 @@ def reopen_url(world, account):
 def test_reopening_inside_180_days_is_refused_with_the_date(world_a):
     account = SubAccountFactory(agency=world_a.agency)
     with time_machine.travel(at(2025, 9, 30, 10), tick=False):
-        take_effect(world_a.agency, make_item(world_a.agency, account), at(2025, 9, 30, 10))
+        take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2025, 9, 30, 10))
     with time_machine.travel(at(2026, 1, 5, 10), tick=False):
         response = world_a.client("operator").post(reopen_url(world_a, account), {}, format="json")
     assert response.status_code == 409
@@ -141,11 +142,12 @@ def test_reopening_forbidden_for_auditor_and_404_for_other_agency(world_a, world
 
 def test_reopen_button_on_the_account_timeline_shows_the_refusal(world_a):
     account = SubAccountFactory(agency=world_a.agency)
-    take_effect(world_a.agency, make_item(world_a.agency, account), at(2030, 1, 2, 10))
+    take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2030, 1, 2, 10))
     url = f"/a/{world_a.agency.slug}/deadlines/accounts/{account.pk}/"
     client = world_a.client("operator")
     page = client.get(url)
-    assert page.status_code == 200 and "2030-07-01" in page.content.decode()
+    assert page.status_code == 200
+    assert "2030-07-01" in page.content.decode()
     response = client.post(url, {"reason": "x"}, follow=True)
     assert "2030-07-01" in response.content.decode()
     with scope(agency=world_a.agency):
@@ -157,18 +159,19 @@ def test_deadline_api_lists_with_provisional_and_flat_queries(world_a, world_b, 
     url = f"/api/v1/agencies/{world_a.agency.slug}/deadlines/"
     client = world_a.client("auditor")
     first = SubAccountFactory(agency=world_a.agency, unwithdrawn_earnings=Decimal("1"))
-    take_effect(world_a.agency, make_item(world_a.agency, first), at(2026, 12, 25, 10))
+    take_effect(world_a.agency, only_item(make_task(world_a, [first], **BARE_TASK)), at(2026, 12, 25, 10))
     with django_assert_max_num_queries(8) as small:
         body = client.get(url + "?page_size=200").json()
     assert any(d["provisional"] for d in body["results"])
     for _ in range(5):
         account = SubAccountFactory(agency=world_a.agency, unwithdrawn_earnings=Decimal("1"))
-        take_effect(world_a.agency, make_item(world_a.agency, account), at(2026, 12, 25, 10))
+        take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2026, 12, 25, 10))
     with django_assert_max_num_queries(len(small.captured_queries)):
         body = client.get(url + "?page_size=200").json()
     assert body["count"] > 30
     provisional = client.get(url + "?provisional=true").json()
-    assert provisional["count"] == 6 and all(d["kind"] == "earnings_settlement" for d in provisional["results"])
+    assert provisional["count"] == 6
+    assert all(d["kind"] == "earnings_settlement" for d in provisional["results"])
     assert world_b.client("owner").get(url).status_code == 404
     b_body = world_b.client("owner").get(f"/api/v1/agencies/{world_b.agency.slug}/deadlines/").json()
     assert b_body["count"] == 0
@@ -184,7 +187,8 @@ def test_policy_api_and_page(world_a, world_b):
     body = world_a.client("auditor").get(f"/api/v1/agencies/{world_a.agency.slug}/deadline-policy/").json()
     assert body["drafts_days"]["value"] == "20"
     bad = world_a.client("owner").post(page_url, {"drafts_days": "-3"})
-    assert bad.status_code == 400 and "drafts_days" in bad.content.decode()
+    assert bad.status_code == 400
+    assert "drafts_days" in bad.content.decode()
     assert world_b.client("owner").get(page_url).status_code == 404
 
 
@@ -196,12 +200,13 @@ def test_reminder_rules_api(world_a, world_b):
     assert world_a.client("operator").post(url, payload, format="json").status_code == 403
     assert world_a.client("admin").post(url, payload, format="json").status_code == 201
     bad = world_a.client("admin").post(url, {**payload, "channels": ["fax"], "days_before": 2}, format="json")
-    assert bad.status_code == 400 and "channels" in bad.json()["error"]["details"]
+    assert bad.status_code == 400
+    assert "channels" in bad.json()["error"]["details"]
     assert world_b.client("owner").get(url).status_code == 404
 
 
 def test_pages_render_for_every_role(world_a, accounts_a):
-    take_effect(world_a.agency, make_item(world_a.agency, accounts_a[0]), at(2030, 1, 2, 10))
+    take_effect(world_a.agency, only_item(make_task(world_a, [accounts_a[0]], **BARE_TASK)), at(2030, 1, 2, 10))
     with scopes_disabled():
         task_id = Deadline.objects.first().task_id
     slug = world_a.agency.slug
@@ -221,7 +226,7 @@ def test_deadline_list_empty_state_and_filters(world_a):
 def test_ics_feed_behind_a_secret_url(world_a, world_b, client):
     account = SubAccountFactory(agency=world_a.agency, display_name="小鹿")
     with time_machine.travel(at(2030, 1, 2, 10), tick=False):
-        take_effect(world_a.agency, make_item(world_a.agency, account), at(2030, 1, 2, 10))
+        take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2030, 1, 2, 10))
         assert world_a.client("auditor").post(f"/a/{world_a.agency.slug}/deadlines/calendar/").status_code == 403
         world_a.client("owner").post(f"/a/{world_a.agency.slug}/deadlines/calendar/")
         with scopes_disabled():
@@ -231,7 +236,9 @@ def test_ics_feed_behind_a_secret_url(world_a, world_b, client):
         page = world_a.client("owner").get(f"/a/{world_a.agency.slug}/deadlines/calendar/").content.decode()
         assert token in page
         response = client.get(f"/calendar/{token}.ics")
-    assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
     body = response.content.decode()
-    assert "BEGIN:VEVENT" in body and "小鹿" in body
+    assert "BEGIN:VEVENT" in body
+    assert "小鹿" in body
     assert client.get("/calendar/not-a-valid-token-at-all-xxxxxxxx.ics").status_code == 404

@@ -7,9 +7,10 @@ from django_scopes import scope, scopes_disabled
 
 from deadlines.models import Alert, MetricSample
 from notifications.models import OutboundMessage
+from tests.builders import make_task, only_item
 from tests.factories import SubAccountFactory
 
-from .helpers import at, make_item, take_effect
+from .helpers import BARE_TASK, at, take_effect
 
 pytestmark = pytest.mark.django_db
 NOW = at(2030, 1, 3, 12, 0)
@@ -19,7 +20,7 @@ NOW = at(2030, 1, 3, 12, 0)
 def shut_account(world_a):
     account = SubAccountFactory(agency=world_a.agency, followers=10000, platform_account_id="dy_777")
     with time_machine.travel(at(2030, 1, 2, 10), tick=False):
-        take_effect(world_a.agency, make_item(world_a.agency, account), at(2030, 1, 2, 10))
+        take_effect(world_a.agency, only_item(make_task(world_a, [account], **BARE_TASK)), at(2030, 1, 2, 10))
     return account
 
 
@@ -33,12 +34,14 @@ def test_a_30_percent_follower_drop_within_72_hours_raises_one_alert(world_a, sh
     rows = [{"sub_account": shut_account.pk, "metric": "followers", "value": 6900,
              "measured_at": "2030-01-03T11:00:00+08:00"}]
     response = client.post(url(world_a), {"samples": rows}, format="json")
-    assert response.status_code == 201 and len(response.json()["alerts"]) == 1
+    assert response.status_code == 201
+    assert len(response.json()["alerts"]) == 1
     again = client.post(url(world_a), {"samples": rows}, format="json")
     assert again.json()["alerts"] == []  # one open alert per account and rule
     with scope(agency=world_a.agency):
         alert = Alert.objects.get()
-        assert alert.rule == "follower_drop" and alert.data["drop_pct"] == 31.0
+        assert alert.rule == "follower_drop"
+        assert alert.data["drop_pct"] == 31.0
         notified = set(OutboundMessage.objects.filter(ref=f"alert:{alert.pk}").values_list("recipient_user_id",
                                                                                             flat=True))
     assert notified == {world_a.user(r).pk for r in ("owner", "admin", "operator")}
@@ -104,4 +107,5 @@ def test_metrics_forbidden_and_other_agency(world_a, world_b, shut_account):
 def test_csv_upload_page_shows_row_errors(world_a, shut_account):
     upload = SimpleUploadedFile("m.csv", b"sub_account_id,metric,value,measured_at\n999999,followers,1,2030-01-01\n")
     page = world_a.client("operator").post(f"/a/{world_a.agency.slug}/deadlines/metrics/upload/", {"file": upload})
-    assert page.status_code == 200 and "999999" in page.content.decode()
+    assert page.status_code == 200
+    assert "999999" in page.content.decode()

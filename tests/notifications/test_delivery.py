@@ -103,7 +103,8 @@ def test_sms_waits_for_the_morning_in_the_agency_time_zone(world_a, _sms_locmem)
     with time_machine.travel(timezone.datetime(2030, 1, 3, 8, 1, tzinfo=SH), tick=False):
         messages_deliver_due()
     assert [m.to for m in _sms_locmem] == ["+8613800138000"]
-    assert _sms_locmem[0].idempotency_key == "night" and _sms_locmem[0].template_code == "deadline_reminder"
+    assert _sms_locmem[0].idempotency_key == "night"
+    assert _sms_locmem[0].template_code == "deadline_reminder"
 
 
 def test_an_sms_already_queued_before_22h_is_held_when_the_sweep_runs_at_night(world_a, _sms_locmem):
@@ -124,7 +125,8 @@ def test_failures_are_retried_with_backoff_then_marked_failed(world_a, settings)
         with time_machine.travel(start, tick=False):
             messages_deliver_due()
         message.refresh_from_db()
-        assert message.status == "pending" and message.send_after == start + timedelta(seconds=60)
+        assert message.status == "pending"
+        assert message.send_after == start + timedelta(seconds=60)
         with time_machine.travel(start + timedelta(seconds=61), tick=False):
             messages_deliver_due()
         message.refresh_from_db()
@@ -149,7 +151,8 @@ def test_a_recipient_without_address_fails_at_once(world_a):
     messages_deliver_due()
     with scopes_disabled():
         message = OutboundMessage.objects.get()
-    assert message.status == "failed" and "no address" in message.last_error
+    assert message.status == "failed"
+    assert "no address" in message.last_error
 
 
 def test_in_app_notifications_page_and_read(world_a, world_b):
@@ -208,7 +211,8 @@ def test_aliyun_request(settings):
         "13800138000", "SMS_465000001", "MCN关停助手")
     assert request.template_param == '{"account": "小鹿", "days": "1"}'
     assert request.out_id == "rem:1:2:sms:owner"
-    assert result[0].ok and result[0].provider_message_id == "biz-1"
+    assert result[0].ok
+    assert result[0].provider_message_id == "biz-1"
     client.send_sms_with_options.return_value = mock.Mock(body=mock.Mock(code="isv.BUSINESS_LIMIT_CONTROL",
                                                                          message="limit"))
     assert SmsBackend(client=client).send([sms()])[0].error.startswith("aliyun isv.BUSINESS_LIMIT_CONTROL")
@@ -227,10 +231,13 @@ def test_tencent_request(settings):
     client.SendSms.return_value = mock.Mock(SendStatusSet=[status])
     result = SmsBackend(client=client).send([sms()])
     request = client.SendSms.call_args.args[0]
-    assert request.TemplateId == "1234567" and request.TemplateParamSet == ["1", "小鹿"]
-    assert request.PhoneNumberSet == ["+8613800138000"] and request.SmsSdkAppId == "1400000000"
+    assert request.TemplateId == "1234567"
+    assert request.TemplateParamSet == ["1", "小鹿"]
+    assert request.PhoneNumberSet == ["+8613800138000"]
+    assert request.SmsSdkAppId == "1400000000"
     assert request.SessionContext == "rem:1:2:sms:owner"
-    assert result[0].ok and result[0].provider_message_id == "serial-1"
+    assert result[0].ok
+    assert result[0].provider_message_id == "serial-1"
     client.SendSms.side_effect = RuntimeError("network")
     assert not SmsBackend(client=client).send([sms()])[0].ok
 

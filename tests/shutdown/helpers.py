@@ -4,7 +4,6 @@ import io
 
 from shutdown.models import TaskItem
 from shutdown.services.precheck import precheck_run, precheck_start
-from shutdown.services.tasks import task_create
 from shutdown.services.transitions import task_transition
 from shutdown.states import ItemState, TaskState
 
@@ -24,12 +23,6 @@ def clean(**overrides) -> dict:
     return {"mcn_contract_end": None, "pending_orders": 0, "open_infringement_complaints": 0, "bound_mini_programs": 0,
             "third_party_authorisations": 0, "api_anomaly": False, "hosted_topics": 0, "kind": "personal",
             "region": "domestic", "owner_relation": "creator", **overrides}
-
-
-def make_task(world, accounts, *, strategy="shutdown", **kwargs):
-    with world.scope():
-        return task_create(agency=world.agency, actor=world.user("operator"), title="清理矩阵", strategy=strategy,
-                           sub_account_ids=[a.pk for a in accounts], **kwargs)
 
 
 def run_precheck(world, task):
@@ -54,4 +47,4 @@ def approve(world, task):
     return task
 
 
-__all__ = ["PDF", "PNG", "io", "upload", "clean", "make_task", "run_precheck", "approve"]
+__all__ = ["PDF", "PNG", "io", "upload", "clean", "run_precheck", "approve"]

@@ -2,9 +2,10 @@ import pytest
 
 from shutdown.models import Blocker, TaskItem, Tier
 from shutdown.states import TaskState
+from tests.builders import make_task
 from tests.factories import SubAccountFactory
 
-from .helpers import PDF, approve, clean, make_task, run_precheck, upload
+from .helpers import PDF, approve, clean, run_precheck, upload
 
 
 def base(world):
@@ -22,7 +23,8 @@ def test_create_task_from_ids(world_a, accounts):
         "tier_rule": "platform"}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["state"] == "draft" and body["strategy"] == "restrict"
+    assert body["state"] == "draft"
+    assert body["strategy"] == "restrict"
     detail = world_a.client("auditor").get(f"{base(world_a)}{body['id']}/").json()
     assert [t["name"] for t in detail["tiers"]][0].startswith("Douyin")
     assert detail["item_counts"]["total"] == 3
@@ -37,7 +39,8 @@ def test_create_rejects_another_agencys_ids(world_a, world_b, accounts):
     matrix = world_a.client("operator").post(base(world_a), {
         "title": "x", "strategy": "matrix", "sub_account_ids": [accounts[0].pk], "matrix_target": foreign.pk},
         format="json")
-    assert matrix.status_code == 400 and "matrix_target" in matrix.json()["error"]["details"]
+    assert matrix.status_code == 400
+    assert "matrix_target" in matrix.json()["error"]["details"]
 
 
 def test_wrong_role_is_403_and_other_agency_is_404(world_a, world_b, accounts):
@@ -67,7 +70,8 @@ def test_precheck_blockers_resolve_and_item_detail(world_a, accounts):
     blockers = client.get(f"{base(world_a)}{task.pk}/blockers/").json()["results"]
     assert {b["code"] for b in blockers} == {"compliance.infringement_complaint", "documents.gdpr_declaration"}
     complaint = next(b for b in blockers if b["rule"] == "R4")
-    assert complaint["appeal_channel"] and complaint["reason"]
+    assert complaint["appeal_channel"]
+    assert complaint["reason"]
     detail = client.get(f"{base(world_a)}{task.pk}/items/{item.pk}/").json()
     assert {s["rule"] for s in detail["checklist"]} >= {"R9.1", "R1.1", "R1.2", "R9.2", "R9.3", "R7.3"}
     assert detail["recommendation"]["reasons"][0]["rule"] == "R9.2"
@@ -82,10 +86,12 @@ def test_precheck_blockers_resolve_and_item_detail(world_a, accounts):
     assert refused.status_code == 409
     up = client.post(f"{base(world_a)}{task.pk}/documents/", {"kind": "gdpr_declaration", "item": item.pk,
                                                                 "file": upload(PDF, "gdpr.pdf")}, format="multipart")
-    assert up.status_code == 201 and len(up.json()["sha256"]) == 64
+    assert up.status_code == 201
+    assert len(up.json()["sha256"]) == 64
     bad = client.post(f"{base(world_a)}{task.pk}/documents/", {"kind": "other", "file": upload(b"hello", "a.pdf")},
                       format="multipart")
-    assert bad.status_code == 400 and bad.json()["error"]["details"] == {"file": ["type"]}
+    assert bad.status_code == 400
+    assert bad.json()["error"]["details"] == {"file": ["type"]}
     assert client.post(f"{base(world_a)}{task.pk}/items/{item.pk}/recheck/").status_code == 202
     with world_a.scope():
         precheck_run(agency=world_a.agency, task_id=task.pk)
@@ -103,9 +109,12 @@ def test_appeal_with_file_and_exclude_and_move(world_a, accounts):
         last = Tier.objects.filter(task=task).order_by("-position").first()
     appeal = client.post(f"{base(world_a)}{task.pk}/blockers/{blocker.pk}/appeal/",
                          {"note": "开放平台工单 123", "file": upload()}, format="multipart")
-    assert appeal.status_code == 200 and appeal.json()["state"] == "appealed" and appeal.json()["appeal_document"]
+    assert appeal.status_code == 200
+    assert appeal.json()["state"] == "appealed"
+    assert appeal.json()["appeal_document"]
     moved = client.post(f"{base(world_a)}{task.pk}/items/{item.pk}/move/", {"tier": last.pk}, format="json")
-    assert moved.status_code == 200 and moved.json()["tier"] == last.pk
+    assert moved.status_code == 200
+    assert moved.json()["tier"] == last.pk
     excluded = client.post(f"{base(world_a)}{task.pk}/items/{item.pk}/exclude/", {"reason": "下批处理"}, format="json")
     assert excluded.json()["state"] == "excluded"
     assert client.get(f"{base(world_a)}{task.pk}/").json()["state"] == "ready"
@@ -120,7 +129,8 @@ def test_patch_edits_only_while_editable(world_a, accounts):
     assert client.patch(f"{base(world_a)}{task.pk}/", {"title": "改名"}, format="json").json()["title"] == "改名"
     approve(world_a, task)
     response = client.patch(f"{base(world_a)}{task.pk}/", {"title": "again"}, format="json")
-    assert response.status_code == 409 and response.json()["error"]["code"] == "not_editable"
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "not_editable"
 
 
 def test_execution_through_the_api(world_a, accounts):
@@ -132,12 +142,14 @@ def test_execution_through_the_api(world_a, accounts):
         tier = Tier.objects.get(task=task)
     done = client.post(f"{base(world_a)}{task.pk}/items/{items[0].pk}/done/",
                        {"receipt_number": "R-1", "screenshot": upload()}, format="multipart")
-    assert done.status_code == 200 and done.json()["effective_at"]
+    assert done.status_code == 200
+    assert done.json()["effective_at"]
     again = client.post(f"{base(world_a)}{task.pk}/items/{items[0].pk}/done/", {}, format="json")
     assert again.status_code == 409
     client.post(f"{base(world_a)}{task.pk}/items/{items[1].pk}/failed/", {"reason": "驳回"}, format="json")
     early = client.post(f"{base(world_a)}{task.pk}/tiers/{tier.pk}/close/")
-    assert early.status_code == 409 and early.json()["error"]["code"] == "items_executing"
+    assert early.status_code == 409
+    assert early.json()["error"]["code"] == "items_executing"
     client.post(f"{base(world_a)}{task.pk}/items/{items[2].pk}/done/", {}, format="json")
     closed = client.post(f"{base(world_a)}{task.pk}/tiers/{tier.pk}/close/")
     assert closed.json()["state"] == "closed_with_failures"

@@ -26,7 +26,8 @@ def account(**overrides):
 
 def test_personal_is_immediate_enterprise_within_review_hours():
     e = rules.expected_effective(sub_account=account(), policy=DEFAULTS, start=MONDAY, tz=TZ)
-    assert e.earliest == e.latest == MONDAY and e.rules == ["R1.3"]
+    assert e.earliest == e.latest == MONDAY
+    assert e.rules == ["R1.3"]
     e = rules.expected_effective(sub_account=account(kind="enterprise"), policy=DEFAULTS, start=MONDAY, tz=TZ)
     assert (e.latest - e.earliest).total_seconds() == DEFAULTS.enterprise_review_hours * 3600
 
@@ -81,13 +82,15 @@ def test_checklist_has_phases_paths_money_and_shell():
     for s in steps:
         by_rule.setdefault(s.rule, []).append(s.text)
     assert len(by_rule["R9.1"]) == 3
-    assert rules.MOBILE_PATH in " ".join(by_rule["R1.2"]) and rules.PC_PATH in " ".join(by_rule["R1.2"])
+    assert rules.MOBILE_PATH in " ".join(by_rule["R1.2"])
+    assert rules.PC_PATH in " ".join(by_rule["R1.2"])
     assert "returns to the advertiser" in by_rule["R3.2"][0]
     assert "Name the account" in by_rule["R3.3"][0]
     assert {"R3.1", "R3.4", "R6", "R9.2", "R9.3"} <= set(by_rule)
     paid = rules.checklist(sub_account=replace_ns(a, pending_ad_revenue=DEFAULTS.ad_payout_threshold_cny),
                            strategy="shutdown", policy=DEFAULTS, topic_transfer_target="@接任")
-    assert any("paid out" in s.text for s in paid) and any("@接任" in s.text for s in paid)
+    assert any("paid out" in s.text for s in paid)
+    assert any("@接任" in s.text for s in paid)
     below = rules.checklist(sub_account=replace_ns(a, followers=DEFAULTS.shell_followers_threshold - 1),
                             strategy="shutdown", policy=DEFAULTS)
     assert "R9.2" not in {s.rule for s in below}
@@ -102,10 +105,12 @@ def test_policy_overrides_change_the_output():
 def test_recommendation_weighs_followers_orders_earnings_and_risk():
     assert rules.recommend(sub_account=account(), policy=DEFAULTS).strategy == "shutdown"
     big = rules.recommend(sub_account=account(followers=50000), policy=DEFAULTS)
-    assert big.strategy == "matrix" and big.reasons[0]["rule"] == "R9.2"
+    assert big.strategy == "matrix"
+    assert big.reasons[0]["rule"] == "R9.2"
     assert rules.recommend(sub_account=account(pending_orders=3), policy=DEFAULTS).strategy == "restrict"
     risky = rules.recommend(sub_account=account(high_risk=True), policy=DEFAULTS)
-    assert risky.strategy == "shutdown" and any(r["rule"] == "R7.2" for r in risky.reasons)
+    assert risky.strategy == "shutdown"
+    assert any(r["rule"] == "R7.2" for r in risky.reasons)
     risky_orders = rules.recommend(sub_account=account(high_risk=True, pending_orders=1), policy=DEFAULTS)
     assert risky_orders.strategy == "restrict"
     small_ads = rules.recommend(sub_account=account(pending_ad_revenue=Decimal(100)), policy=DEFAULTS)

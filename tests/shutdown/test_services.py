@@ -15,10 +15,11 @@ from shutdown.services.documents import document_upload
 from shutdown.services.precheck import precheck_start
 from shutdown.signals import item_effective
 from shutdown.states import ItemState, TaskState
+from tests.builders import make_task
 from tests.conftest import requires_postgres
 from tests.factories import SubAccountFactory
 
-from .helpers import PDF, PNG, approve, clean, make_task, run_precheck, upload
+from .helpers import PDF, PNG, approve, clean, run_precheck, upload
 
 
 @pytest.fixture
@@ -142,7 +143,8 @@ def test_upload_checks_content_size_and_stores_under_the_agency(world_a, clean_a
     import hashlib
 
     assert doc.sha256 == hashlib.sha256(PDF).hexdigest()
-    assert f"agency_{world_a.agency.pk}/" in doc.file.name and doc.file.name.endswith(".pdf")
+    assert f"agency_{world_a.agency.pk}/" in doc.file.name
+    assert doc.file.name.endswith(".pdf")
     assert default_storage.exists(doc.file.name)
 
 
@@ -240,7 +242,8 @@ def test_tier_by_tier_execution_sends_item_effective(world_a, clean_accounts):
             task.refresh_from_db()
             assert task.state == TaskState.DONE
             first.refresh_from_db()
-            assert first.receipt_number == "DY-1" and first.effective_at is not None
+            assert first.receipt_number == "DY-1"
+            assert first.effective_at is not None
             assert SubAccount.objects.get(pk=first.sub_account_id).status == "shut_down"
             closed = TaskEvent.objects.get(task=task, kind="tier.closed")
             assert closed.data["failures"][0]["failure_reason"] == "平台驳回"
