@@ -6,7 +6,10 @@ class ApprovalsConfig(AppConfig):
 
     def ready(self):
         from shutdown.gates import register_execution_gate
+        from shutdown.signals import task_cancelled
 
+        from . import receivers
         from .services.signatures import signature_gate
 
         register_execution_gate(signature_gate)
+        task_cancelled.connect(receivers.on_task_cancelled, dispatch_uid="approvals.on_task_cancelled")

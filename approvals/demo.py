@@ -20,7 +20,7 @@ from notifications.models import OutboundMessage
 from shutdown.events import event_record
 from shutdown.models import ShutdownTask, TaskItem, Tier
 from shutdown.services.transitions import task_transition
-from shutdown.states import ItemState, TaskState
+from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState
 
 from .models import ApprovalPolicy, ApprovalStage, Delegation, SignatureRequest
 from .services.decisions import approval_decide, task_submit
@@ -39,7 +39,7 @@ def _user(local: str, agency) -> User | None:
 
 
 def _free_accounts(count: int, offset: int) -> list[SubAccount]:
-    busy = TaskItem.objects.exclude(state__in=[ItemState.EXCLUDED, ItemState.CANCELLED]).values("sub_account_id")
+    busy = TaskItem.objects.exclude(state__in=INACTIVE_ITEM_STATES).values("sub_account_id")
     clean = (SubAccount.objects.filter(archived_at__isnull=True, open_infringement_complaints=0, bound_mini_programs=0,
                                        api_anomaly=False, third_party_authorisations=0, hosted_topics=0)
              .exclude(pk__in=busy).order_by("pk"))

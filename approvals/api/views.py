@@ -15,6 +15,7 @@ from agency.api.base import AgencyScopedAPIView, AgencyScopedGenericAPIView, Age
 from agency.exceptions import Conflict
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
+from shutdown.services import lifecycle
 
 from ..models import Appeal, ApprovalLevel, ApprovalPolicy, SignatureRequest
 from ..selectors import delegations_list, task_events, task_rounds
@@ -90,7 +91,7 @@ class TaskCancelAPIView(_TaskActionAPIView):
     required_permissions = {"POST": "tasks.cancel"}
 
     def perform(self, *, task, comment, meta):
-        svc.task_cancel(agency=self.agency, task=task, actor=self.request.user, comment=comment, **meta)
+        lifecycle.task_cancel(agency=self.agency, task=task, actor=self.request.user, comment=comment, **meta)
 
 
 class TaskAppealAPIView(_TaskActionAPIView):

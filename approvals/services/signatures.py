@@ -24,7 +24,7 @@ from notifications.services.enqueue import message_enqueue, messages_enqueue_bul
 from shutdown.events import event_record
 from shutdown.models import ShutdownTask, TaskItem
 from shutdown.services.transitions import item_transition
-from shutdown.states import ItemState, TaskState
+from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState
 
 from ..conf import (
     signatures_inline_max_items,
@@ -376,7 +376,7 @@ def signature_decline(*, req: SignatureRequest, reason: str, language: str, ip_a
 
 def signature_gate(*, agency, task: ShutdownTask) -> str | None:
     """Execution gate: every item still in the task needs its owner's signature."""
-    missing = (TaskItem.objects.filter(task=task).exclude(state__in=[ItemState.EXCLUDED, ItemState.CANCELLED])
+    missing = (TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
                .exclude(signature_requests__state=State.SIGNED).count())
     if not missing:
         return None

@@ -7,16 +7,16 @@ from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import SubAccount
+from agency.selectors import subaccount_filter_queryset
 from deadlines.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
 from shutdown.models import ShutdownTask, Strategy, TaskItem, Tier
-from shutdown.services.transitions import item_transition, task_transition
-from shutdown.states import EDITABLE_TASK_STATES, TASK_TRANSITIONS, ItemState, TaskState
+from shutdown.services.transitions import item_transition, task_state_roll_up, task_transition
+from shutdown.states import EDITABLE_TASK_STATES, INACTIVE_ITEM_STATES, ItemState, TaskState
 
 # Tasks in these states still hold their accounts: an account can be in one of them only.
 OPEN_TASK_STATES = [s for s in TaskState.values if s not in (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)]
-INACTIVE_ITEM_STATES = [ItemState.EXCLUDED, ItemState.CANCELLED]
 BULK_BATCH = 5000
 MAX_LISTED_IDS = 20
 
@@ -52,10 +52,6 @@ def selection_queryset(*, agency, sub_account_ids=None, filter_params=None):
             )
         return SubAccount.objects.filter(pk__in=ids)
     if filter_params is not None:
-        try:
-            from agency.selectors import subaccount_filter_queryset
-        except ImportError as exc:  # the registry's filter is not installed
-            raise DomainValidationError(_("Selecting by filter is not available yet: list the ids.")) from exc
         return subaccount_filter_queryset(agency=agency, params=filter_params)
     raise DomainValidationError(_("Select at least one sub-account."), details={"sub_account_ids": ["required"]})
 
@@ -256,7 +252,7 @@ def item_exclude(*, agency, item: TaskItem, actor, reason: str = "") -> TaskItem
         _require_editable(task)
         item = item_transition(agency=agency, item=item, to=ItemState.EXCLUDED, actor=actor,
                                kind="item.excluded", data={"reason": reason})
-        task_state_refresh(agency=agency, task=task, actor=actor)
+        task_state_roll_up(agency=agency, task=task, actor=actor)
     return item
 
 
@@ -266,7 +262,7 @@ def item_restore(*, agency, item: TaskItem, actor) -> TaskItem:
         task = _locked_task(item.task)
         _require_editable(task)
         item = item_transition(agency=agency, item=item, to=ItemState.DRAFT, actor=actor, kind="item.restored")
-        task_state_refresh(agency=agency, task=task, actor=actor)
+        task_state_roll_up(agency=agency, task=task, actor=actor)
     return item
 
 
@@ -283,23 +279,3 @@ def item_move(*, agency, item: TaskItem, tier: Tier, actor) -> TaskItem:
         event_record(agency=agency, task=task, item=item, kind="item.moved", actor=actor,
                      data={"from_tier": before, "to_tier": tier.pk})
     return item
-
-
-def task_state_refresh(*, agency, task: ShutdownTask, actor=None) -> ShutdownTask:
-    """After an item changed: the task is ready when every active item is ready (the seam to
-    approvals), blocked when one is blocked, draft when one still waits for its check."""
-    if task.state not in (TaskState.DRAFT, TaskState.BLOCKED, TaskState.READY):
-        return task
-    states = set(TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
-                 .values_list("state", flat=True).distinct())
-    if not states:
-        target = TaskState.DRAFT
-    elif states & {ItemState.DRAFT, ItemState.CHECKING}:
-        target = TaskState.DRAFT
-    elif ItemState.BLOCKED in states:
-        target = TaskState.BLOCKED
-    else:
-        target = TaskState.READY
-    if target != task.state and target in TASK_TRANSITIONS[task.state]:
-        task = task_transition(agency=agency, task=task, to=target, actor=actor)
-    return task
