@@ -20,7 +20,7 @@ from accounts.roles import role_has
 from accounts.selectors import membership_get
 from agency.exceptions import Conflict, DomainValidationError
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask
+from shutdown.models import EventKind, ShutdownTask
 from shutdown.services.lifecycle import (
     check_submittable,
     task_enter_approval,
@@ -45,6 +45,10 @@ from .common import decider_ids, member_ids_with_role, notify_users, owner_ids, 
 
 Stage = ApprovalStage.State
 Round = ApprovalRound.State
+DECISION_EVENTS = {ApprovalDecision.Kind.APPROVE: EventKind.APPROVAL_APPROVE,
+                   ApprovalDecision.Kind.REJECT: EventKind.APPROVAL_REJECT}
+APPEAL_EVENTS = {Appeal.State.UPHELD: EventKind.APPROVAL_APPEAL_UPHELD,
+                 Appeal.State.DENIED: EventKind.APPROVAL_APPEAL_DENIED}
 
 
 # --- reading the current state ---------------------------------------------------------------
@@ -124,7 +128,7 @@ def _open(*, agency, stage, rnd, now, decided_ids: set[int], task) -> None:
         stage.escalated_at = now
         fields += ["escalated_to_ids", "escalated_at"]
     stage.save(update_fields=fields)
-    event_record(agency=agency, task=task, kind="approval.level_opened", actor_label="system",
+    event_record(agency=agency, task=task, kind=EventKind.APPROVAL_LEVEL_OPENED, actor_label="system",
                  data={"round": rnd.number, "level": stage.position, "name": stage.name,
                        "approvers": approvers, "escalated_to": stage.escalated_to_ids,
                        "due_at": stage.due_at.isoformat()})
@@ -171,7 +175,7 @@ def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
                     start += 1
             appeal.used = True
             appeal.save(update_fields=["used"])
-            event_record(agency=agency, task=locked, kind="approval.appeal_applied", actor_label="system",
+            event_record(agency=agency, task=locked, kind=EventKind.APPROVAL_APPEAL_APPLIED, actor_label="system",
                          data={"round": number, "appeal": appeal.pk, "levels_carried_over": start})
         if start >= len(stages):
             _finish_approved(agency=agency, task=locked, rnd=rnd, actor=actor, now=now)
@@ -229,7 +233,7 @@ def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment
                     decision=decision, comment=comment, escalated=escalated, created_at=now)
         except IntegrityError as exc:
             raise Conflict(_("You have already decided on this task."), code="already_decided") from exc
-        event_record(agency=agency, task=locked, kind=f"approval.{decision}", actor=actor,
+        event_record(agency=agency, task=locked, kind=DECISION_EVENTS[decision], actor=actor,
                      ip_address=ip_address, user_agent=user_agent,
                      data={"round": rnd.number, "level": stage.position, "name": stage.name, "comment": comment,
                            "on_behalf_of": vote if vote != actor.pk else None, "escalated": escalated,
@@ -242,7 +246,7 @@ def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment
             if escalated or len(approvals) >= stage.needed:
                 stage.state, stage.completed_at = Stage.APPROVED, now
                 stage.save(update_fields=["state", "completed_at"])
-                event_record(agency=agency, task=locked, kind="approval.level_approved", actor_label="system",
+                event_record(agency=agency, task=locked, kind=EventKind.APPROVAL_LEVEL_APPROVED, actor_label="system",
                              data={"round": rnd.number, "level": stage.position, "name": stage.name})
                 following = ApprovalStage.objects.filter(round=rnd, state=Stage.WAITING).order_by("position").first()
                 if following is None:
@@ -271,7 +275,7 @@ def _reject(*, agency, task, rnd, stage, actor, comment, now) -> None:
     stage.state, stage.completed_at = Stage.REJECTED, now
     stage.save(update_fields=["state", "completed_at"])
     _close_round(rnd=rnd, state=Round.REJECTED, now=now)
-    task_return_to_draft(agency=agency, task=task, actor=actor, kind="approval.task_rejected",
+    task_return_to_draft(agency=agency, task=task, actor=actor, kind=EventKind.APPROVAL_TASK_REJECTED,
                          data={"round": rnd.number, "level": stage.position, "reason": comment})
     if rnd.submitted_by_id:
         notify_users(agency=agency, user_ids=[rnd.submitted_by_id], kind="task_rejected",
@@ -296,7 +300,7 @@ def task_withdraw(*, agency, task, actor, comment: str = "", ip_address=None, us
             raise Conflict(_("The last level is already deciding: the task can no longer be withdrawn."),
                            code="last_level")
         _close_round(rnd=rnd, state=Round.WITHDRAWN, now=timezone.now())
-        task_return_to_draft(agency=agency, task=locked, actor=actor, kind="approval.withdrawn",
+        task_return_to_draft(agency=agency, task=locked, actor=actor, kind=EventKind.APPROVAL_WITHDRAWN,
                              data={"round": rnd.number, "comment": comment}, ip_address=ip_address,
                              user_agent=user_agent)
     task.state = locked.state
@@ -320,7 +324,7 @@ def appeal_file(*, agency, task, actor, reason: str) -> Appeal:
         if Appeal.objects.filter(round=rnd).exists():
             raise Conflict(_("This rejection has already been appealed."), code="already_appealed")
         appeal = Appeal.objects.create(agency=agency, task=locked, round=rnd, appellant=actor, reason=reason)
-        event_record(agency=agency, task=locked, kind="approval.appeal_filed", actor=actor,
+        event_record(agency=agency, task=locked, kind=EventKind.APPROVAL_APPEAL_FILED, actor=actor,
                      data={"round": rnd.number, "appeal": appeal.pk, "reason": reason})
         notify_users(agency=agency, user_ids=owner_ids(agency=agency), kind="approval_appeal",
                      template_code="approval_appeal", key=f"approval_appeal:{appeal.pk}",
@@ -341,7 +345,7 @@ def appeal_decide(*, agency, appeal: Appeal, actor, uphold: bool, comment: str =
         locked.state = Appeal.State.UPHELD if uphold else Appeal.State.DENIED
         locked.decided_by, locked.decided_at, locked.decision_comment = actor, timezone.now(), comment
         locked.save(update_fields=["state", "decided_by", "decided_at", "decision_comment"])
-        event_record(agency=agency, task=locked.task, kind=f"approval.appeal_{locked.state}", actor=actor,
+        event_record(agency=agency, task=locked.task, kind=APPEAL_EVENTS[locked.state], actor=actor,
                      data={"appeal": locked.pk, "comment": comment})
         notify_users(agency=agency, user_ids=[locked.appellant_id], kind="approval_appeal_decided",
                      template_code="approval_appeal_decided", key=f"approval_appeal_decided:{locked.pk}",

@@ -14,7 +14,7 @@ from agency.models import SubAccount, SubAccountStatus
 from shutdown.connectors import ConnectorResult, connector_for
 from shutdown.events import event_record
 from shutdown.gates import execution_blockers
-from shutdown.models import DocumentKind, ShutdownTask, Strategy, TaskItem, Tier
+from shutdown.models import DocumentKind, EventKind, ShutdownTask, Strategy, TaskItem, Tier
 from shutdown.services.documents import document_upload
 from shutdown.services.transitions import (
     FINISHED_TIER_STATES,
@@ -77,7 +77,7 @@ def tier_start(*, agency, tier: Tier, actor) -> Tier:
         SubAccount.objects.filter(pk__in=items.values("sub_account_id")).update(
             status=SubAccountStatus.SHUTDOWN_PENDING, updated_at=timezone.now())
         count = items.update(state=ItemState.EXECUTING)
-        event_record(agency=agency, task=task, kind="tier.opened", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TIER_OPENED, actor=actor,
                      data={"tier": tier.pk, "name": tier.name, "items": count})
         task_state_roll_up(agency=agency, task=task, actor=actor)
     return tier
@@ -105,7 +105,7 @@ def item_mark_done(*, agency, item: TaskItem, actor, receipt_number: str = "", s
         if screenshot is not None:
             document = document_upload(agency=agency, task=item.task, item=item, actor=actor, upload=screenshot,
                                        kind=DocumentKind.EXECUTION_SCREENSHOT, record=False)
-        item_transition(agency=agency, item=item, to=ItemState.DONE, actor=actor, kind="item.done",
+        item_transition(agency=agency, item=item, to=ItemState.DONE, actor=actor, kind=EventKind.ITEM_DONE,
                         data={"receipt_number": receipt_number, "effective_at": effective_at.isoformat(),
                               "screenshot_sha256": document.sha256 if document else None})
         item.state = ItemState.DONE
@@ -125,7 +125,7 @@ def item_mark_failed(*, agency, item: TaskItem, actor, reason: str) -> TaskItem:
         raise DomainValidationError(_("Say why the item failed."), details={"reason": ["required"]})
     with transaction.atomic():
         item = _lock_executing_item(item)
-        item_transition(agency=agency, item=item, to=ItemState.FAILED, actor=actor, kind="item.failed",
+        item_transition(agency=agency, item=item, to=ItemState.FAILED, actor=actor, kind=EventKind.ITEM_FAILED,
                         data={"reason": reason.strip()})
         item.state = ItemState.FAILED
         item.failure_reason = reason.strip()
@@ -136,7 +136,7 @@ def item_mark_failed(*, agency, item: TaskItem, actor, reason: str) -> TaskItem:
 def item_retry(*, agency, item: TaskItem, actor) -> TaskItem:
     with transaction.atomic():
         item = _lock_executing_item(item)
-        item_transition(agency=agency, item=item, to=ItemState.EXECUTING, actor=actor, kind="item.retried")
+        item_transition(agency=agency, item=item, to=ItemState.EXECUTING, actor=actor, kind=EventKind.ITEM_RETRIED)
         item.state = ItemState.EXECUTING
     return item
 
@@ -157,7 +157,7 @@ def tier_close(*, agency, tier: Tier, actor) -> Tier:
                         .values("pk", "sub_account_id", "failure_reason"))
         tier.state = Tier.State.CLOSED_WITH_FAILURES if failures else Tier.State.COMPLETE
         tier.save(update_fields=["state"])
-        event_record(agency=agency, task=tier.task, kind="tier.closed", actor=actor,
+        event_record(agency=agency, task=tier.task, kind=EventKind.TIER_CLOSED, actor=actor,
                      data={"tier": tier.pk, "state": tier.state, "failures": failures})
         task_state_roll_up(agency=agency, task=tier.task, actor=actor)
     return tier

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, TaskItem
+from shutdown.models import EventKind, ShutdownTask, TaskItem
 from shutdown.services.precheck import precheck_start
 from shutdown.services.tasks import task_create
 from shutdown.services.transitions import items_transition_bulk, task_transition
@@ -74,15 +74,16 @@ def task_enter_approval(*, agency, task: ShutdownTask, actor, content_hash: str,
     with transaction.atomic():
         locked = task_lock(task_id=task.pk)
         check_submittable(locked)
-        task_transition(agency=agency, task=locked, to=TaskState.IN_APPROVAL, actor=actor, kind="approval.submitted",
-                        data=data, ip_address=ip_address, user_agent=user_agent)
+        task_transition(agency=agency, task=locked, to=TaskState.IN_APPROVAL, actor=actor,
+                        kind=EventKind.APPROVAL_SUBMITTED, data=data, ip_address=ip_address, user_agent=user_agent)
         moved = items_transition_bulk(task=locked, source=ItemState.READY, target=ItemState.IN_APPROVAL)
         locked.content_hash = content_hash
         locked.submitted_by = actor
         locked.submitted_at = submitted_at
         locked.save(update_fields=["content_hash", "submitted_by", "submitted_at", "updated_at"])
         if moved:
-            event_record(agency=agency, task=locked, kind="items.in_approval", actor=actor, data={"count": moved})
+            event_record(agency=agency, task=locked, kind=EventKind.ITEMS_IN_APPROVAL, actor=actor,
+                         data={"count": moved})
     task.state = locked.state
     return locked
 
@@ -91,15 +92,16 @@ def task_mark_approved(*, agency, task: ShutdownTask, actor, data: dict) -> Shut
     """IN_APPROVAL → APPROVED (the last level approved): the items are approved with it."""
     with transaction.atomic():
         locked = task_lock(task_id=task.pk)
-        task_transition(agency=agency, task=locked, to=TaskState.APPROVED, actor=actor, kind="approval.approved",
-                        data=data)
+        task_transition(agency=agency, task=locked, to=TaskState.APPROVED, actor=actor,
+                        kind=EventKind.APPROVAL_APPROVED, data=data)
         moved = items_transition_bulk(task=locked, source=ItemState.IN_APPROVAL, target=ItemState.APPROVED)
-        event_record(agency=agency, task=locked, kind="items.approved", actor_label="system", data={"count": moved})
+        event_record(agency=agency, task=locked, kind=EventKind.ITEMS_APPROVED, actor_label="system",
+                     data={"count": moved})
     task.state = locked.state
     return locked
 
 
-def task_return_to_draft(*, agency, task: ShutdownTask, actor, kind: str, data: dict, ip_address=None,
+def task_return_to_draft(*, agency, task: ShutdownTask, actor, kind: EventKind, data: dict, ip_address=None,
                          user_agent: str = "") -> ShutdownTask:
     """IN_APPROVAL → DRAFT (rejected or withdrawn): the items wait to be prepared again."""
     with transaction.atomic():
@@ -107,7 +109,8 @@ def task_return_to_draft(*, agency, task: ShutdownTask, actor, kind: str, data: 
         task_transition(agency=agency, task=locked, to=TaskState.DRAFT, actor=actor, kind=kind, data=data,
                         ip_address=ip_address, user_agent=user_agent)
         moved = items_transition_bulk(task=locked, source=ItemState.IN_APPROVAL, target=ItemState.DRAFT)
-        event_record(agency=agency, task=locked, kind="items.draft", actor_label="system", data={"count": moved})
+        event_record(agency=agency, task=locked, kind=EventKind.ITEMS_DRAFT, actor_label="system",
+                     data={"count": moved})
     task.state = locked.state
     return locked
 
@@ -128,11 +131,13 @@ def task_cancel(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
         if locked.state in NOT_CANCELLABLE_TASK_STATES:
             raise Conflict(_("A task that is “%(state)s” cannot be cancelled.")
                            % {"state": TaskState(locked.state).label}, code="wrong_state")
-        task_transition(agency=agency, task=locked, to=TaskState.CANCELLED, actor=actor, kind="approval.cancelled",
-                        data={"comment": comment}, ip_address=ip_address, user_agent=user_agent)
+        task_transition(agency=agency, task=locked, to=TaskState.CANCELLED, actor=actor,
+                        kind=EventKind.APPROVAL_CANCELLED, data={"comment": comment}, ip_address=ip_address,
+                        user_agent=user_agent)
         moved = (TaskItem.objects.filter(task=locked).exclude(state__in=NOT_CANCELLABLE_ITEM_STATES)
                  .update(state=ItemState.CANCELLED, updated_at=timezone.now()))
-        event_record(agency=agency, task=locked, kind="items.cancelled", actor_label="system", data={"count": moved})
+        event_record(agency=agency, task=locked, kind=EventKind.ITEMS_CANCELLED, actor_label="system",
+                     data={"count": moved})
         task_cancelled.send(sender=ShutdownTask, agency=agency, task=locked, actor=actor)
     task.state = locked.state
     return locked

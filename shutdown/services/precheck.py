@@ -18,7 +18,7 @@ from agency.exceptions import Conflict, DomainValidationError
 from deadlines.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem
+from shutdown.models import Blocker, EventKind, ShutdownTask, TaskDocument, TaskItem
 from shutdown.services.tasks import BULK_BATCH
 from shutdown.services.transitions import task_state_roll_up, task_transition
 from shutdown.states import EDITABLE_TASK_STATES, ItemState, TaskState
@@ -48,7 +48,7 @@ def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | N
         task.save(update_fields=["progress_done", "progress_total", "updated_at"])
         if task.state != TaskState.CHECKING:
             task = task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=actor,
-                                   kind="precheck.started", data={"items": count})
+                                   kind=EventKind.PRECHECK_STARTED, data={"items": count})
         agency_id, task_id = agency.pk, task.pk
 
         def publish_run():
@@ -153,7 +153,7 @@ def precheck_run(*, agency, task_id: int) -> dict:
         task.save(update_fields=["progress_done", "checked_at", "updated_at"])
         summary = {"checked": done, "blocked": blocked, "ready": ready, "new_blockers": len(new_blockers),
                    "cleared": len(clear_ids)}
-        event_record(agency=agency, task=task, kind="precheck.finished", data=summary, actor_label="system")
+        event_record(agency=agency, task=task, kind=EventKind.PRECHECK_FINISHED, data=summary, actor_label="system")
         task = task_state_roll_up(agency=agency, task=task)
     return {"task": task_id, **summary, "state": task.state}
 

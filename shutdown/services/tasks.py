@@ -11,7 +11,7 @@ from agency.selectors import subaccount_filter_queryset
 from deadlines.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, Strategy, TaskItem, Tier
+from shutdown.models import EventKind, ShutdownTask, Strategy, TaskItem, Tier
 from shutdown.services.transitions import item_transition, task_state_roll_up, task_transition
 from shutdown.states import EDITABLE_TASK_STATES, INACTIVE_ITEM_STATES, ItemState, TaskState
 
@@ -92,7 +92,7 @@ def task_create(*, agency, actor, title: str, strategy: str, reason: str = "", s
         TaskItem.objects.bulk_create(
             [TaskItem(agency=agency, task=task, sub_account_id=pk) for pk in ids], batch_size=BULK_BATCH
         )
-        event_record(agency=agency, task=task, kind="task.created", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TASK_CREATED, actor=actor,
                      data={"title": title, "strategy": strategy, "items": len(ids)})
         if tier_rule:
             tiers_split(agency=agency, task=task, actor=actor, rule=tier_rule, batch_size=batch_size)
@@ -136,11 +136,11 @@ def task_update(*, agency, task: ShutdownTask, actor, **changes) -> ShutdownTask
         _check_matrix_target(strategy=task.strategy, matrix_target=task.matrix_target, ids=ids)
         task.save()
         changed = sorted(before)
-        event_record(agency=agency, task=task, kind="task.edited", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TASK_EDITED, actor=actor,
                      data={"fields": changed, "before": {k: getattr(v, "pk", v) for k, v in before.items()}})
         if {"strategy", "matrix_target"} & set(changed) and task.state != TaskState.DRAFT:
             task.items.exclude(state__in=INACTIVE_ITEM_STATES).update(state=ItemState.DRAFT)
-            task = task_transition(agency=agency, task=task, to=TaskState.DRAFT, actor=actor, kind="task.reset",
+            task = task_transition(agency=agency, task=task, to=TaskState.DRAFT, actor=actor, kind=EventKind.TASK_RESET,
                                    data={"reason": "strategy changed"})
     return task
 
@@ -178,7 +178,7 @@ def tiers_split(*, agency, task: ShutdownTask, actor, rule: str | None = None, b
             for k in range(0, len(ids), BULK_BATCH):
                 TaskItem.objects.filter(task=task, pk__in=ids[k:k + BULK_BATCH]).update(tier=tier)
             created.append(tier)
-        event_record(agency=agency, task=task, kind="tiers.split", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TIERS_SPLIT, actor=actor,
                      data={"rule": rule or "manual", "tiers": [[t.name, len(s["item_ids"])] for t, s in
                                                                zip(created, plan, strict=True)]})
     return created
@@ -225,7 +225,7 @@ def tier_update(*, agency, tier: Tier, actor, name: str | None = None, planned_s
         if planned_start is not None:
             tier.planned_start = planned_start
         tier.save()
-        event_record(agency=agency, task=task, kind="tier.edited", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TIER_EDITED, actor=actor,
                      data={"tier": tier.pk, "name": tier.name, "planned_start": tier.planned_start})
     return tier
 
@@ -242,7 +242,7 @@ def item_update(*, agency, item: TaskItem, actor, topic_transfer_target: str | N
         if note is not None:
             item.note = note
         item.save()
-        event_record(agency=agency, task=item.task, item=item, kind="item.edited", actor=actor, data=data)
+        event_record(agency=agency, task=item.task, item=item, kind=EventKind.ITEM_EDITED, actor=actor, data=data)
     return item
 
 
@@ -251,7 +251,7 @@ def item_exclude(*, agency, item: TaskItem, actor, reason: str = "") -> TaskItem
         task = _locked_task(item.task)
         _require_editable(task)
         item = item_transition(agency=agency, item=item, to=ItemState.EXCLUDED, actor=actor,
-                               kind="item.excluded", data={"reason": reason})
+                               kind=EventKind.ITEM_EXCLUDED, data={"reason": reason})
         task_state_roll_up(agency=agency, task=task, actor=actor)
     return item
 
@@ -261,7 +261,7 @@ def item_restore(*, agency, item: TaskItem, actor) -> TaskItem:
     with transaction.atomic():
         task = _locked_task(item.task)
         _require_editable(task)
-        item = item_transition(agency=agency, item=item, to=ItemState.DRAFT, actor=actor, kind="item.restored")
+        item = item_transition(agency=agency, item=item, to=ItemState.DRAFT, actor=actor, kind=EventKind.ITEM_RESTORED)
         task_state_roll_up(agency=agency, task=task, actor=actor)
     return item
 
@@ -276,6 +276,6 @@ def item_move(*, agency, item: TaskItem, tier: Tier, actor) -> TaskItem:
         before = item.tier_id
         item.tier = tier
         item.save(update_fields=["tier", "updated_at"])
-        event_record(agency=agency, task=task, item=item, kind="item.moved", actor=actor,
+        event_record(agency=agency, task=task, item=item, kind=EventKind.ITEM_MOVED, actor=actor,
                      data={"from_tier": before, "to_tier": tier.pk})
     return item

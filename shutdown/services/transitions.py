@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, TaskItem, Tier
+from shutdown.models import EventKind, ShutdownTask, TaskItem, Tier
 from shutdown.states import (
     INACTIVE_ITEM_STATES,
     TASK_TRANSITIONS,
@@ -23,7 +23,7 @@ PREPARATION_TASK_STATES = (TaskState.DRAFT, TaskState.CHECKING, TaskState.BLOCKE
 FINISHED_TIER_STATES = (Tier.State.COMPLETE, Tier.State.CLOSED_WITH_FAILURES)
 
 
-def task_transition(*, agency, task: ShutdownTask, to: str, actor=None, kind: str | None = None,
+def task_transition(*, agency, task: ShutdownTask, to: str, actor=None, kind: EventKind | None = None,
                     data: dict | None = None, ip_address=None, user_agent: str = "") -> ShutdownTask:
     with transaction.atomic():
         locked = ShutdownTask.objects.select_for_update().get(pk=task.pk)
@@ -32,14 +32,14 @@ def task_transition(*, agency, task: ShutdownTask, to: str, actor=None, kind: st
         locked.state = to
         locked.save(update_fields=["state", "updated_at"])
         event_record(
-            agency=agency, task=locked, kind=kind or f"task.{to}", actor=actor,
+            agency=agency, task=locked, kind=kind or EventKind.for_task_state(to), actor=actor,
             data={"from": before, "to": to, **(data or {})}, ip_address=ip_address, user_agent=user_agent,
         )
     task.state = locked.state
     return locked
 
 
-def item_transition(*, agency, item: TaskItem, to: str, actor=None, kind: str | None = None,
+def item_transition(*, agency, item: TaskItem, to: str, actor=None, kind: EventKind | None = None,
                     data: dict | None = None, record: bool = True) -> TaskItem:
     with transaction.atomic():
         locked = TaskItem.objects.select_for_update().get(pk=item.pk)
@@ -49,7 +49,7 @@ def item_transition(*, agency, item: TaskItem, to: str, actor=None, kind: str | 
         locked.save(update_fields=["state", "updated_at"])
         if record:
             event_record(
-                agency=agency, task=locked.task, item=locked, kind=kind or f"item.{to}", actor=actor,
+                agency=agency, task=locked.task, item=locked, kind=kind or EventKind.for_item_state(to), actor=actor,
                 data={"from": before, "to": to, "sub_account": locked.sub_account_id, **(data or {})},
             )
     item.state = locked.state
@@ -77,7 +77,7 @@ def task_state_roll_up(*, agency, task: ShutdownTask, actor=None) -> ShutdownTas
     an explicit use case (submit, the approval decisions, cancel, execution start).
 
     The task moves only where its state machine allows it (e.g. a draft becomes ready only
-    through a pre-check), and the move is recorded as `task.<state>`.
+    through a pre-check), and the move is recorded as EventKind.for_task_state (`task.<state>`).
     """
     with transaction.atomic():
         task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
@@ -110,7 +110,7 @@ def _executed_state(*, agency, task: ShutdownTask, actor) -> str | None:
         if states <= {ItemState.DONE}:
             tier.state = Tier.State.COMPLETE
             tier.save(update_fields=["state"])
-            event_record(agency=agency, task=task, kind="tier.complete", actor=actor, data={"tier": tier.pk})
+            event_record(agency=agency, task=task, kind=EventKind.TIER_COMPLETE, actor=actor, data={"tier": tier.pk})
     if Tier.objects.filter(task=task).exclude(state__in=FINISHED_TIER_STATES).exists():
         return None
     return TaskState.DONE if TaskItem.objects.filter(task=task, state=ItemState.DONE).exists() else TaskState.FAILED
