@@ -7,8 +7,11 @@ class ApprovalsConfig(AppConfig):
     def ready(self):
         from shutdown.gates import register_execution_gate
         from shutdown.panels import register_task_panel
+        from shutdown.signals import task_cancelled
 
+        from . import receivers
         from .services.signatures import signature_gate
 
         register_execution_gate(signature_gate)
         register_task_panel("approvals/_task_panel.html")
+        task_cancelled.connect(receivers.on_task_cancelled, dispatch_uid="approvals.on_task_cancelled")

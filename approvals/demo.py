@@ -18,9 +18,9 @@ from accounts.models import User
 from agency.models import SubAccount
 from notifications.models import OutboundMessage
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, TaskItem, Tier
+from shutdown.models import EventKind, ShutdownTask, TaskItem, Tier
 from shutdown.services.transitions import task_transition
-from shutdown.states import ItemState, TaskState
+from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState
 
 from .models import ApprovalPolicy, ApprovalStage, Delegation, SignatureRequest
 from .services.decisions import approval_decide, task_submit
@@ -39,7 +39,7 @@ def _user(local: str, agency) -> User | None:
 
 
 def _free_accounts(count: int, offset: int) -> list[SubAccount]:
-    busy = TaskItem.objects.exclude(state__in=[ItemState.EXCLUDED, ItemState.CANCELLED]).values("sub_account_id")
+    busy = TaskItem.objects.exclude(state__in=INACTIVE_ITEM_STATES).values("sub_account_id")
     clean = (SubAccount.objects.filter(archived_at__isnull=True, open_infringement_complaints=0, bound_mini_programs=0,
                                        api_anomaly=False, third_party_authorisations=0, hosted_topics=0)
              .exclude(pk__in=busy).order_by("pk"))
@@ -50,22 +50,22 @@ def _ready_task(*, agency, title: str, accounts, creator, strategy: str = "shutd
     """A task that passed its checks (the shutdown app's job), created directly for the demo."""
     task = ShutdownTask.objects.create(agency=agency, title=title, strategy=strategy, created_by=creator,
                                        reason="演示数据：合约到期、不再运营的账号。")
-    event_record(agency=agency, task=task, kind="task.created", actor=creator, data={"items": len(accounts)})
+    event_record(agency=agency, task=task, kind=EventKind.TASK_CREATED, actor=creator, data={"items": len(accounts)})
     tier = Tier.objects.create(agency=agency, task=task, position=1, name="第一批")
     effective = timezone.now() + timedelta(days=3)
     TaskItem.objects.bulk_create([
         TaskItem(agency=agency, task=task, tier=tier, sub_account=a, state=ItemState.READY,
                  expected_effective_at=effective) for a in accounts])
-    task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=creator, kind="task.checking")
-    task_transition(agency=agency, task=task, to=TaskState.READY, actor=None, kind="task.checked",
+    task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=creator, kind=EventKind.TASK_CHECKING)
+    task_transition(agency=agency, task=task, to=TaskState.READY, actor=None, kind=EventKind.TASK_CHECKED,
                     data={"blocked": 0})
     return task
 
 
 def _back_to_ready(*, agency, task, actor) -> None:
-    task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=actor, kind="task.checking")
+    task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=actor, kind=EventKind.TASK_CHECKING)
     TaskItem.objects.filter(task=task, state=ItemState.DRAFT).update(state=ItemState.READY)
-    task_transition(agency=agency, task=task, to=TaskState.READY, actor=None, kind="task.checked",
+    task_transition(agency=agency, task=task, to=TaskState.READY, actor=None, kind=EventKind.TASK_CHECKED,
                     data={"blocked": 0})
 
 

@@ -9,7 +9,7 @@ from django_scopes import scopes_disabled
 from accounts.roles import role_has
 from accounts.selectors import memberships_for_user
 from shutdown.models import TaskEvent, TaskItem
-from shutdown.states import ItemState, TaskState
+from shutdown.states import INACTIVE_ITEM_STATES, TaskState
 
 from .models import Appeal, ApprovalDecision, ApprovalRound, ApprovalStage, Delegation, SignatureRequest
 from .services.decisions import vote_for
@@ -154,5 +154,5 @@ def delegations_list(*, state: str = "", ordering: str = "-starts_at"):
 
 
 def items_without_signature(*, task) -> int:
-    return (TaskItem.objects.filter(task=task).exclude(state__in=[ItemState.EXCLUDED, ItemState.CANCELLED])
+    return (TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
             .exclude(signature_requests__state=SignatureRequest.State.SIGNED).count())

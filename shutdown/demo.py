@@ -12,7 +12,8 @@ from shutdown.models import Blocker, DocumentKind, ShutdownTask, TaskItem
 from shutdown.services.blockers import blocker_appeal, blocker_resolve
 from shutdown.services.documents import document_upload
 from shutdown.services.precheck import precheck_run, precheck_start
-from shutdown.services.tasks import INACTIVE_ITEM_STATES, OPEN_TASK_STATES, item_update, task_create
+from shutdown.services.tasks import OPEN_TASK_STATES, item_update, task_create
+from shutdown.states import INACTIVE_ITEM_STATES
 
 DEMO_TITLE = "演示：六平台分批关停（R6 平台顺序）"
 PER_PLATFORM = 3

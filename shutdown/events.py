@@ -2,6 +2,7 @@
 
 `event_record` must be called inside the transaction that makes the change; it locks
 the task row so that concurrent writers append one after the other (no forked chain).
+Its `kind` is an EventKind (shutdown.models): pages, exports and the API show its label.
 """
 
 import hashlib
@@ -10,7 +11,7 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from .models import ShutdownTask, TaskEvent
+from .models import EventKind, ShutdownTask, TaskEvent
 
 
 def _canonical(event_fields: dict) -> str:
@@ -35,8 +36,11 @@ def event_hash_of(event: TaskEvent) -> str:
     )
 
 
-def event_record(*, agency, task: ShutdownTask, kind: str, actor=None, actor_label: str = "", item=None,
+def event_record(*, agency, task: ShutdownTask, kind: EventKind, actor=None, actor_label: str = "", item=None,
                  data: dict | None = None, ip_address: str | None = None, user_agent: str = "") -> TaskEvent:
+    if kind not in EventKind.values:
+        raise ValueError(f"Unknown event kind {kind!r}: add it to shutdown.models.EventKind.")
+    kind = EventKind(kind).value  # stored (and hashed) as the plain string
     # Serialise appends per task: the lock is held until the caller's transaction ends.
     ShutdownTask.objects.select_for_update().filter(pk=task.pk).values_list("pk", flat=True).first()
     last = TaskEvent.objects.filter(task=task).order_by("-seq").values("seq", "hash").first()

@@ -107,6 +107,98 @@ class TaskItem(AgencyOwned):
         return f"{self.task_id}/{self.sub_account_id}"
 
 
+class EventKind(models.TextChoices):
+    """Every kind of audit event (TaskEvent.kind). The stored values never change: the events of
+    existing tasks and their hash chains hold them. `event_record` refuses any other kind."""
+
+    # the task, while it is prepared
+    TASK_CREATED = "task.created", _("Task created")
+    TASK_EDITED = "task.edited", _("Task edited")
+    TASK_RESET = "task.reset", _("Task reset to draft (strategy changed)")
+    TASK_CHECKED = "task.checked", _("Task checked")
+    TIERS_SPLIT = "tiers.split", _("Tiers split")
+    TIER_EDITED = "tier.edited", _("Tier edited")
+    ITEM_EDITED = "item.edited", _("Item edited")
+    ITEM_EXCLUDED = "item.excluded", _("Item excluded")
+    ITEM_RESTORED = "item.restored", _("Item restored")
+    ITEM_MOVED = "item.moved", _("Item moved to another tier")
+    DOCUMENT_UPLOADED = "document.uploaded", _("Document uploaded")
+    PRECHECK_STARTED = "precheck.started", _("Pre-checks started")
+    PRECHECK_FINISHED = "precheck.finished", _("Pre-checks finished")
+    BLOCKER_RESOLVED = "blocker.resolved", _("Blocker resolved")
+    BLOCKER_APPEALED = "blocker.appealed", _("Blocker appealed")
+    # the task's own state moves without a more specific kind (task_transition: "task.<state>")
+    TASK_DRAFT = "task.draft", _("Task back to draft")
+    TASK_CHECKING = "task.checking", _("Task being checked")
+    TASK_READY = "task.ready", _("Task ready for approval")
+    TASK_BLOCKED = "task.blocked", _("Task blocked")
+    TASK_IN_APPROVAL = "task.in_approval", _("Task in approval")
+    TASK_APPROVED = "task.approved", _("Task approved")
+    TASK_EXECUTING = "task.executing", _("Execution started")
+    TASK_DONE = "task.done", _("Task done")
+    TASK_FAILED = "task.failed", _("Task failed")
+    TASK_CANCELLED = "task.cancelled", _("Task cancelled")
+    # an item's own state moves without a more specific kind (item_transition: "item.<state>")
+    ITEM_DRAFT = "item.draft", _("Item back to draft")
+    ITEM_CHECKING = "item.checking", _("Item being checked")
+    ITEM_READY = "item.ready", _("Item ready")
+    ITEM_BLOCKED = "item.blocked", _("Item blocked")
+    ITEM_IN_APPROVAL = "item.in_approval", _("Item in approval")
+    ITEM_APPROVED = "item.approved", _("Item approved")
+    ITEM_EXECUTING = "item.executing", _("Item executing")
+    ITEM_DONE = "item.done", _("Item done")
+    ITEM_FAILED = "item.failed", _("Item failed")
+    ITEM_CANCELLED = "item.cancelled", _("Item cancelled")
+    # approval
+    APPROVAL_SUBMITTED = "approval.submitted", _("Submitted for approval")
+    ITEMS_IN_APPROVAL = "items.in_approval", _("Items submitted for approval")
+    APPROVAL_APPEAL_APPLIED = "approval.appeal_applied", _("Upheld appeal applied: levels carried over")
+    APPROVAL_LEVEL_OPENED = "approval.level_opened", _("Approval level opened")
+    APPROVAL_APPROVE = "approval.approve", _("Approver approved")
+    APPROVAL_REJECT = "approval.reject", _("Approver rejected")
+    APPROVAL_LEVEL_APPROVED = "approval.level_approved", _("Approved at a level")
+    APPROVAL_APPROVED = "approval.approved", _("Approved at every level")
+    ITEMS_APPROVED = "items.approved", _("Items approved")
+    APPROVAL_TASK_REJECTED = "approval.task_rejected", _("Task rejected")
+    APPROVAL_WITHDRAWN = "approval.withdrawn", _("Task withdrawn by the submitter")
+    ITEMS_DRAFT = "items.draft", _("Items back to draft")
+    APPROVAL_CANCELLED = "approval.cancelled", _("Task cancelled for good")
+    ITEMS_CANCELLED = "items.cancelled", _("Items cancelled")
+    APPROVAL_APPEAL_FILED = "approval.appeal_filed", _("Rejection appealed")
+    APPROVAL_APPEAL_UPHELD = "approval.appeal_upheld", _("Appeal upheld")
+    APPROVAL_APPEAL_DENIED = "approval.appeal_denied", _("Appeal denied")
+    APPROVAL_SLA_REMINDER = "approval.sla_reminder", _("Approvers reminded (deadline near)")
+    APPROVAL_ESCALATED = "approval.escalated", _("Approval escalated to the owner")
+    # owner signatures
+    SIGNATURES_QUEUED = "signatures.queued", _("Signature requests queued")
+    SIGNATURES_REQUESTED = "signatures.requested", _("Signature links sent")
+    SIGNATURE_LINK_RESENT = "signature.link_resent", _("Signature link sent again")
+    SIGNATURE_REVOKED = "signature.revoked", _("Signature link revoked")
+    SIGNATURE_CODE_SENT = "signature.code_sent", _("Signing code sent")
+    SIGNATURE_CODE_WRONG = "signature.code_wrong", _("Wrong signing code entered")
+    SIGNATURE_SIGNED = "signature.signed", _("Owner signed")
+    SIGNATURE_DECLINED = "signature.declined", _("Owner declined")
+    ITEM_EXCLUDED_BY_OWNER = "item.excluded_by_owner", _("Item excluded (the owner declined)")
+    # execution
+    TIER_OPENED = "tier.opened", _("Tier opened")
+    ITEM_RETRIED = "item.retried", _("Item retried")
+    TIER_COMPLETE = "tier.complete", _("Tier complete")
+    TIER_CLOSED = "tier.closed", _("Tier closed")
+
+    @classmethod
+    def for_task_state(cls, state: str) -> "EventKind":
+        return cls(f"task.{state}")
+
+    @classmethod
+    def for_item_state(cls, state: str) -> "EventKind":
+        return cls(f"item.{state}")
+
+    @classmethod
+    def label_of(cls, value: str) -> str:
+        """The label of a stored kind; a kind that is no longer written shows as stored."""
+        return cls(value).label if value in cls.values else value
+
+
 class TaskEvent(AgencyOwned):
     """Append-only, hash-chained audit log of a task (R7.1 evidence; issue: audit trail).
 
@@ -117,7 +209,7 @@ class TaskEvent(AgencyOwned):
     task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="events")
     item = models.ForeignKey(TaskItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     seq = models.PositiveIntegerField()
-    kind = models.CharField(max_length=64)
+    kind = models.CharField(max_length=64)  # an EventKind value (no choices: no migration per new kind)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=200, blank=True, help_text=_("Who acted, as shown (user, owner, system)"))
     ip_address = models.GenericIPAddressField(null=True, blank=True)
@@ -135,6 +227,10 @@ class TaskEvent(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.task_id}#{self.seq} {self.kind}"
+
+    @property
+    def kind_label(self) -> str:
+        return EventKind.label_of(self.kind)
 
 
 class CheckKind(models.TextChoices):

@@ -8,13 +8,10 @@ from rulebook.consequences import consequences_preview
 from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem, Tier
-from shutdown.states import ItemState
+from shutdown.states import INACTIVE_ITEM_STATES, ItemState
 
 TASK_SORTS = {"created": "created_at", "-created": "-created_at", "title": "title", "-title": "-title",
               "state": "state", "-state": "-state", "items": "n_items", "-items": "-n_items"}
-# Items that no longer take part in the task (excluded, e.g. after a declined signature, or cancelled):
-# their blockers and counts are history, not work to do.
-INACTIVE_ITEM_STATES = (ItemState.EXCLUDED, ItemState.CANCELLED)
 ITEM_SORTS = {"id": "pk", "name": "sub_account__display_name", "platform": "sub_account__platform",
               "followers": "-sub_account__followers", "state": "state", "tier": "tier__position",
               "expected": "expected_effective_latest_at"}

@@ -1,13 +1,16 @@
-"""Seams between the shutdown app and the apps that react to it.
+"""Seams between the shutdown app and the apps that react to it (they connect in their
+AppConfig.ready(); this app never imports them).
 
 item_effective: sent inside the transaction that marks an item done (the shutdown or
 downgrade took effect). The deadlines app creates the item's deadlines from it.
     kwargs: agency, item, effective_at
-task_approved: sent when the last approval level completes (signatures start).
-    kwargs: agency, task
+task_cancelled: sent inside the transaction that cancels a task, after its items are
+cancelled. The approvals app closes the open approval round and revokes the open
+signature links.
+    kwargs: agency, task, actor
 """
 
 from django.dispatch import Signal
 
 item_effective = Signal()
-task_approved = Signal()
+task_cancelled = Signal()

@@ -71,6 +71,11 @@ ITEM_TRANSITIONS: dict[str, set[str]] = {
 # Task states in which the task's content (items, tiers, strategy) may be edited.
 EDITABLE_TASK_STATES = {T.DRAFT, T.CHECKING, T.BLOCKED, T.READY}
 
+# Items that no longer take part in their task (excluded, e.g. after a declined signature, or
+# cancelled with it): they do not count for the task's state, its content hash, its counts or its
+# blockers, and their sub-accounts are free for another task.
+INACTIVE_ITEM_STATES = (I.EXCLUDED, I.CANCELLED)
+
 
 def check_task_transition(current: str, target: str) -> None:
     if target not in TASK_TRANSITIONS.get(current, set()):

@@ -118,6 +118,7 @@ class SignatureSerializer(serializers.ModelSerializer):
 class EventSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     kind = serializers.CharField()
+    kind_label = serializers.CharField(help_text="The kind, as shown to people (in the request's language).")
     actor = serializers.CharField(source="actor_label")
     item = serializers.IntegerField(source="item_id", allow_null=True)
     ip_address = serializers.CharField(allow_null=True)

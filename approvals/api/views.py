@@ -14,6 +14,7 @@ from agency.api.base import AgencyScopedAPIView, AgencyScopedGenericAPIView, Age
 from agency.exceptions import Conflict
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
+from shutdown.services import lifecycle
 
 from ..audit import audit_export, audit_export_filename
 from ..models import Appeal, ApprovalLevel, ApprovalPolicy, SignatureRequest
@@ -90,7 +91,7 @@ class TaskCancelAPIView(_TaskActionAPIView):
     required_permissions = {"POST": "tasks.cancel"}
 
     def perform(self, *, task, comment, meta):
-        svc.task_cancel(agency=self.agency, task=task, actor=self.request.user, comment=comment, **meta)
+        lifecycle.task_cancel(agency=self.agency, task=task, actor=self.request.user, comment=comment, **meta)
 
 
 class TaskAppealAPIView(_TaskActionAPIView):

@@ -12,9 +12,7 @@ from accounts.models import Membership, User
 from accounts.roles import Role, role_has
 from notifications.services.enqueue import message_enqueue
 from shutdown.models import TaskItem, Tier
-from shutdown.states import ItemState
-
-INACTIVE_ITEM_STATES = (ItemState.EXCLUDED, ItemState.CANCELLED)
+from shutdown.states import INACTIVE_ITEM_STATES
 
 
 def canonical_json(value) -> str:
@@ -58,10 +56,7 @@ def site_url(path: str) -> str:
 
 
 def task_url(*, agency, task) -> str:
-    try:
-        return site_url(reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
-    except Exception:  # noqa: BLE001 - the task page belongs to another app; fall back to the audit page
-        return site_url(reverse("approvals:task_audit", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
+    return site_url(reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
 
 
 def notify_users(*, agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,

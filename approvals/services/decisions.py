@@ -1,5 +1,10 @@
 """Submitting a task for approval and deciding on it, level by level.
 
+This module decides the approval levels (rounds, stages, votes, appeals); the states of the
+task and its items change through the shutdown lifecycle (shutdown.services.lifecycle), called
+inside the same transaction. Cancelling is a shutdown use case: its `task_cancelled` signal
+closes the open round here (see approvals.receivers).
+
 Every service locks the task row first (`select_for_update`), so two approvers pressing
 at the same moment, or one pressing twice, are serialised: the second sees the first's
 decision and gets a Conflict (HTTP 409). A unique constraint on (round, decider) backs it up.
@@ -15,10 +20,15 @@ from accounts.roles import role_has
 from accounts.selectors import membership_get
 from agency.exceptions import Conflict, DomainValidationError
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, TaskItem
-from shutdown.services.transitions import task_transition
-from shutdown.signals import task_approved
-from shutdown.states import ItemState, TaskState, check_item_transition
+from shutdown.models import EventKind, ShutdownTask
+from shutdown.services.lifecycle import (
+    check_submittable,
+    task_enter_approval,
+    task_lock,
+    task_mark_approved,
+    task_return_to_draft,
+)
+from shutdown.states import TaskState
 
 from ..conf import fallback_level_sla_hours
 from ..models import (
@@ -35,6 +45,10 @@ from .common import decider_ids, member_ids_with_role, notify_users, owner_ids, 
 
 Stage = ApprovalStage.State
 Round = ApprovalRound.State
+DECISION_EVENTS = {ApprovalDecision.Kind.APPROVE: EventKind.APPROVAL_APPROVE,
+                   ApprovalDecision.Kind.REJECT: EventKind.APPROVAL_REJECT}
+APPEAL_EVENTS = {Appeal.State.UPHELD: EventKind.APPROVAL_APPEAL_UPHELD,
+                 Appeal.State.DENIED: EventKind.APPROVAL_APPEAL_DENIED}
 
 
 # --- reading the current state ---------------------------------------------------------------
@@ -53,13 +67,6 @@ def policy_for_strategy(*, agency, strategy: str):
                        "member_ids": sorted(link.user_id for link in level.member_links.all()),
                        "mode": level.mode, "required_count": level.required_count, "sla_hours": level.sla_hours})
     return policy.name, levels
-
-
-def _lock_task(*, task_id) -> ShutdownTask:
-    try:
-        return ShutdownTask.objects.select_for_update().get(pk=task_id)
-    except ShutdownTask.DoesNotExist as exc:
-        raise Conflict(_("This task does not exist any more."), code="not_found") from exc
 
 
 def _current_round(task) -> ApprovalRound | None:
@@ -103,11 +110,6 @@ def _refuse_reason(*, task, rnd, stage, user, decided_ids, used_votes, delegator
 
 # --- submit ------------------------------------------------------------------------------------
 
-def _bulk_items(*, task, source: str, target: str) -> int:
-    check_item_transition(source, target)
-    return TaskItem.objects.filter(task=task, state=source).update(state=target, updated_at=timezone.now())
-
-
 def _open(*, agency, stage, rnd, now, decided_ids: set[int], task) -> None:
     if stage.member_ids:
         candidates = decider_ids(agency=agency, user_ids=stage.member_ids)
@@ -126,7 +128,7 @@ def _open(*, agency, stage, rnd, now, decided_ids: set[int], task) -> None:
         stage.escalated_at = now
         fields += ["escalated_to_ids", "escalated_at"]
     stage.save(update_fields=fields)
-    event_record(agency=agency, task=task, kind="approval.level_opened", actor_label="system",
+    event_record(agency=agency, task=task, kind=EventKind.APPROVAL_LEVEL_OPENED, actor_label="system",
                  data={"round": rnd.number, "level": stage.position, "name": stage.name,
                        "approvers": approvers, "escalated_to": stage.escalated_to_ids,
                        "due_at": stage.due_at.isoformat()})
@@ -141,10 +143,8 @@ def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
                 user_agent: str = "") -> ApprovalRound:
     """READY → IN_APPROVAL: freeze the content (hash), copy the policy's levels, open level 1."""
     with transaction.atomic():
-        locked = _lock_task(task_id=task.pk)
-        if locked.state != TaskState.READY:
-            raise Conflict(_("Only a task that is ready for approval can be submitted (this one is “%(state)s”).")
-                           % {"state": TaskState(locked.state).label}, code="wrong_state")
+        locked = task_lock(task_id=task.pk)
+        check_submittable(locked)
         now = timezone.now()
         content_hash = task_content_hash(task=locked)
         previous = _current_round(locked)
@@ -156,17 +156,10 @@ def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
         stages = ApprovalStage.objects.bulk_create([
             ApprovalStage(agency=agency, round=rnd, task=locked, **level) for level in levels
         ])
-        task_transition(agency=agency, task=locked, to=TaskState.IN_APPROVAL, actor=actor, kind="approval.submitted",
-                        data={"round": number, "content_hash": content_hash, "policy": policy_name,
-                              "levels": len(levels), "comment": comment},
-                        ip_address=ip_address, user_agent=user_agent)
-        moved = _bulk_items(task=locked, source=ItemState.READY, target=ItemState.IN_APPROVAL)
-        locked.content_hash = content_hash
-        locked.submitted_by = actor
-        locked.submitted_at = now
-        locked.save(update_fields=["content_hash", "submitted_by", "submitted_at", "updated_at"])
-        if moved:
-            event_record(agency=agency, task=locked, kind="items.in_approval", actor=actor, data={"count": moved})
+        locked = task_enter_approval(agency=agency, task=locked, actor=actor, content_hash=content_hash,
+                                     submitted_at=now, ip_address=ip_address, user_agent=user_agent,
+                                     data={"round": number, "content_hash": content_hash, "policy": policy_name,
+                                           "levels": len(levels), "comment": comment})
         # An owner-upheld appeal of the previous round carries its approvals over (same content only).
         start = 0
         appeal = None
@@ -182,7 +175,7 @@ def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
                     start += 1
             appeal.used = True
             appeal.save(update_fields=["used"])
-            event_record(agency=agency, task=locked, kind="approval.appeal_applied", actor_label="system",
+            event_record(agency=agency, task=locked, kind=EventKind.APPROVAL_APPEAL_APPLIED, actor_label="system",
                          data={"round": number, "appeal": appeal.pk, "levels_carried_over": start})
         if start >= len(stages):
             _finish_approved(agency=agency, task=locked, rnd=rnd, actor=actor, now=now)
@@ -197,14 +190,10 @@ def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
 def _finish_approved(*, agency, task, rnd, actor, now) -> None:
     rnd.state, rnd.closed_at = Round.APPROVED, now
     rnd.save(update_fields=["state", "closed_at"])
-    task_transition(agency=agency, task=task, to=TaskState.APPROVED, actor=actor, kind="approval.approved",
-                    data={"round": rnd.number})
-    moved = _bulk_items(task=task, source=ItemState.IN_APPROVAL, target=ItemState.APPROVED)
-    event_record(agency=agency, task=task, kind="items.approved", actor_label="system", data={"count": moved})
+    task_mark_approved(agency=agency, task=task, actor=actor, data={"round": rnd.number})
     from .signatures import signatures_start
 
     signatures_start(agency=agency, task=task)
-    task_approved.send(sender=ShutdownTask, agency=agency, task=task)
 
 
 def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment: str = "", ip_address=None,
@@ -217,7 +206,7 @@ def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment
         raise DomainValidationError(_("A rejection needs a reason: fill in the comment."),
                                     details={"comment": [_("A rejection needs a reason.")]})
     with transaction.atomic():
-        locked = _lock_task(task_id=task.pk)
+        locked = task_lock(task_id=task.pk)
         rnd = _current_round(locked)
         stage = _open_stage(rnd) if rnd is not None else None
         decisions = list(ApprovalDecision.objects.filter(round=rnd)) if rnd is not None else []
@@ -244,7 +233,7 @@ def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment
                     decision=decision, comment=comment, escalated=escalated, created_at=now)
         except IntegrityError as exc:
             raise Conflict(_("You have already decided on this task."), code="already_decided") from exc
-        event_record(agency=agency, task=locked, kind=f"approval.{decision}", actor=actor,
+        event_record(agency=agency, task=locked, kind=DECISION_EVENTS[decision], actor=actor,
                      ip_address=ip_address, user_agent=user_agent,
                      data={"round": rnd.number, "level": stage.position, "name": stage.name, "comment": comment,
                            "on_behalf_of": vote if vote != actor.pk else None, "escalated": escalated,
@@ -257,7 +246,7 @@ def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment
             if escalated or len(approvals) >= stage.needed:
                 stage.state, stage.completed_at = Stage.APPROVED, now
                 stage.save(update_fields=["state", "completed_at"])
-                event_record(agency=agency, task=locked, kind="approval.level_approved", actor_label="system",
+                event_record(agency=agency, task=locked, kind=EventKind.APPROVAL_LEVEL_APPROVED, actor_label="system",
                              data={"round": rnd.number, "level": stage.position, "name": stage.name})
                 following = ApprovalStage.objects.filter(round=rnd, state=Stage.WAITING).order_by("position").first()
                 if following is None:
@@ -275,19 +264,19 @@ def _close_round(*, rnd, state, now) -> None:
     ApprovalStage.objects.filter(round=rnd, state__in=[Stage.OPEN, Stage.WAITING]).update(state=Stage.CLOSED)
 
 
-def _back_to_draft(*, agency, task, actor, kind, data, ip_address=None, user_agent="") -> None:
-    task_transition(agency=agency, task=task, to=TaskState.DRAFT, actor=actor, kind=kind, data=data,
-                    ip_address=ip_address, user_agent=user_agent)
-    moved = _bulk_items(task=task, source=ItemState.IN_APPROVAL, target=ItemState.DRAFT)
-    event_record(agency=agency, task=task, kind="items.draft", actor_label="system", data={"count": moved})
+def round_cancel_open(*, agency, task) -> None:
+    """The task was cancelled (shutdown's `task_cancelled`): its round in progress, if any, closes."""
+    rnd = _current_round(task)
+    if rnd is not None and rnd.state == Round.IN_PROGRESS:
+        _close_round(rnd=rnd, state=Round.CANCELLED, now=timezone.now())
 
 
 def _reject(*, agency, task, rnd, stage, actor, comment, now) -> None:
     stage.state, stage.completed_at = Stage.REJECTED, now
     stage.save(update_fields=["state", "completed_at"])
     _close_round(rnd=rnd, state=Round.REJECTED, now=now)
-    _back_to_draft(agency=agency, task=task, actor=actor, kind="approval.task_rejected",
-                   data={"round": rnd.number, "level": stage.position, "reason": comment})
+    task_return_to_draft(agency=agency, task=task, actor=actor, kind=EventKind.APPROVAL_TASK_REJECTED,
+                         data={"round": rnd.number, "level": stage.position, "reason": comment})
     if rnd.submitted_by_id:
         notify_users(agency=agency, user_ids=[rnd.submitted_by_id], kind="task_rejected",
                      template_code="task_rejected", key=f"task_rejected:{rnd.pk}",
@@ -298,7 +287,7 @@ def _reject(*, agency, task, rnd, stage, actor, comment, now) -> None:
 def task_withdraw(*, agency, task, actor, comment: str = "", ip_address=None, user_agent: str = "") -> None:
     """The submitter takes the task back (to draft) while the last level has not opened."""
     with transaction.atomic():
-        locked = _lock_task(task_id=task.pk)
+        locked = task_lock(task_id=task.pk)
         rnd = _current_round(locked)
         if locked.state != TaskState.IN_APPROVAL or rnd is None or rnd.state != Round.IN_PROGRESS:
             raise Conflict(_("Only a task in approval can be withdrawn (this one is “%(state)s”).")
@@ -311,34 +300,9 @@ def task_withdraw(*, agency, task, actor, comment: str = "", ip_address=None, us
             raise Conflict(_("The last level is already deciding: the task can no longer be withdrawn."),
                            code="last_level")
         _close_round(rnd=rnd, state=Round.WITHDRAWN, now=timezone.now())
-        _back_to_draft(agency=agency, task=locked, actor=actor, kind="approval.withdrawn",
-                       data={"round": rnd.number, "comment": comment}, ip_address=ip_address, user_agent=user_agent)
-    task.state = locked.state
-
-
-def task_cancel(*, agency, task, actor, comment: str = "", ip_address=None, user_agent: str = "") -> None:
-    """An owner/admin stops the task for good (before execution)."""
-    if not comment.strip():
-        raise DomainValidationError(_("Say why the task is cancelled: fill in the comment."),
-                                    details={"comment": [_("A cancellation needs a reason.")]})
-    with transaction.atomic():
-        locked = _lock_task(task_id=task.pk)
-        if locked.state in (TaskState.EXECUTING, TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED):
-            raise Conflict(_("A task that is “%(state)s” cannot be cancelled.")
-                           % {"state": TaskState(locked.state).label}, code="wrong_state")
-        now = timezone.now()
-        rnd = _current_round(locked)
-        if rnd is not None and rnd.state == Round.IN_PROGRESS:
-            _close_round(rnd=rnd, state=Round.CANCELLED, now=now)
-        task_transition(agency=agency, task=locked, to=TaskState.CANCELLED, actor=actor, kind="approval.cancelled",
-                        data={"comment": comment}, ip_address=ip_address, user_agent=user_agent)
-        moved = TaskItem.objects.filter(task=locked).exclude(
-            state__in=[ItemState.DONE, ItemState.CANCELLED, ItemState.EXECUTING, ItemState.FAILED]
-        ).update(state=ItemState.CANCELLED, updated_at=now)
-        event_record(agency=agency, task=locked, kind="items.cancelled", actor_label="system", data={"count": moved})
-        from .signatures import signatures_revoke_open
-
-        signatures_revoke_open(agency=agency, task=locked, actor=actor)
+        task_return_to_draft(agency=agency, task=locked, actor=actor, kind=EventKind.APPROVAL_WITHDRAWN,
+                             data={"round": rnd.number, "comment": comment}, ip_address=ip_address,
+                             user_agent=user_agent)
     task.state = locked.state
 
 
@@ -350,7 +314,7 @@ def appeal_file(*, agency, task, actor, reason: str) -> Appeal:
     if not reason:
         raise DomainValidationError(_("An appeal needs a reason."), details={"comment": [_("Give a reason.")]})
     with transaction.atomic():
-        locked = _lock_task(task_id=task.pk)
+        locked = task_lock(task_id=task.pk)
         rnd = _current_round(locked)
         if rnd is None or rnd.state != Round.REJECTED or locked.state != TaskState.DRAFT:
             raise Conflict(_("Only the last rejection of a task in draft can be appealed."), code="wrong_state")
@@ -360,7 +324,7 @@ def appeal_file(*, agency, task, actor, reason: str) -> Appeal:
         if Appeal.objects.filter(round=rnd).exists():
             raise Conflict(_("This rejection has already been appealed."), code="already_appealed")
         appeal = Appeal.objects.create(agency=agency, task=locked, round=rnd, appellant=actor, reason=reason)
-        event_record(agency=agency, task=locked, kind="approval.appeal_filed", actor=actor,
+        event_record(agency=agency, task=locked, kind=EventKind.APPROVAL_APPEAL_FILED, actor=actor,
                      data={"round": rnd.number, "appeal": appeal.pk, "reason": reason})
         notify_users(agency=agency, user_ids=owner_ids(agency=agency), kind="approval_appeal",
                      template_code="approval_appeal", key=f"approval_appeal:{appeal.pk}",
@@ -374,14 +338,14 @@ def appeal_decide(*, agency, appeal: Appeal, actor, uphold: bool, comment: str =
     if membership is None or membership.role != "owner":
         raise Conflict(_("Only the agency owner decides appeals."), code="not_owner")
     with transaction.atomic():
-        _lock_task(task_id=appeal.task_id)
+        task_lock(task_id=appeal.task_id)
         locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
         if locked.state != Appeal.State.OPEN:
             raise Conflict(_("This appeal has already been decided."), code="already_decided")
         locked.state = Appeal.State.UPHELD if uphold else Appeal.State.DENIED
         locked.decided_by, locked.decided_at, locked.decision_comment = actor, timezone.now(), comment
         locked.save(update_fields=["state", "decided_by", "decided_at", "decision_comment"])
-        event_record(agency=agency, task=locked.task, kind=f"approval.appeal_{locked.state}", actor=actor,
+        event_record(agency=agency, task=locked.task, kind=APPEAL_EVENTS[locked.state], actor=actor,
                      data={"appeal": locked.pk, "comment": comment})
         notify_users(agency=agency, user_ids=[locked.appellant_id], kind="approval_appeal_decided",
                      template_code="approval_appeal_decided", key=f"approval_appeal_decided:{locked.pk}",

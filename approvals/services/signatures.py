@@ -23,9 +23,9 @@ from notifications.services.enqueue import message_enqueue, messages_enqueue_bul
 from rulebook.consequences import consequences_preview
 from rulebook.policy import policy_for
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, TaskItem
+from shutdown.models import EventKind, ShutdownTask, TaskItem
 from shutdown.services.transitions import item_transition
-from shutdown.states import ItemState, TaskState
+from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState
 
 from ..conf import (
     signatures_inline_max_items,
@@ -144,7 +144,7 @@ def signatures_start(*, agency, task) -> None:
         _request_all(agency=agency, task=task)
         return
     task_publish("approvals.signatures_request", kwargs={"agency_id": agency.pk, "task_id": task.pk})
-    event_record(agency=agency, task=task, kind="signatures.queued", actor_label="system", data={"count": count})
+    event_record(agency=agency, task=task, kind=EventKind.SIGNATURES_QUEUED, actor_label="system", data={"count": count})
 
 
 def signatures_backfill(*, agency) -> int:
@@ -177,7 +177,7 @@ def _request_all(*, agency, task) -> int:
     specs = [spec for req, token in zip(rows, tokens, strict=True)
              for spec in _link_messages(agency=agency, req=req, token=token, now=now)]
     messages_enqueue_bulk(agency=agency, specs=specs)
-    event_record(agency=agency, task=task, kind="signatures.requested", actor_label="system",
+    event_record(agency=agency, task=task, kind=EventKind.SIGNATURES_REQUESTED, actor_label="system",
                  data={"count": len(rows), "links": len(specs)})
     return len(rows)
 
@@ -203,7 +203,7 @@ def signature_resend(*, agency, signature: SignatureRequest, actor) -> Signature
         if req.item.state != ItemState.APPROVED:
             raise Conflict(_("The item is no longer approved; nothing to sign."), code="wrong_state")
         _issue_link(agency=agency, req=req, now=timezone.now())
-        event_record(agency=agency, task=req.task, item=req.item, kind="signature.link_resent", actor=actor,
+        event_record(agency=agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_LINK_RESENT, actor=actor,
                      data={"signature": req.pk, "version": req.token_version})
     return req
 
@@ -215,7 +215,7 @@ def signature_revoke(*, agency, signature: SignatureRequest, actor) -> Signature
             raise Conflict(_("Only a pending request can be revoked."), code="wrong_state")
         req.state, req.token_hash, req.code_hash = State.REVOKED, None, ""
         req.save(update_fields=["state", "token_hash", "code_hash", "updated_at"])
-        event_record(agency=agency, task=req.task, item=req.item, kind="signature.revoked", actor=actor,
+        event_record(agency=agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_REVOKED, actor=actor,
                      data={"signature": req.pk})
     return req
 
@@ -285,7 +285,7 @@ def signature_code_send(*, req: SignatureRequest, channel: str) -> str:
                         idempotency_key=f"signing_code:{req.pk}:{req.token_version}:{req.code_sends}",
                         params={"code": code, "minutes": signing_code_ttl_minutes(), "agency": req.agency.name},
                         recipient_address=address, task=req.task, send_after=now)
-        event_record(agency=req.agency, task=req.task, item=req.item, kind="signature.code_sent",
+        event_record(agency=req.agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_CODE_SENT,
                      actor_label=_("owner"), data={"signature": req.pk, "channel": channel,
                                                    "to": mask_mobile(address) if channel == "sms" else
                                                    mask_email(address)})
@@ -306,7 +306,7 @@ def signature_confirm(*, req: SignatureRequest, code: str, shown_sha256: str, la
         if not ok:
             req.code_attempts += 1
             req.save(update_fields=["code_attempts", "updated_at"])
-            event_record(agency=req.agency, task=req.task, item=req.item, kind="signature.code_wrong",
+            event_record(agency=req.agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_CODE_WRONG,
                          actor_label=_("owner"), ip_address=ip_address, user_agent=user_agent,
                          data={"signature": req.pk, "attempt": req.code_attempts})
             left = max(0, signing_code_max_attempts() - req.code_attempts)
@@ -333,7 +333,7 @@ def signature_confirm(*, req: SignatureRequest, code: str, shown_sha256: str, la
         }
         req.state, req.completed_at, req.token_hash, req.code_hash = State.SIGNED, now, None, ""
         req.save()
-        event_record(agency=req.agency, task=req.task, item=req.item, kind="signature.signed",
+        event_record(agency=req.agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_SIGNED,
                      actor_label=_("owner %(name)s") % {"name": req.owner_name}, ip_address=ip_address,
                      user_agent=user_agent, data={"signature": req.pk, **req.evidence})
     return req
@@ -356,10 +356,10 @@ def signature_decline(*, req: SignatureRequest, reason: str, language: str, ip_a
         req.state, req.completed_at, req.decline_reason, req.token_hash, req.code_hash = (
             State.DECLINED, now, reason, None, "")
         req.save()
-        event_record(agency=agency, task=req.task, item=req.item, kind="signature.declined",
+        event_record(agency=agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_DECLINED,
                      actor_label=_("owner %(name)s") % {"name": req.owner_name}, ip_address=ip_address,
                      user_agent=user_agent, data={"signature": req.pk, "reason": reason, **req.evidence})
-        item_transition(agency=agency, item=req.item, to=ItemState.EXCLUDED, kind="item.excluded_by_owner",
+        item_transition(agency=agency, item=req.item, to=ItemState.EXCLUDED, kind=EventKind.ITEM_EXCLUDED_BY_OWNER,
                         data={"reason": reason})
         submitter = ApprovalRound.objects.filter(task=req.task).order_by("-number").values_list(
             "submitted_by_id", flat=True).first()
@@ -374,7 +374,7 @@ def signature_decline(*, req: SignatureRequest, reason: str, language: str, ip_a
 
 def signature_gate(*, agency, task: ShutdownTask) -> str | None:
     """Execution gate: every item still in the task needs its owner's signature."""
-    missing = (TaskItem.objects.filter(task=task).exclude(state__in=[ItemState.EXCLUDED, ItemState.CANCELLED])
+    missing = (TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
                .exclude(signature_requests__state=State.SIGNED).count())
     if not missing:
         return None

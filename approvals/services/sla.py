@@ -9,6 +9,7 @@ from django_scopes import scope
 
 from agency.models import Agency
 from shutdown.events import event_record
+from shutdown.models import EventKind
 
 from ..conf import escalation_grace_hours
 from ..models import ApprovalDecision, ApprovalStage
@@ -37,7 +38,7 @@ def approval_sla_sweep(*, agency, now=None) -> dict:
                 notify_users(agency=agency, user_ids=waiting, kind="approval_sla_reminder",
                              template_code="approval_sla_reminder", key=f"approval_sla_reminder:{stage.pk}",
                              params=params, task=task)
-                event_record(agency=agency, task=task, kind="approval.sla_reminder", actor_label="system",
+                event_record(agency=agency, task=task, kind=EventKind.APPROVAL_SLA_REMINDER, actor_label="system",
                              data={"round": stage.round.number, "level": stage.position, "approvers": waiting})
                 reminded += 1
             elif (stage.escalated_at is None
@@ -49,7 +50,7 @@ def approval_sla_sweep(*, agency, now=None) -> dict:
                 notify_users(agency=agency, user_ids=owners, kind="approval_escalated",
                              template_code="approval_escalated", key=f"approval_escalated:{stage.pk}",
                              params=params, task=task)
-                event_record(agency=agency, task=task, kind="approval.escalated", actor_label="system",
+                event_record(agency=agency, task=task, kind=EventKind.APPROVAL_ESCALATED, actor_label="system",
                              data={"round": stage.round.number, "level": stage.position, "to": owners})
                 escalated += 1
     return {"reminded": reminded, "escalated": escalated}

@@ -14,6 +14,7 @@ from agency.exceptions import DomainError, DomainValidationError
 from agency.views.base import AgencyScopedView
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
+from shutdown.services import lifecycle
 
 from ..audit import audit_export, audit_export_filename
 from ..forms import DelegationForm, LevelFormSet, PolicyForm
@@ -29,10 +30,7 @@ PAGE_SIZE = 50
 
 
 def _task_page(agency, task) -> str:
-    try:
-        return reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk})
-    except Exception:  # noqa: BLE001 - the shutdown app may not have its page yet
-        return reverse("approvals:task_audit", kwargs={"agency_slug": agency.slug, "pk": task.pk})
+    return reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk})
 
 
 def _back(request, fallback: str):
@@ -141,7 +139,7 @@ class TaskActionView(AgencyScopedView, View):
             elif action == "withdraw":
                 svc.task_withdraw(**kwargs, comment=comment, **meta)
             elif action == "cancel":
-                svc.task_cancel(**kwargs, comment=comment, **meta)
+                lifecycle.task_cancel(**kwargs, comment=comment, **meta)
             else:
                 svc.appeal_file(**kwargs, reason=comment)
         except DomainError as exc:

@@ -15,7 +15,7 @@ from agency.api.base import AgencyScopedGenericViewSet
 from shutdown import selectors
 from shutdown.models import Blocker, ShutdownTask, TaskItem, Tier
 from shutdown.services import blockers as blocker_services
-from shutdown.services import execution, precheck
+from shutdown.services import execution, lifecycle, precheck
 from shutdown.services import tasks as task_services
 from shutdown.services.documents import document_upload
 
@@ -69,8 +69,9 @@ class ShutdownTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     # --- task -----------------------------------------------------------------------------
     @extend_schema(request=s.TaskCreateSerializer, responses={201: s.TaskSerializer})
     def create(self, request, *args, **kwargs):
+        """Create the task and queue its pre-checks (like the page does)."""
         data = self._input(s.TaskCreateSerializer)
-        task = task_services.task_create(
+        task = lifecycle.task_create_and_check(
             agency=self.agency, actor=request.user, title=data["title"], reason=data.get("reason", ""),
             strategy=data["strategy"], sub_account_ids=data.get("sub_account_ids"), filter_params=data.get("filter"),
             matrix_target=data.get("matrix_target"), tier_rule=data.get("tier_rule"),

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from agency.exceptions import Conflict, DomainValidationError
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import Blocker, CheckKind, DocumentKind, ShutdownTask
+from shutdown.models import Blocker, CheckKind, DocumentKind, EventKind, ShutdownTask
 from shutdown.services.documents import document_upload
 from shutdown.services.tasks import _require_editable
 
@@ -40,7 +40,7 @@ def blocker_resolve(*, agency, blocker: Blocker, actor, note: str) -> Blocker:
         blocker.resolution_note = note.strip()
         blocker.resolved_by, blocker.resolved_at = actor, timezone.now()
         blocker.save()
-        event_record(agency=agency, task=blocker.task, item=blocker.item, kind="blocker.resolved", actor=actor,
+        event_record(agency=agency, task=blocker.task, item=blocker.item, kind=EventKind.BLOCKER_RESOLVED, actor=actor,
                      data={"blocker": blocker.pk, "code": blocker.code, "rule": blocker.rule, "from": before,
                            "note": blocker.resolution_note})
     return blocker
@@ -64,7 +64,7 @@ def blocker_appeal(*, agency, blocker: Blocker, actor, note: str, upload=None) -
         blocker.appeal_document = document
         blocker.appealed_by, blocker.appealed_at = actor, timezone.now()
         blocker.save()
-        event_record(agency=agency, task=blocker.task, item=blocker.item, kind="blocker.appealed", actor=actor,
+        event_record(agency=agency, task=blocker.task, item=blocker.item, kind=EventKind.BLOCKER_APPEALED, actor=actor,
                      data={"blocker": blocker.pk, "code": blocker.code, "channel": rules.blocker_channel(blocker.code),
                            "note": blocker.appeal_note, "document_sha256": document.sha256 if document else None})
     return blocker

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
 from shutdown.events import event_record
-from shutdown.models import DocumentKind, ShutdownTask, TaskDocument, TaskItem
+from shutdown.models import DocumentKind, EventKind, ShutdownTask, TaskDocument, TaskItem
 from shutdown.states import TaskState
 
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -64,7 +64,7 @@ def document_upload(*, agency, task: ShutdownTask, actor, kind: str, upload, ite
                 sha256=sha256, uploaded_by=actor,
             )
             if record:
-                event_record(agency=agency, task=task, item=item, kind="document.uploaded", actor=actor,
+                event_record(agency=agency, task=task, item=item, kind=EventKind.DOCUMENT_UPLOADED, actor=actor,
                              data={"document": document.pk, "kind": kind, "sha256": sha256, "size": upload.size})
     except Exception:
         default_storage.delete(stored)

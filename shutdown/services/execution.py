@@ -15,12 +15,16 @@ from agency.services.subaccounts import subaccounts_status_set
 from shutdown.connectors import ConnectorResult, connector_for
 from shutdown.events import event_record
 from shutdown.gates import execution_blockers
-from shutdown.models import DocumentKind, ShutdownTask, Strategy, TaskItem, Tier
+from shutdown.models import DocumentKind, EventKind, ShutdownTask, Strategy, TaskItem, Tier
 from shutdown.services.documents import document_upload
-from shutdown.services.tasks import INACTIVE_ITEM_STATES
-from shutdown.services.transitions import item_transition, task_transition
+from shutdown.services.transitions import (
+    FINISHED_TIER_STATES,
+    item_transition,
+    task_state_roll_up,
+    task_transition,
+)
 from shutdown.signals import item_effective
-from shutdown.states import ItemState, TaskState, check_task_transition
+from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState, check_task_transition
 
 STATUS_AFTER = {
     Strategy.SHUTDOWN: SubAccountStatus.SHUT_DOWN,
@@ -28,7 +32,6 @@ STATUS_AFTER = {
     Strategy.RESTRICT: SubAccountStatus.RESTRICTED,
     Strategy.MATRIX: SubAccountStatus.ACTIVE,  # R5.3: the old account stays, as a funnel
 }
-FINISHED_TIER_STATES = (Tier.State.COMPLETE, Tier.State.CLOSED_WITH_FAILURES)
 
 
 def execution_start(*, agency, task: ShutdownTask, actor) -> ShutdownTask:
@@ -75,9 +78,9 @@ def tier_start(*, agency, tier: Tier, actor) -> Tier:
         subaccounts_status_set(agency=agency, actor=actor, subaccount_ids=list(items.values_list("sub_account_id", flat=True)),
                                status=SubAccountStatus.SHUTDOWN_PENDING)
         count = items.update(state=ItemState.EXECUTING)
-        event_record(agency=agency, task=task, kind="tier.opened", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TIER_OPENED, actor=actor,
                      data={"tier": tier.pk, "name": tier.name, "items": count})
-        _tier_maybe_finish(agency=agency, tier=tier, actor=actor)
+        task_state_roll_up(agency=agency, task=task, actor=actor)
     return tier
 
 
@@ -103,7 +106,7 @@ def item_mark_done(*, agency, item: TaskItem, actor, receipt_number: str = "", s
         if screenshot is not None:
             document = document_upload(agency=agency, task=item.task, item=item, actor=actor, upload=screenshot,
                                        kind=DocumentKind.EXECUTION_SCREENSHOT, record=False)
-        item_transition(agency=agency, item=item, to=ItemState.DONE, actor=actor, kind="item.done",
+        item_transition(agency=agency, item=item, to=ItemState.DONE, actor=actor, kind=EventKind.ITEM_DONE,
                         data={"receipt_number": receipt_number, "effective_at": effective_at.isoformat(),
                               "screenshot_sha256": document.sha256 if document else None})
         item.state = ItemState.DONE
@@ -113,7 +116,7 @@ def item_mark_done(*, agency, item: TaskItem, actor, receipt_number: str = "", s
         subaccounts_status_set(agency=agency, actor=actor, subaccount_ids=[item.sub_account_id],
                                status=STATUS_AFTER[item.task.strategy])
         item_effective.send(sender=TaskItem, agency=agency, item=item, effective_at=effective_at)
-        _tier_maybe_finish(agency=agency, tier=item.tier, actor=actor)
+        task_state_roll_up(agency=agency, task=item.task, actor=actor)
     return item
 
 
@@ -122,7 +125,7 @@ def item_mark_failed(*, agency, item: TaskItem, actor, reason: str) -> TaskItem:
         raise DomainValidationError(_("Say why the item failed."), details={"reason": ["required"]})
     with transaction.atomic():
         item = _lock_executing_item(item)
-        item_transition(agency=agency, item=item, to=ItemState.FAILED, actor=actor, kind="item.failed",
+        item_transition(agency=agency, item=item, to=ItemState.FAILED, actor=actor, kind=EventKind.ITEM_FAILED,
                         data={"reason": reason.strip()})
         item.state = ItemState.FAILED
         item.failure_reason = reason.strip()
@@ -133,7 +136,7 @@ def item_mark_failed(*, agency, item: TaskItem, actor, reason: str) -> TaskItem:
 def item_retry(*, agency, item: TaskItem, actor) -> TaskItem:
     with transaction.atomic():
         item = _lock_executing_item(item)
-        item_transition(agency=agency, item=item, to=ItemState.EXECUTING, actor=actor, kind="item.retried")
+        item_transition(agency=agency, item=item, to=ItemState.EXECUTING, actor=actor, kind=EventKind.ITEM_RETRIED)
         item.state = ItemState.EXECUTING
     return item
 
@@ -154,31 +157,10 @@ def tier_close(*, agency, tier: Tier, actor) -> Tier:
                         .values("pk", "sub_account_id", "failure_reason"))
         tier.state = Tier.State.CLOSED_WITH_FAILURES if failures else Tier.State.COMPLETE
         tier.save(update_fields=["state"])
-        event_record(agency=agency, task=tier.task, kind="tier.closed", actor=actor,
+        event_record(agency=agency, task=tier.task, kind=EventKind.TIER_CLOSED, actor=actor,
                      data={"tier": tier.pk, "state": tier.state, "failures": failures})
-        _task_maybe_finish(agency=agency, task=tier.task, actor=actor)
+        task_state_roll_up(agency=agency, task=tier.task, actor=actor)
     return tier
-
-
-def _tier_maybe_finish(*, agency, tier: Tier, actor) -> None:
-    """A tier whose active items are all done completes by itself."""
-    tier.refresh_from_db(fields=["state"])
-    if tier.state != Tier.State.OPEN:
-        return
-    states = set(TaskItem.objects.filter(tier=tier).exclude(state__in=INACTIVE_ITEM_STATES)
-                 .values_list("state", flat=True).distinct())
-    if states <= {ItemState.DONE}:
-        tier.state = Tier.State.COMPLETE
-        tier.save(update_fields=["state"])
-        event_record(agency=agency, task=tier.task, kind="tier.complete", actor=actor, data={"tier": tier.pk})
-        _task_maybe_finish(agency=agency, task=tier.task, actor=actor)
-
-
-def _task_maybe_finish(*, agency, task: ShutdownTask, actor) -> None:
-    if Tier.objects.filter(task=task).exclude(state__in=FINISHED_TIER_STATES).exists():
-        return
-    any_done = TaskItem.objects.filter(task=task, state=ItemState.DONE).exists()
-    task_transition(agency=agency, task=task, to=TaskState.DONE if any_done else TaskState.FAILED, actor=actor)
 
 
 def tier_run_connector(*, agency, tier: Tier, actor) -> dict:

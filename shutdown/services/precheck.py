@@ -19,9 +19,9 @@ from agency.exceptions import Conflict, DomainValidationError
 from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem
-from shutdown.services.tasks import BULK_BATCH, INACTIVE_ITEM_STATES, task_state_refresh
-from shutdown.services.transitions import task_transition
+from shutdown.models import Blocker, EventKind, ShutdownTask, TaskDocument, TaskItem
+from shutdown.services.tasks import BULK_BATCH
+from shutdown.services.transitions import task_state_roll_up, task_transition
 from shutdown.states import EDITABLE_TASK_STATES, ItemState, TaskState
 
 PROGRESS_STEPS = 10
@@ -49,7 +49,7 @@ def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | N
         task.save(update_fields=["progress_done", "progress_total", "updated_at"])
         if task.state != TaskState.CHECKING:
             task = task_transition(agency=agency, task=task, to=TaskState.CHECKING, actor=actor,
-                                   kind="precheck.started", data={"items": count})
+                                   kind=EventKind.PRECHECK_STARTED, data={"items": count})
         if publish:
             task_publish("shutdown.tasks.task_precheck", kwargs={"agency_id": agency.pk, "task_id": task.pk})
     return task
@@ -147,17 +147,9 @@ def precheck_run(*, agency, task_id: int) -> dict:
         task.save(update_fields=["progress_done", "checked_at", "updated_at"])
         summary = {"checked": done, "blocked": blocked, "ready": ready, "new_blockers": len(new_blockers),
                    "cleared": len(clear_ids)}
-        event_record(agency=agency, task=task, kind="precheck.finished", data=summary, actor_label="system")
-        active = TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
-        states = set(active.values_list("state", flat=True).distinct())
-        if ItemState.BLOCKED in states:
-            target = TaskState.BLOCKED
-        elif states == {ItemState.READY}:
-            target = TaskState.READY
-        else:
-            target = TaskState.DRAFT
-        task_transition(agency=agency, task=task, to=target, kind=f"task.{target}")
-    return {"task": task_id, **summary, "state": target}
+        event_record(agency=agency, task=task, kind=EventKind.PRECHECK_FINISHED, data=summary, actor_label="system")
+        task = task_state_roll_up(agency=agency, task=task)
+    return {"task": task_id, **summary, "state": task.state}
 
 
-__all__ = ["precheck_start", "precheck_run", "task_state_refresh", "PROGRESS_STEPS"]
+__all__ = ["precheck_start", "precheck_run", "PROGRESS_STEPS"]

@@ -7,16 +7,16 @@ from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import SubAccount
+from agency.selectors import subaccount_filter_queryset
 from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import ShutdownTask, Strategy, TaskItem, Tier
-from shutdown.services.transitions import item_transition, task_transition
-from shutdown.states import EDITABLE_TASK_STATES, TASK_TRANSITIONS, ItemState, TaskState
+from shutdown.models import EventKind, ShutdownTask, Strategy, TaskItem, Tier
+from shutdown.services.transitions import item_transition, task_state_roll_up, task_transition
+from shutdown.states import EDITABLE_TASK_STATES, INACTIVE_ITEM_STATES, ItemState, TaskState
 
 # Tasks in these states still hold their accounts: an account can be in one of them only.
 OPEN_TASK_STATES = [s for s in TaskState.values if s not in (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)]
-INACTIVE_ITEM_STATES = [ItemState.EXCLUDED, ItemState.CANCELLED]
 BULK_BATCH = 5000
 MAX_LISTED_IDS = 20
 
@@ -52,10 +52,6 @@ def selection_queryset(*, agency, sub_account_ids=None, filter_params=None):
             )
         return SubAccount.objects.filter(pk__in=ids)
     if filter_params is not None:
-        try:
-            from agency.selectors import subaccount_filter_queryset
-        except ImportError as exc:  # the registry's filter is not installed
-            raise DomainValidationError(_("Selecting by filter is not available yet: list the ids.")) from exc
         return subaccount_filter_queryset(agency=agency, params=filter_params)
     raise DomainValidationError(_("Select at least one sub-account."), details={"sub_account_ids": ["required"]})
 
@@ -96,7 +92,7 @@ def task_create(*, agency, actor, title: str, strategy: str, reason: str = "", s
         TaskItem.objects.bulk_create(
             [TaskItem(agency=agency, task=task, sub_account_id=pk) for pk in ids], batch_size=BULK_BATCH
         )
-        event_record(agency=agency, task=task, kind="task.created", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TASK_CREATED, actor=actor,
                      data={"title": title, "strategy": strategy, "items": len(ids)})
         if tier_rule:
             tiers_split(agency=agency, task=task, actor=actor, rule=tier_rule, batch_size=batch_size)
@@ -140,11 +136,11 @@ def task_update(*, agency, task: ShutdownTask, actor, **changes) -> ShutdownTask
         _check_matrix_target(strategy=task.strategy, matrix_target=task.matrix_target, ids=ids)
         task.save()
         changed = sorted(before)
-        event_record(agency=agency, task=task, kind="task.edited", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TASK_EDITED, actor=actor,
                      data={"fields": changed, "before": {k: getattr(v, "pk", v) for k, v in before.items()}})
         if {"strategy", "matrix_target"} & set(changed) and task.state != TaskState.DRAFT:
             task.items.exclude(state__in=INACTIVE_ITEM_STATES).update(state=ItemState.DRAFT)
-            task = task_transition(agency=agency, task=task, to=TaskState.DRAFT, actor=actor, kind="task.reset",
+            task = task_transition(agency=agency, task=task, to=TaskState.DRAFT, actor=actor, kind=EventKind.TASK_RESET,
                                    data={"reason": "strategy changed"})
     return task
 
@@ -182,7 +178,7 @@ def tiers_split(*, agency, task: ShutdownTask, actor, rule: str | None = None, b
             for k in range(0, len(ids), BULK_BATCH):
                 TaskItem.objects.filter(task=task, pk__in=ids[k:k + BULK_BATCH]).update(tier=tier)
             created.append(tier)
-        event_record(agency=agency, task=task, kind="tiers.split", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TIERS_SPLIT, actor=actor,
                      data={"rule": rule or "manual", "tiers": [[t.name, len(s["item_ids"])] for t, s in
                                                                zip(created, plan, strict=True)]})
     return created
@@ -229,7 +225,7 @@ def tier_update(*, agency, tier: Tier, actor, name: str | None = None, planned_s
         if planned_start is not None:
             tier.planned_start = planned_start
         tier.save()
-        event_record(agency=agency, task=task, kind="tier.edited", actor=actor,
+        event_record(agency=agency, task=task, kind=EventKind.TIER_EDITED, actor=actor,
                      data={"tier": tier.pk, "name": tier.name, "planned_start": tier.planned_start})
     return tier
 
@@ -246,7 +242,7 @@ def item_update(*, agency, item: TaskItem, actor, topic_transfer_target: str | N
         if note is not None:
             item.note = note
         item.save()
-        event_record(agency=agency, task=item.task, item=item, kind="item.edited", actor=actor, data=data)
+        event_record(agency=agency, task=item.task, item=item, kind=EventKind.ITEM_EDITED, actor=actor, data=data)
     return item
 
 
@@ -255,8 +251,8 @@ def item_exclude(*, agency, item: TaskItem, actor, reason: str = "") -> TaskItem
         task = _locked_task(item.task)
         _require_editable(task)
         item = item_transition(agency=agency, item=item, to=ItemState.EXCLUDED, actor=actor,
-                               kind="item.excluded", data={"reason": reason})
-        task_state_refresh(agency=agency, task=task, actor=actor)
+                               kind=EventKind.ITEM_EXCLUDED, data={"reason": reason})
+        task_state_roll_up(agency=agency, task=task, actor=actor)
     return item
 
 
@@ -265,8 +261,8 @@ def item_restore(*, agency, item: TaskItem, actor) -> TaskItem:
     with transaction.atomic():
         task = _locked_task(item.task)
         _require_editable(task)
-        item = item_transition(agency=agency, item=item, to=ItemState.DRAFT, actor=actor, kind="item.restored")
-        task_state_refresh(agency=agency, task=task, actor=actor)
+        item = item_transition(agency=agency, item=item, to=ItemState.DRAFT, actor=actor, kind=EventKind.ITEM_RESTORED)
+        task_state_roll_up(agency=agency, task=task, actor=actor)
     return item
 
 
@@ -280,26 +276,6 @@ def item_move(*, agency, item: TaskItem, tier: Tier, actor) -> TaskItem:
         before = item.tier_id
         item.tier = tier
         item.save(update_fields=["tier", "updated_at"])
-        event_record(agency=agency, task=task, item=item, kind="item.moved", actor=actor,
+        event_record(agency=agency, task=task, item=item, kind=EventKind.ITEM_MOVED, actor=actor,
                      data={"from_tier": before, "to_tier": tier.pk})
     return item
-
-
-def task_state_refresh(*, agency, task: ShutdownTask, actor=None) -> ShutdownTask:
-    """After an item changed: the task is ready when every active item is ready (the seam to
-    approvals), blocked when one is blocked, draft when one still waits for its check."""
-    if task.state not in (TaskState.DRAFT, TaskState.BLOCKED, TaskState.READY):
-        return task
-    states = set(TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
-                 .values_list("state", flat=True).distinct())
-    if not states:
-        target = TaskState.DRAFT
-    elif states & {ItemState.DRAFT, ItemState.CHECKING}:
-        target = TaskState.DRAFT
-    elif ItemState.BLOCKED in states:
-        target = TaskState.BLOCKED
-    else:
-        target = TaskState.READY
-    if target != task.state and target in TASK_TRANSITIONS[task.state]:
-        task = task_transition(agency=agency, task=task, to=target, actor=actor)
-    return task

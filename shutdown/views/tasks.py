@@ -10,6 +10,7 @@ from django.views.generic import TemplateView
 
 from agency.exceptions import DomainValidationError
 from agency.models import Platform, SubAccount
+from agency.selectors import subaccount_filter_queryset
 from agency.views.base import AgencyScopedView
 from rulebook.policy import policy_for
 from shutdown import rules, selectors
@@ -18,7 +19,7 @@ from shutdown.forms import DocumentForm, TaskCreateForm
 from shutdown.models import Blocker, DocumentKind, ShutdownTask, Strategy, TaskDocument, TaskItem, Tier
 from shutdown.panels import TASK_PAGE_PANELS
 from shutdown.services import blockers as blocker_services
-from shutdown.services import execution, precheck
+from shutdown.services import execution, lifecycle, precheck
 from shutdown.services import tasks as task_services
 from shutdown.services.blockers import ANSWERABLE_CHECKS
 from shutdown.services.documents import document_upload
@@ -79,10 +80,6 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
                 "from_filter", "csrfmiddlewaretoken", "title", "strategy", "reason", "matrix_target", "tier_rule",
                 "batch_size", "page", "ids"}}
             params = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
-            try:
-                from agency.selectors import subaccount_filter_queryset
-            except ImportError:
-                return {"filter_params": params}, SubAccount.objects.none()
             return {"filter_params": params}, subaccount_filter_queryset(agency=self.agency, params=params)
         ids = [int(i) for i in data.getlist("ids") if str(i).isdigit()]
         if ids:
@@ -119,14 +116,13 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
                 form.add_error("matrix_target", _("No such sub-account in this agency."))
                 return self.render_to_response(self.get_context_data(form=form))
         try:
-            task = task_services.task_create(
+            task = lifecycle.task_create_and_check(
                 agency=self.agency, actor=request.user, title=data["title"], reason=data["reason"],
                 strategy=data["strategy"], matrix_target=matrix_target, tier_rule=data.get("tier_rule") or None,
                 batch_size=data.get("batch_size"), **selection_args)
         except DomainValidationError as exc:
             form.add_error(None, str(exc.message))
             return self.render_to_response(self.get_context_data(form=form))
-        precheck.precheck_start(agency=self.agency, task=task, actor=request.user)
         messages.success(request, _("Task created; the pre-checks are running."))
         return HttpResponseRedirect(reverse("shutdown:task_detail", kwargs={"agency_slug": self.agency.slug,
                                                                               "pk": task.pk}))

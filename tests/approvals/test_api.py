@@ -197,7 +197,8 @@ def test_audit_events_verify_export(world_a, django_assert_max_num_queries):
         large = client.get(api(world_a, f"shutdown-tasks/{big.pk}/audit/"))
     assert small.status_code == 200
     assert large.json()["count"] >= small.json()["count"]
-    assert small.json()["results"][0]["kind"] == "approval.submitted"
+    first = small.json()["results"][0]
+    assert (first["kind"], first["kind_label"]) == ("approval.submitted", "Submitted for approval")
     verify = world_a.client("auditor").get(api(world_a, f"shutdown-tasks/{task.pk}/audit/verify/")).json()
     assert verify["ok"] is True
     assert world_a.client("operator").get(api(world_a, f"shutdown-tasks/{task.pk}/audit/export/")).status_code == 403
@@ -206,6 +207,7 @@ def test_audit_events_verify_export(world_a, django_assert_max_num_queries):
     assert export.json()["verification"]["ok"] is True
     with scope(agency=world_a.agency):
         assert len(export.json()["events"]) == TaskEvent.objects.filter(task=task).count()
+    assert all(e["kind_label"] and e["kind_label"] != e["kind"] for e in export.json()["events"])
 
 
 @pytest.mark.django_db

@@ -187,8 +187,14 @@ def test_audit_page_shows_event_data_whatever_its_keys(world_a):
     with scope(agency=world_a.agency):
         event_record(agency=world_a.agency, task=task, kind="task.created", data={"items": 3, "keys": ["a"]})
     r = world_a.client("auditor").get(page(world_a, f"tasks/{task.pk}/audit/"))
+    html = r.content.decode()
     assert r.status_code == 200
-    assert "task.created" in r.content.decode()
+    assert "task.created" in html
+    assert "Task created" in html
+    zh = world_a.client("auditor").get(page(world_a, f"tasks/{task.pk}/audit/"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "任务已创建" in zh.content.decode()
+    export = world_a.client("owner").get(page(world_a, f"tasks/{task.pk}/audit/export.json")).json()
+    assert {"kind": "task.created", "kind_label": "Task created"}.items() <= export["events"][-1].items()
 
 
 @pytest.mark.django_db

@@ -13,7 +13,6 @@ from approvals.services.decisions import (
     appeal_decide,
     appeal_file,
     approval_decide,
-    task_cancel,
     task_submit,
     task_withdraw,
 )
@@ -23,6 +22,7 @@ from approvals.services.sla import approval_sla_sweep, approval_sla_sweep_all
 from notifications.models import OutboundMessage
 from shutdown.events import chain_verify
 from shutdown.models import TaskItem
+from shutdown.services.lifecycle import task_cancel
 from shutdown.states import ItemState, TaskState
 from tests.builders import make_task
 from tests.factories import MembershipFactory, UserFactory
@@ -186,6 +186,12 @@ def test_owner_cancels_with_a_reason(world_a):
             task_cancel(agency=world_a.agency, task=task, actor=world_a.user("owner"), comment="")
         task_cancel(agency=world_a.agency, task=task, actor=world_a.user("owner"), comment="战略调整")
         assert set(task.items.values_list("state", flat=True)) == {ItemState.CANCELLED}
+        # The shutdown lifecycle's `task_cancelled` signal closed the approvals' round in progress.
+        rnd = ApprovalRound.objects.get(task=task)
+        assert rnd.state == ApprovalRound.State.CANCELLED and rnd.closed_at is not None
+        assert not ApprovalStage.objects.filter(round=rnd, state__in=["open", "waiting"]).exists()
+        kinds = list(task.events.order_by("seq").values_list("kind", flat=True))
+        assert kinds[-2:] == ["approval.cancelled", "items.cancelled"]
     task.refresh_from_db()
     assert task.state == TaskState.CANCELLED
     with pytest.raises(Conflict):

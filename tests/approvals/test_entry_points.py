@@ -12,8 +12,9 @@ from approvals.models import ApprovalLevel, ApprovalPolicy, ApprovalStage, Deleg
 from approvals.services.delegations import delegation_create, delegation_revoke
 from approvals.services.inbox import approvals_bulk_approve
 from approvals.services.policy import approval_policy_delete
+from tests.builders import make_task
 
-from .helpers import api, make_task, three_levels
+from .helpers import api, three_levels
 
 
 def page(world, path):

@@ -212,3 +212,16 @@ def test_large_tasks_get_their_links_from_a_worker_or_the_sweep(world_a, setting
     with scope(agency=world_a.agency):
         assert SignatureRequest.objects.filter(task=other).count() == 3
         assert OutboundMessage.objects.filter(kind="signing_link", task=other).count() == 6
+
+
+@pytest.mark.django_db
+def test_cancelling_an_approved_task_revokes_the_open_links(signing):
+    """The shutdown lifecycle cancels; the approvals app reacts to its `task_cancelled` signal."""
+    from shutdown.services.lifecycle import task_cancel
+
+    world, task, paths = signing
+    with scope(agency=world.agency):
+        task_cancel(agency=world.agency, task=task, actor=world.user("owner"), comment="计划取消")
+        assert set(SignatureRequest.objects.filter(task=task).values_list("state", flat=True)) == {"revoked"}
+        assert set(task.items.values_list("state", flat=True)) == {ItemState.CANCELLED}
+    assert Client().get(next(iter(paths.values()))).status_code in (403, 404, 410)

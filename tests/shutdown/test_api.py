@@ -17,17 +17,48 @@ def accounts(world_a):
     return [SubAccountFactory(agency=world_a.agency, platform=p, **clean()) for p in ("douyin", "bilibili", "wechat")]
 
 
-def test_create_task_from_ids(world_a, accounts):
-    response = world_a.client("operator").post(base(world_a), {
-        "title": "Q4 清理", "strategy": "restrict", "sub_account_ids": [a.pk for a in accounts],
-        "tier_rule": "platform"}, format="json")
+def test_create_task_from_ids(world_a, accounts, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = world_a.client("operator").post(base(world_a), {
+            "title": "Q4 清理", "strategy": "restrict", "sub_account_ids": [a.pk for a in accounts],
+            "tier_rule": "platform"}, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["state"] == "draft"
+    assert body["state"] == "checking"
     assert body["strategy"] == "restrict"
     detail = world_a.client("auditor").get(f"{base(world_a)}{body['id']}/").json()
     assert [t["name"] for t in detail["tiers"]][0].startswith("Douyin")
     assert detail["item_counts"]["total"] == 3
+
+
+def test_an_api_created_task_is_pre_checked_like_a_page_created_one(world_a, accounts,
+                                                                    django_capture_on_commit_callbacks):
+    """Both run lifecycle.task_create_and_check: the items are queued for checking and the run is published."""
+    from django.urls import reverse
+
+    from shutdown.models import ShutdownTask
+    from shutdown.services.precheck import precheck_run
+
+    ids = [a.pk for a in accounts]
+    with django_capture_on_commit_callbacks(execute=False) as api_published:
+        response = world_a.client("operator").post(base(world_a), {
+            "title": "API", "strategy": "shutdown", "sub_account_ids": ids[:2]}, format="json")
+    assert response.status_code == 201
+    with django_capture_on_commit_callbacks(execute=False) as page_published:
+        page = world_a.client("operator").post(reverse("shutdown:task_create", kwargs={"agency_slug": world_a.agency.slug}), {
+            "ids": ids[2:], "title": "Page", "strategy": "shutdown"})
+    assert page.status_code == 302
+    assert len(api_published) == len(page_published) == 1  # the pre-check run, queued after commit
+    with world_a.scope():
+        for title in ("API", "Page"):
+            task = ShutdownTask.objects.get(title=title)
+            assert task.state == TaskState.CHECKING and task.progress_total == task.items.count()
+            assert set(task.items.values_list("state", flat=True)) == {"checking"}
+            assert list(task.events.order_by("seq").values_list("kind", flat=True)) == [
+                "task.created", "precheck.started"]
+            precheck_run(agency=world_a.agency, task_id=task.pk)
+            task.refresh_from_db()
+            assert task.state == TaskState.READY
 
 
 def test_create_rejects_another_agencys_ids(world_a, world_b, accounts):
