@@ -1,7 +1,8 @@
 """The one role → permission map of the product.
 
 Every check in views, API views and services asks `role_has(role, permission)`;
-nothing else in the code base compares role names.
+nothing else compares role names. Roles appear by name elsewhere only to *choose people*
+(who is reminded or alerted: rulebook.policy; who fills a built-in approval level).
 """
 
 from django.db import models
@@ -42,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # approvals and signatures
     "approvals.decide": DECIDERS,
     "approvals.policy": MANAGERS,
+    "appeals.decide": frozenset({Role.OWNER}),
     "signatures.manage": OPERATORS,
     # deadlines, reminders, monitoring
     "deadlines.view": ALL,

@@ -118,7 +118,7 @@ def task_panel(*, task, user, access) -> dict:
         "can_appeal": (current is not None and current.state == ApprovalRound.State.REJECTED
                        and task.state == TaskState.DRAFT and appeal is None and access.can("tasks.submit")),
         "appeal": appeal,
-        "can_decide_appeal": appeal is not None and appeal.state == Appeal.State.OPEN and access.role == "owner",
+        "can_decide_appeal": appeal is not None and appeal.state == Appeal.State.OPEN and access.can("appeals.decide"),
         "signature_counts": sig_counts, "signatures": signatures,
         "signatures_total": sum(sig_counts.values()), "signature_states": SignatureRequest.State.choices,
         "can_manage_signatures": access.can("signatures.manage"),

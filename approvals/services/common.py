@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from accounts.roles import Role, role_has
+from agency.models import Agency
 from notifications.services.enqueue import message_enqueue
 from shutdown.models import TaskItem, Tier
 from shutdown.states import INACTIVE_ITEM_STATES
@@ -36,18 +37,18 @@ def task_content_hash(*, task) -> str:
     return sha256_hex(canonical_json(payload))
 
 
-def member_ids_with_role(*, agency, role: str) -> list[int]:
+def member_ids_with_role(*, agency: Agency, role: str) -> list[int]:
     return list(Membership.objects.filter(agency=agency, role=role, user__is_active=True)
                 .order_by("user_id").values_list("user_id", flat=True))
 
 
-def decider_ids(*, agency, user_ids) -> list[int]:
+def decider_ids(*, agency: Agency, user_ids) -> list[int]:
     """The given users that are still members able to decide."""
     rows = Membership.objects.filter(agency=agency, user_id__in=list(user_ids), user__is_active=True)
     return sorted(m.user_id for m in rows if role_has(m.role, "approvals.decide"))
 
 
-def owner_ids(*, agency) -> list[int]:
+def owner_ids(*, agency: Agency) -> list[int]:
     return member_ids_with_role(agency=agency, role=Role.OWNER)
 
 
@@ -55,11 +56,11 @@ def site_url(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def task_url(*, agency, task) -> str:
+def task_url(*, agency: Agency, task) -> str:
     return site_url(reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
 
 
-def notify_users(*, agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,
+def notify_users(*, agency: Agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,
                  channels=("inapp", "email")) -> int:
     """Store one message per user and channel in the outbox (same transaction as the change)."""
     users = User.objects.filter(pk__in=list(user_ids), is_active=True)

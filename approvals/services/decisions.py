@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import role_has
 from accounts.selectors import membership_get
 from agency.exceptions import Conflict, DomainValidationError
+from agency.models import Agency
 from shutdown.events import event_record
 from shutdown.models import EventKind, ShutdownTask
 from shutdown.services.lifecycle import (
@@ -53,7 +54,7 @@ APPEAL_EVENTS = {Appeal.State.UPHELD: EventKind.APPROVAL_APPEAL_UPHELD,
 
 # --- reading the current state ---------------------------------------------------------------
 
-def policy_for_strategy(*, agency, strategy: str):
+def policy_for_strategy(*, agency: Agency, strategy: str):
     """(policy name, [level dicts]) for a strategy: its own policy, else the default, else one owner level."""
     policies = {p.strategy: p for p in ApprovalPolicy.objects.filter(is_active=True, strategy__in=[strategy, ""])}
     policy = policies.get(strategy) or policies.get("")
@@ -77,7 +78,7 @@ def _open_stage(rnd) -> ApprovalStage | None:
     return ApprovalStage.objects.filter(round=rnd, state=Stage.OPEN).order_by("position").first()
 
 
-def active_delegator_ids(*, agency, delegate_id, at=None) -> set[int]:
+def active_delegator_ids(*, agency: Agency, delegate_id, at=None) -> set[int]:
     at = at or timezone.now()
     return set(Delegation.objects.filter(delegate_id=delegate_id, starts_at__lte=at, ends_at__gt=at,
                                          revoked_at__isnull=True).values_list("delegator_id", flat=True))
@@ -110,7 +111,7 @@ def _refuse_reason(*, task, rnd, stage, user, decided_ids, used_votes, delegator
 
 # --- submit ------------------------------------------------------------------------------------
 
-def _open(*, agency, stage, rnd, now, decided_ids: set[int], task) -> None:
+def _open(*, agency: Agency, stage, rnd, now, decided_ids: set[int], task) -> None:
     if stage.member_ids:
         candidates = decider_ids(agency=agency, user_ids=stage.member_ids)
     else:
@@ -139,7 +140,7 @@ def _open(*, agency, stage, rnd, now, decided_ids: set[int], task) -> None:
                  template_code="approval_request", key=f"approval_request:{stage.pk}", params=params, task=task)
 
 
-def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_address=None,
+def task_submit(*, agency: Agency, task: ShutdownTask, actor, comment: str = "", ip_address=None,
                 user_agent: str = "") -> ApprovalRound:
     """READY → IN_APPROVAL: freeze the content (hash), copy the policy's levels, open level 1."""
     with transaction.atomic():
@@ -187,7 +188,7 @@ def task_submit(*, agency, task: ShutdownTask, actor, comment: str = "", ip_addr
 
 # --- decide ------------------------------------------------------------------------------------
 
-def _finish_approved(*, agency, task, rnd, actor, now) -> None:
+def _finish_approved(*, agency: Agency, task, rnd, actor, now) -> None:
     rnd.state, rnd.closed_at = Round.APPROVED, now
     rnd.save(update_fields=["state", "closed_at"])
     task_mark_approved(agency=agency, task=task, actor=actor, data={"round": rnd.number})
@@ -196,7 +197,7 @@ def _finish_approved(*, agency, task, rnd, actor, now) -> None:
     signatures_start(agency=agency, task=task)
 
 
-def approval_decide(*, agency, task: ShutdownTask, actor, decision: str, comment: str = "", ip_address=None,
+def approval_decide(*, agency: Agency, task: ShutdownTask, actor, decision: str, comment: str = "", ip_address=None,
                     user_agent: str = "") -> ApprovalDecision:
     """Record one approver's decision at the open level; open the next level or finish."""
     comment = (comment or "").strip()
@@ -264,14 +265,14 @@ def _close_round(*, rnd, state, now) -> None:
     ApprovalStage.objects.filter(round=rnd, state__in=[Stage.OPEN, Stage.WAITING]).update(state=Stage.CLOSED)
 
 
-def round_cancel_open(*, agency, task) -> None:
+def round_cancel_open(*, agency: Agency, task) -> None:
     """The task was cancelled (shutdown's `task_cancelled`): its round in progress, if any, closes."""
     rnd = _current_round(task)
     if rnd is not None and rnd.state == Round.IN_PROGRESS:
         _close_round(rnd=rnd, state=Round.CANCELLED, now=timezone.now())
 
 
-def _reject(*, agency, task, rnd, stage, actor, comment, now) -> None:
+def _reject(*, agency: Agency, task, rnd, stage, actor, comment, now) -> None:
     stage.state, stage.completed_at = Stage.REJECTED, now
     stage.save(update_fields=["state", "completed_at"])
     _close_round(rnd=rnd, state=Round.REJECTED, now=now)
@@ -284,7 +285,7 @@ def _reject(*, agency, task, rnd, stage, actor, comment, now) -> None:
                              "by": actor.get_full_name(), "link": task_url(agency=agency, task=task)}, task=task)
 
 
-def task_withdraw(*, agency, task, actor, comment: str = "", ip_address=None, user_agent: str = "") -> None:
+def task_withdraw(*, agency: Agency, task, actor, comment: str = "", ip_address=None, user_agent: str = "") -> None:
     """The submitter takes the task back (to draft) while the last level has not opened."""
     with transaction.atomic():
         locked = task_lock(task_id=task.pk)
@@ -308,7 +309,7 @@ def task_withdraw(*, agency, task, actor, comment: str = "", ip_address=None, us
 
 # --- appeals -----------------------------------------------------------------------------------
 
-def appeal_file(*, agency, task, actor, reason: str) -> Appeal:
+def appeal_file(*, agency: Agency, task, actor, reason: str) -> Appeal:
     """Appeal the last rejection to the agency owner."""
     reason = (reason or "").strip()
     if not reason:
@@ -333,9 +334,9 @@ def appeal_file(*, agency, task, actor, reason: str) -> Appeal:
     return appeal
 
 
-def appeal_decide(*, agency, appeal: Appeal, actor, uphold: bool, comment: str = "") -> Appeal:
+def appeal_decide(*, agency: Agency, appeal: Appeal, actor, uphold: bool, comment: str = "") -> Appeal:
     membership = membership_get(user=actor, agency=agency)
-    if membership is None or membership.role != "owner":
+    if membership is None or not role_has(membership.role, "appeals.decide"):
         raise Conflict(_("Only the agency owner decides appeals."), code="not_owner")
     with transaction.atomic():
         task_lock(task_id=appeal.task_id)

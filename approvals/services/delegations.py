@@ -5,11 +5,12 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from accounts.roles import role_has
 from agency.exceptions import Conflict, DomainValidationError
+from agency.models import Agency
 
 from ..models import Delegation
 
 
-def delegation_create(*, agency, delegator, delegate, starts_at, ends_at, reason: str = "", actor) -> Delegation:
+def delegation_create(*, agency: Agency, delegator, delegate, starts_at, ends_at, reason: str = "", actor) -> Delegation:
     """`delegator` lets `delegate` decide in their place between the two dates."""
     errors = {}
     if starts_at is None or ends_at is None or timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
@@ -36,7 +37,7 @@ def delegation_create(*, agency, delegator, delegate, starts_at, ends_at, reason
                                      ends_at=ends_at, reason=reason.strip(), created_by=actor)
 
 
-def delegation_revoke(*, agency, delegation: Delegation, actor) -> Delegation:
+def delegation_revoke(*, agency: Agency, delegation: Delegation, actor) -> Delegation:
     """End a delegation now (the row stays for the record).
 
     Only the delegator or an administrator of the agency (`approvals.policy`) may revoke it."""

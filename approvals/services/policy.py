@@ -4,11 +4,12 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from accounts.roles import Role, role_has
 from agency.exceptions import DomainValidationError
+from agency.models import Agency
 
 from ..models import ApprovalLevel, ApprovalLevelMember, ApprovalPolicy, LevelMode
 
 
-def _clean_levels(*, agency, levels: list[dict]) -> list[dict]:
+def _clean_levels(*, agency: Agency, levels: list[dict]) -> list[dict]:
     if not levels:
         raise DomainValidationError(_("A policy needs at least one level."), details={"levels": [_("Add a level.")]})
     roles = dict(Membership.objects.filter(agency=agency).values_list("user_id", "role"))
@@ -53,7 +54,7 @@ def _clean_levels(*, agency, levels: list[dict]) -> list[dict]:
     return clean
 
 
-def approval_policy_save(*, agency, policy: ApprovalPolicy | None = None, name: str, strategy: str = "",
+def approval_policy_save(*, agency: Agency, policy: ApprovalPolicy | None = None, name: str, strategy: str = "",
                          is_active: bool = True, levels: list[dict]) -> ApprovalPolicy:
     """Create or replace a policy and its ordered levels (position = order given)."""
     name = (name or "").strip()
@@ -81,7 +82,7 @@ def approval_policy_save(*, agency, policy: ApprovalPolicy | None = None, name: 
     return policy
 
 
-def approval_policy_delete(*, agency, policy: ApprovalPolicy) -> None:
+def approval_policy_delete(*, agency: Agency, policy: ApprovalPolicy) -> None:
     """Delete a policy and its levels (cascade). Rounds already opened keep their own copy of the levels.
 
     Like `approval_policy_save`, the write runs in one transaction on the locked policy row, so that it

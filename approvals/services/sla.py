@@ -16,7 +16,7 @@ from ..models import ApprovalDecision, ApprovalStage
 from .common import notify_users, owner_ids, task_url
 
 
-def approval_sla_sweep(*, agency, now=None) -> dict:
+def approval_sla_sweep(*, agency: Agency, now=None) -> dict:
     now = now or timezone.now()
     reminded = escalated = 0
     due = ApprovalStage.objects.filter(state=ApprovalStage.State.OPEN, due_at__lte=now).order_by("due_at")

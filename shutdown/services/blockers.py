@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
+from agency.models import Agency
 from shutdown import rules
 from shutdown.events import event_record
 from shutdown.models import Blocker, CheckKind, DocumentKind, EventKind, ShutdownTask
@@ -27,7 +28,7 @@ def _locked(blocker: Blocker) -> Blocker:
     return locked
 
 
-def blocker_resolve(*, agency, blocker: Blocker, actor, note: str) -> Blocker:
+def blocker_resolve(*, agency: Agency, blocker: Blocker, actor, note: str) -> Blocker:
     if not (note or "").strip():
         raise DomainValidationError(_("Say how the blocker was resolved."), details={"note": ["required"]})
     with transaction.atomic():
@@ -46,7 +47,7 @@ def blocker_resolve(*, agency, blocker: Blocker, actor, note: str) -> Blocker:
     return blocker
 
 
-def blocker_appeal(*, agency, blocker: Blocker, actor, note: str, upload=None) -> Blocker:
+def blocker_appeal(*, agency: Agency, blocker: Blocker, actor, note: str, upload=None) -> Blocker:
     if not (note or "").strip():
         raise DomainValidationError(_("Describe the appeal (ticket number, what was sent)."),
                                     details={"note": ["required"]})

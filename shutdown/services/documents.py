@@ -12,6 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
+from agency.models import Agency
 from shutdown.events import event_record
 from shutdown.models import DocumentKind, EventKind, ShutdownTask, TaskDocument, TaskItem
 from shutdown.states import TaskState
@@ -45,7 +46,7 @@ def upload_check(upload, *, field: str = "file") -> tuple[str, str, str]:
     return kind.mime, ALLOWED_TYPES[kind.mime], digest.hexdigest()
 
 
-def document_upload(*, agency, task: ShutdownTask, actor, kind: str, upload, item: TaskItem | None = None,
+def document_upload(*, agency: Agency, task: ShutdownTask, actor, kind: str, upload, item: TaskItem | None = None,
                     record: bool = True) -> TaskDocument:
     if kind not in DocumentKind.values:
         raise DomainValidationError(_("Unknown document kind “%(k)s”.") % {"k": kind}, details={"kind": [kind]})

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
-from agency.models import SubAccountStatus
+from agency.models import Agency, SubAccountStatus
 from agency.services.subaccounts import subaccounts_status_set
 from shutdown.connectors import ConnectorResult, connector_for
 from shutdown.events import event_record
@@ -34,7 +34,7 @@ STATUS_AFTER = {
 }
 
 
-def execution_start(*, agency, task: ShutdownTask, actor) -> ShutdownTask:
+def execution_start(*, agency: Agency, task: ShutdownTask, actor) -> ShutdownTask:
     """APPROVED → EXECUTING when every gate (e.g. owner signatures) is open; opens the first tier."""
     with transaction.atomic():
         task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
@@ -57,7 +57,7 @@ def execution_start(*, agency, task: ShutdownTask, actor) -> ShutdownTask:
     return task
 
 
-def tier_start(*, agency, tier: Tier, actor) -> Tier:
+def tier_start(*, agency: Agency, tier: Tier, actor) -> Tier:
     with transaction.atomic():
         task = ShutdownTask.objects.select_for_update().get(pk=tier.task_id)
         if task.state != TaskState.EXECUTING:
@@ -92,7 +92,7 @@ def _lock_executing_item(item: TaskItem) -> TaskItem:
     return locked
 
 
-def item_mark_done(*, agency, item: TaskItem, actor, receipt_number: str = "", screenshot=None,
+def item_mark_done(*, agency: Agency, item: TaskItem, actor, receipt_number: str = "", screenshot=None,
                    effective_at=None) -> TaskItem:
     effective_at = effective_at or timezone.now()
     if timezone.is_naive(effective_at):
@@ -120,7 +120,7 @@ def item_mark_done(*, agency, item: TaskItem, actor, receipt_number: str = "", s
     return item
 
 
-def item_mark_failed(*, agency, item: TaskItem, actor, reason: str) -> TaskItem:
+def item_mark_failed(*, agency: Agency, item: TaskItem, actor, reason: str) -> TaskItem:
     if not (reason or "").strip():
         raise DomainValidationError(_("Say why the item failed."), details={"reason": ["required"]})
     with transaction.atomic():
@@ -133,7 +133,7 @@ def item_mark_failed(*, agency, item: TaskItem, actor, reason: str) -> TaskItem:
     return item
 
 
-def item_retry(*, agency, item: TaskItem, actor) -> TaskItem:
+def item_retry(*, agency: Agency, item: TaskItem, actor) -> TaskItem:
     with transaction.atomic():
         item = _lock_executing_item(item)
         item_transition(agency=agency, item=item, to=ItemState.EXECUTING, actor=actor, kind=EventKind.ITEM_RETRIED)
@@ -141,7 +141,7 @@ def item_retry(*, agency, item: TaskItem, actor) -> TaskItem:
     return item
 
 
-def tier_close(*, agency, tier: Tier, actor) -> Tier:
+def tier_close(*, agency: Agency, tier: Tier, actor) -> Tier:
     """Close an open tier whose items are all done or failed; the failures are listed in the event."""
     with transaction.atomic():
         ShutdownTask.objects.select_for_update().get(pk=tier.task_id)
@@ -163,7 +163,7 @@ def tier_close(*, agency, tier: Tier, actor) -> Tier:
     return tier
 
 
-def tier_run_connector(*, agency, tier: Tier, actor) -> dict:
+def tier_run_connector(*, agency: Agency, tier: Tier, actor) -> dict:
     """Let the agency's PlatformConnector carry out every executing item of an open tier."""
     connector = connector_for(agency)
     if not connector.automatic:

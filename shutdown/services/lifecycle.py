@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
+from agency.models import Agency
 from shutdown.events import event_record
 from shutdown.models import EventKind, ShutdownTask, TaskItem
 from shutdown.services.precheck import precheck_start
@@ -45,7 +46,7 @@ def task_lock(*, task_id: int) -> ShutdownTask:
 
 # --- create ------------------------------------------------------------------------------------
 
-def task_create_and_check(*, agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
+def task_create_and_check(*, agency: Agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
                           filter_params=None, matrix_target=None, tier_rule: str | None = None,
                           batch_size: int | None = None, publish: bool = True) -> ShutdownTask:
     """Create a task (from the page or the API) and queue the pre-checks of its items at once.
@@ -66,7 +67,7 @@ def check_submittable(task: ShutdownTask) -> None:
                        % {"state": TaskState(task.state).label}, code="wrong_state")
 
 
-def task_enter_approval(*, agency, task: ShutdownTask, actor, content_hash: str, submitted_at: datetime,
+def task_enter_approval(*, agency: Agency, task: ShutdownTask, actor, content_hash: str, submitted_at: datetime,
                         data: dict, ip_address=None, user_agent: str = "") -> ShutdownTask:
     """READY → IN_APPROVAL: the content (its hash) is frozen, the ready items wait for approval.
 
@@ -88,7 +89,7 @@ def task_enter_approval(*, agency, task: ShutdownTask, actor, content_hash: str,
     return locked
 
 
-def task_mark_approved(*, agency, task: ShutdownTask, actor, data: dict) -> ShutdownTask:
+def task_mark_approved(*, agency: Agency, task: ShutdownTask, actor, data: dict) -> ShutdownTask:
     """IN_APPROVAL → APPROVED (the last level approved): the items are approved with it."""
     with transaction.atomic():
         locked = task_lock(task_id=task.pk)
@@ -101,7 +102,7 @@ def task_mark_approved(*, agency, task: ShutdownTask, actor, data: dict) -> Shut
     return locked
 
 
-def task_return_to_draft(*, agency, task: ShutdownTask, actor, kind: EventKind, data: dict, ip_address=None,
+def task_return_to_draft(*, agency: Agency, task: ShutdownTask, actor, kind: EventKind, data: dict, ip_address=None,
                          user_agent: str = "") -> ShutdownTask:
     """IN_APPROVAL → DRAFT (rejected or withdrawn): the items wait to be prepared again."""
     with transaction.atomic():
@@ -117,7 +118,7 @@ def task_return_to_draft(*, agency, task: ShutdownTask, actor, kind: EventKind, 
 
 # --- cancel ------------------------------------------------------------------------------------
 
-def task_cancel(*, agency, task: ShutdownTask, actor, comment: str = "", ip_address=None,
+def task_cancel(*, agency: Agency, task: ShutdownTask, actor, comment: str = "", ip_address=None,
                 user_agent: str = "") -> ShutdownTask:
     """An owner/admin stops the task for good (before execution); its open items are cancelled.
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
+from agency.models import Agency
 from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
@@ -29,7 +30,7 @@ ID_BATCH = 10000  # ids per UPDATE … WHERE id IN (…): one statement per 10,0
 CHECKABLE_ITEM_STATES = [ItemState.DRAFT, ItemState.BLOCKED, ItemState.READY, ItemState.CHECKING]
 
 
-def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | None = None,
+def precheck_start(*, agency: Agency, task: ShutdownTask, actor, item_ids: list[int] | None = None,
                    publish: bool = True) -> ShutdownTask:
     """Queue the pre-checks of every active item (or of the given items: a re-check).
 
@@ -55,7 +56,7 @@ def precheck_start(*, agency, task: ShutdownTask, actor, item_ids: list[int] | N
     return task
 
 
-def precheck_run(*, agency, task_id: int) -> dict:
+def precheck_run(*, agency: Agency, task_id: int) -> dict:
     """Check every item in state `checking`; idempotent (a second run finds nothing to do)."""
     task = ShutdownTask.objects.select_related("matrix_target").get(pk=task_id)
     if task.state != TaskState.CHECKING:

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agency.exceptions import Conflict, DomainValidationError
-from agency.models import SubAccount
+from agency.models import Agency, SubAccount
 from agency.selectors import subaccount_filter_queryset
 from rulebook.policy import policy_for
 from shutdown import rules
@@ -39,7 +39,7 @@ def _short(ids) -> str:
     return text + (" …" if len(ids) > MAX_LISTED_IDS else "")
 
 
-def selection_queryset(*, agency, sub_account_ids=None, filter_params=None):
+def selection_queryset(*, agency: Agency, sub_account_ids=None, filter_params=None):
     """The sub-accounts a task is created from: explicit ids (each checked) or a saved filter."""
     if sub_account_ids:
         ids = {int(i) for i in sub_account_ids}
@@ -56,7 +56,7 @@ def selection_queryset(*, agency, sub_account_ids=None, filter_params=None):
     raise DomainValidationError(_("Select at least one sub-account."), details={"sub_account_ids": ["required"]})
 
 
-def task_create(*, agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
+def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
                 filter_params=None, matrix_target=None, tier_rule: str | None = None,
                 batch_size: int | None = None) -> ShutdownTask:
     title = (title or "").strip()
@@ -110,7 +110,7 @@ def _check_matrix_target(*, strategy, matrix_target, ids: set[int]) -> None:
                                     details={"matrix_target": [matrix_target.pk]})
 
 
-def task_update(*, agency, task: ShutdownTask, actor, **changes) -> ShutdownTask:
+def task_update(*, agency: Agency, task: ShutdownTask, actor, **changes) -> ShutdownTask:
     """Edit title, reason, strategy or matrix target while the task is editable. A new strategy
     sends the task back to draft: its pre-checks must run again."""
     allowed = {"title", "reason", "strategy", "matrix_target"}
@@ -145,7 +145,7 @@ def task_update(*, agency, task: ShutdownTask, actor, **changes) -> ShutdownTask
     return task
 
 
-def tiers_split(*, agency, task: ShutdownTask, actor, rule: str | None = None, batch_size: int | None = None,
+def tiers_split(*, agency: Agency, task: ShutdownTask, actor, rule: str | None = None, batch_size: int | None = None,
                 tiers: list[dict] | None = None) -> list[Tier]:
     """Replace the task's tiers: by a rule (platform order, risk, followers, batch size) or by hand
     (`tiers=[{"name", "planned_start", "item_ids"}]`, every active item exactly once)."""
@@ -213,7 +213,7 @@ def _manual_plan(*, active, tiers: list[dict]) -> list[dict]:
     return plan
 
 
-def tier_update(*, agency, tier: Tier, actor, name: str | None = None, planned_start=None) -> Tier:
+def tier_update(*, agency: Agency, tier: Tier, actor, name: str | None = None, planned_start=None) -> Tier:
     with transaction.atomic():
         task = _locked_task(tier.task)
         _require_editable(task)
@@ -230,7 +230,7 @@ def tier_update(*, agency, tier: Tier, actor, name: str | None = None, planned_s
     return tier
 
 
-def item_update(*, agency, item: TaskItem, actor, topic_transfer_target: str | None = None,
+def item_update(*, agency: Agency, item: TaskItem, actor, topic_transfer_target: str | None = None,
                 note: str | None = None) -> TaskItem:
     with transaction.atomic():
         _require_editable(_locked_task(item.task))
@@ -246,7 +246,7 @@ def item_update(*, agency, item: TaskItem, actor, topic_transfer_target: str | N
     return item
 
 
-def item_exclude(*, agency, item: TaskItem, actor, reason: str = "") -> TaskItem:
+def item_exclude(*, agency: Agency, item: TaskItem, actor, reason: str = "") -> TaskItem:
     with transaction.atomic():
         task = _locked_task(item.task)
         _require_editable(task)
@@ -256,7 +256,7 @@ def item_exclude(*, agency, item: TaskItem, actor, reason: str = "") -> TaskItem
     return item
 
 
-def item_restore(*, agency, item: TaskItem, actor) -> TaskItem:
+def item_restore(*, agency: Agency, item: TaskItem, actor) -> TaskItem:
     """Bring an excluded item back (as draft: it must be checked again)."""
     with transaction.atomic():
         task = _locked_task(item.task)
@@ -266,7 +266,7 @@ def item_restore(*, agency, item: TaskItem, actor) -> TaskItem:
     return item
 
 
-def item_move(*, agency, item: TaskItem, tier: Tier, actor) -> TaskItem:
+def item_move(*, agency: Agency, item: TaskItem, tier: Tier, actor) -> TaskItem:
     with transaction.atomic():
         task = _locked_task(item.task)
         _require_editable(task)

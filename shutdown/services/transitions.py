@@ -7,6 +7,7 @@ state of the task (see its docstring for the rules)."""
 from django.db import transaction
 from django.utils import timezone
 
+from agency.models import Agency
 from shutdown.events import event_record
 from shutdown.models import EventKind, ShutdownTask, TaskItem, Tier
 from shutdown.states import (
@@ -23,7 +24,7 @@ PREPARATION_TASK_STATES = (TaskState.DRAFT, TaskState.CHECKING, TaskState.BLOCKE
 FINISHED_TIER_STATES = (Tier.State.COMPLETE, Tier.State.CLOSED_WITH_FAILURES)
 
 
-def task_transition(*, agency, task: ShutdownTask, to: str, actor=None, kind: EventKind | None = None,
+def task_transition(*, agency: Agency, task: ShutdownTask, to: str, actor=None, kind: EventKind | None = None,
                     data: dict | None = None, ip_address=None, user_agent: str = "") -> ShutdownTask:
     with transaction.atomic():
         locked = ShutdownTask.objects.select_for_update().get(pk=task.pk)
@@ -39,7 +40,7 @@ def task_transition(*, agency, task: ShutdownTask, to: str, actor=None, kind: Ev
     return locked
 
 
-def item_transition(*, agency, item: TaskItem, to: str, actor=None, kind: EventKind | None = None,
+def item_transition(*, agency: Agency, item: TaskItem, to: str, actor=None, kind: EventKind | None = None,
                     data: dict | None = None, record: bool = True) -> TaskItem:
     with transaction.atomic():
         locked = TaskItem.objects.select_for_update().get(pk=item.pk)
@@ -63,7 +64,7 @@ def items_transition_bulk(*, task: ShutdownTask, source: str, target: str) -> in
     return TaskItem.objects.filter(task=task, state=source).update(state=target, updated_at=timezone.now())
 
 
-def task_state_roll_up(*, agency, task: ShutdownTask, actor=None) -> ShutdownTask:
+def task_state_roll_up(*, agency: Agency, task: ShutdownTask, actor=None) -> ShutdownTask:
     """Roll the states of the task's active items (not excluded or cancelled) up into the task's state.
 
     While the task is prepared (draft, checking, blocked, ready):
@@ -103,7 +104,7 @@ def _prepared_state(task: ShutdownTask) -> str | None:
     return TaskState.READY
 
 
-def _executed_state(*, agency, task: ShutdownTask, actor) -> str | None:
+def _executed_state(*, agency: Agency, task: ShutdownTask, actor) -> str | None:
     for tier in Tier.objects.select_for_update().filter(task=task, state=Tier.State.OPEN).order_by("position"):
         states = set(TaskItem.objects.filter(tier=tier).exclude(state__in=INACTIVE_ITEM_STATES)
                      .values_list("state", flat=True).distinct())
