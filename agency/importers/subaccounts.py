@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from agency.models import Agency, SubAccount, SubAccountChange
 from agency.services.subaccounts import TRACKED_FIELDS, _jsonable, creation_changes, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
+from agency.status import status_refusal
 
 from .columns import (
     COLUMNS_BY_NAME,
@@ -261,6 +262,13 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
             setattr(account, name, value)
         if len(changes) > 1:  # in the order of a full snapshot diff
             changes = {k: changes[k] for k in TRACKED_FIELDS if k in changes}
+        if "status" in changes:  # R9.3: the one status state machine
+            refusal = status_refusal(agency=agency, sub_account=account, old=changes["status"][0],
+                                     new=changes["status"][1])
+            if refusal is not None:
+                row.errors["status"] = str(refusal.message)
+                row.action = "error"
+                continue
         row.account = account
         row.changes = changes
         row.action = "update" if changes else "unchanged"
