@@ -191,7 +191,7 @@ def deadlines_recompute(*, agency, change: dict | None = None, now: datetime | N
     changed = 0
     with transaction.atomic(), calendar_pinned():
         version = calendar_version()
-        stale = list(Deadline.objects.select_for_update().select_related("sub_account", "task")
+        stale = list(Deadline.objects.select_for_update(of=("self",)).select_related("sub_account", "task")
                      .filter(agency=agency, working_days__isnull=False).exclude(calendar_version=version))
         for deadline in stale:
             due_at, provisional = working_days_deadline(start=deadline.effective_at, days=deadline.working_days, tz=tz)
