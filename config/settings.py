@@ -254,6 +254,9 @@ NOTIFY_RETRY_MAX_SECONDS = int(os.environ.get("NOTIFY_RETRY_MAX_SECONDS", "3600"
 # (the next beat run continues).
 NOTIFY_SWEEP_BATCH = int(os.environ.get("NOTIFY_SWEEP_BATCH", "200"))
 NOTIFY_SWEEP_MAX_SECONDS = int(os.environ.get("NOTIFY_SWEEP_MAX_SECONDS", "50"))
+# A message claimed (`sending`) longer ago than this by a worker that died is sent again by the
+# sweep. Keep it well above the longest transport call (SMTP/SMS timeouts).
+NOTIFY_SENDING_TIMEOUT_SECONDS = int(os.environ.get("NOTIFY_SENDING_TIMEOUT_SECONDS", "600"))
 
 # --- Celery -------------------------------------------------------------------------------
 if REDIS_URL:

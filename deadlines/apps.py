@@ -12,3 +12,8 @@ class DeadlinesConfig(AppConfig):
 
         item_effective.connect(receivers.on_item_effective, dispatch_uid="deadlines.on_item_effective")
         calendar_updated.connect(receivers.on_calendar_updated, dispatch_uid="deadlines.on_calendar_updated")
+
+        from agency.status import reopen_date_provider_register
+        from deadlines.services.deadlines import reopen_possible_from
+
+        reopen_date_provider_register(reopen_possible_from)

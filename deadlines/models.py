@@ -47,6 +47,12 @@ class Deadline(AgencyOwned):
     working_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text=_("Set when the deadline is counted in working days.")
     )
+    # A recurring deadline (R5.1 dormant login) is completed when done or missed; the next one follows.
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # The calendar version (rulebook.models.CalendarVersion) a working-day deadline was counted
+    # on: a recount after any calendar change visits exactly the deadlines counted on another one.
+    calendar_version = models.CharField(max_length=32, blank=True, default="")
+    # data["changes"]: the date moves, newest last ({"at", "from", "to", "provisional", "change"}).
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -56,7 +62,12 @@ class Deadline(AgencyOwned):
         verbose_name_plural = _("deadlines")
         ordering = ["due_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["agency", "item", "kind"], name="deadline_unique_item_kind"),
+            # One deadline per item and kind; the monthly dormant login (R5.1) recurs: one open at a time.
+            models.UniqueConstraint(fields=["agency", "item", "kind"], condition=~models.Q(kind="dormant_login"),
+                                    name="deadline_unique_item_kind"),
+            models.UniqueConstraint(fields=["agency", "item", "kind"],
+                                    condition=models.Q(kind="dormant_login", completed_at__isnull=True),
+                                    name="deadline_one_open_dormant_login"),
         ]
         indexes = [
             models.Index(fields=["agency", "due_at"]),
@@ -66,6 +77,17 @@ class Deadline(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.due_at:%Y-%m-%d}"
+
+    @property
+    def date_changes(self) -> list[dict]:
+        """The recorded moves of the due date, each with the words saying why."""
+        from datetime import datetime
+
+        from rulebook.signals import calendar_change_text
+
+        return [{"at": datetime.fromisoformat(c["at"]), "from": datetime.fromisoformat(c["from"]),
+                 "to": datetime.fromisoformat(c["to"]), "provisional": c.get("provisional", False),
+                 "why": calendar_change_text(c.get("change"))} for c in (self.data or {}).get("changes", [])]
 
 
 class ReminderRule(AgencyOwned):

@@ -8,6 +8,6 @@ def on_item_effective(sender, *, agency, item, effective_at, **kwargs):
     deadlines_create_for_item(agency=agency, item=item, effective_at=effective_at)
 
 
-def on_calendar_updated(sender, *, years, **kwargs):
-    """The working-day calendar changed (after commit): recount provisional deadlines."""
-    deadlines_recompute_everywhere()
+def on_calendar_updated(sender, *, years, change=None, **kwargs):
+    """The working-day calendar changed (after commit): recount the deadlines counted on it."""
+    deadlines_recompute_everywhere(change=change)

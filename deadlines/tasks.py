@@ -2,9 +2,16 @@ from celery import shared_task
 from django_scopes import get_scope
 
 from agency.celery_base import AgencyTask
-from deadlines.services.deadlines import deadlines_recompute_provisional
+from deadlines.services.deadlines import deadlines_recompute as deadlines_recompute_service
+from deadlines.services.dormant import dormant_logins_roll_missed
 
 
 @shared_task(base=AgencyTask, name="deadlines.tasks.deadlines_recompute")
-def deadlines_recompute(*, agency_id: int) -> int:
-    return deadlines_recompute_provisional(agency=get_scope()["agency"])
+def deadlines_recompute(*, agency_id: int, change: dict | None = None) -> int:
+    return deadlines_recompute_service(agency=get_scope()["agency"], change=change)
+
+
+@shared_task(name="deadlines.tasks.dormant_logins_roll", acks_late=True)
+def dormant_logins_roll() -> int:
+    """Hourly (beat): missed dormant logins (R5.1) complete and the next month's deadline follows."""
+    return dormant_logins_roll_missed()

@@ -59,6 +59,7 @@ class OutboundMessage(AgencyOwned):
     body = models.TextField(blank=True)
     send_after = models.DateTimeField(_("send after"), db_index=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    # How many times the transport (SMTP, the SMS provider) was called for this row.
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -83,6 +84,8 @@ class OutboundMessage(AgencyOwned):
         indexes = [
             # The sweep's query: pending rows whose send time has come.
             models.Index(fields=["send_after"], condition=models.Q(status="pending"), name="outbound_due_idx"),
+            # Rows left `sending` by a worker that died: the sweep takes them again after a timeout.
+            models.Index(fields=["claimed_at"], condition=models.Q(status="sending"), name="outbound_sending_idx"),
             models.Index(fields=["agency", "status"]),
             models.Index(fields=["recipient_user", "channel", "read_at"]),
             models.Index(fields=["agency", "ref"], condition=~models.Q(ref=""), name="outbound_ref_idx"),

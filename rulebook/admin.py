@@ -2,14 +2,18 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from agency.exceptions import DomainError
-from rulebook.calendar import calendar_after_change, calendar_day_set, calendar_import_notice
+from rulebook.calendar import (
+    calendar_day_clear,
+    calendar_day_set,
+    calendar_import_notice,
+    calendar_year_remove,
+)
 from rulebook.models import CalendarDay, CalendarYear
 
 
@@ -46,14 +50,19 @@ class CalendarYearAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "rulebook/admin_import_notice.html", context)
 
     def delete_model(self, request, obj):
-        with transaction.atomic():
-            CalendarDay.objects.filter(date__year=obj.year).delete()
-            obj.delete()
-            calendar_after_change(years={obj.year})
+        calendar_year_remove(year=obj.year)
+
+    def delete_queryset(self, request, queryset):
+        for year in list(queryset.values_list("year", flat=True)):
+            calendar_year_remove(year=year)
 
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
+    """Days of the official data (read-only here: a sync or an import replaces them) and the
+    operators' overrides (source "Entered by a platform operator"). Saving a day stores an
+    override; deleting an override lets the official data or the estimate show through."""
+
     list_display = ("date", "kind", "name", "source", "updated_at")
     list_filter = ("kind", "source")
     date_hierarchy = "date"
@@ -62,11 +71,20 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and "date" in form.changed_data:
-            CalendarDay.objects.filter(pk=obj.pk).delete()
+            previous = CalendarDay.objects.get(pk=obj.pk)
+            if previous.is_override:
+                calendar_day_clear(day=previous.date)
         saved = calendar_day_set(day=obj.date, kind=obj.kind, name=obj.name)
-        obj.pk = saved.pk
+        obj.pk, obj.source = saved.pk, saved.source
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and not obj.is_override:
+            return False  # official data goes with its year (delete the year) or a new import
+        return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        with transaction.atomic():
-            obj.delete()
-            calendar_after_change(years={obj.date.year})
+        calendar_day_clear(day=obj.date)
+
+    def delete_queryset(self, request, queryset):
+        for day in list(queryset.filter(source=CalendarYear.Source.ADMIN).values_list("date", flat=True)):
+            calendar_day_clear(day=day)

@@ -1,5 +1,11 @@
 """The working-day calendar table: seeding from chinesecalendar, the State Council notice
-import, single-day edits. Every change sends `rulebook.signals.calendar_updated` after commit."""
+import, single-day overrides. Every change writes a new calendar version in its transaction
+(every process reloads) and sends `rulebook.signals.calendar_updated` after commit.
+
+Provenance: a year is official only when a complete source is loaded (`calendar_year_replace`:
+the package's year or a whole notice). `calendar_day_set` stores an operator's override of one
+day on top of the estimate or of the official data; loading a year replaces its official
+rows and keeps the overrides."""
 
 import re
 from datetime import date, timedelta
@@ -16,13 +22,15 @@ from rulebook.workdays import calendar_changed
 Source = CalendarYear.Source
 
 
-def calendar_after_change(*, years: set[int]) -> None:
-    """Every process sees the new calendar (version bump), and after commit the apps that
-    store dates computed from it (deadlines) hear of it through `calendar_updated`."""
+def calendar_after_change(*, years: set[int], reason: str, dates: list[date] | None = None) -> None:
+    """Every process sees the new calendar (version written in this transaction), and after
+    commit the apps that store dates computed from it hear of it through `calendar_updated`,
+    with the reason (a key of rulebook.signals.CALENDAR_CHANGE_REASONS) to show on timelines."""
     calendar_changed()
     if years:
         changed = frozenset(years)
-        transaction.on_commit(lambda: calendar_updated.send(sender=CalendarYear, years=changed))
+        details = {"reason": reason, "years": sorted(changed), "dates": [d.isoformat() for d in dates or []]}
+        transaction.on_commit(lambda: calendar_updated.send(sender=CalendarYear, years=changed, change=details))
 
 
 def calendar_year_replace(*, year: int, holidays: dict[date, str], workdays: dict[date, str], source: str,
@@ -36,14 +44,15 @@ def calendar_year_replace(*, year: int, holidays: dict[date, str], workdays: dic
         raise DomainValidationError(_("Dates both holiday and working day: %(dates)s")
                                     % {"dates": ", ".join(str(d) for d in sorted(both))})
     with transaction.atomic():
-        CalendarDay.objects.filter(date__year=year).delete()
+        # The year's official rows are replaced whole; operators' overrides stay on top.
+        CalendarDay.objects.filter(date__year=year).exclude(source=Source.ADMIN).delete()
         CalendarDay.objects.bulk_create(
             [CalendarDay(date=d, kind=CalendarDay.Kind.HOLIDAY, name=n[:100], source=source) for d, n in holidays.items()]
             + [CalendarDay(date=d, kind=CalendarDay.Kind.WORKDAY, name=n[:100], source=source)
                for d, n in workdays.items()]
         )
         entry, _created = CalendarYear.objects.update_or_create(year=year, defaults={"source": source, "note": note})
-        calendar_after_change(years={year})
+        calendar_after_change(years={year}, reason="official_loaded")
     return entry
 
 
@@ -68,15 +77,34 @@ def calendar_seed_from_package(*, only_missing: bool = True) -> list[int]:
 
 
 def calendar_day_set(*, day: date, kind: str, name: str = "") -> CalendarDay:
-    """One edit by a platform operator (admin). The year becomes official if it was not."""
+    """A platform operator's override of one day (admin). It sits on top of the estimate or of
+    the official data, is marked as an override (source admin), and survives a later sync or
+    import. It never makes the year official: the year's other dates keep their estimate."""
     if kind not in CalendarDay.Kind.values:
         raise DomainValidationError(_("Kind must be holiday or workday."))
     with transaction.atomic():
-        entry, _created = CalendarDay.objects.update_or_create(date=day, defaults={"kind": kind, "name": name,
-                                                                                   "source": Source.ADMIN})
-        CalendarYear.objects.get_or_create(year=day.year, defaults={"source": Source.ADMIN})
-        calendar_after_change(years={day.year})
+        entry, _created = CalendarDay.objects.update_or_create(date=day, source=Source.ADMIN,
+                                                               defaults={"kind": kind, "name": name})
+        calendar_after_change(years={day.year}, reason="override_set", dates=[day])
     return entry
+
+
+def calendar_day_clear(*, day: date) -> int:
+    """Remove an operator's override: the day follows the official data (or the estimate) again."""
+    with transaction.atomic():
+        deleted, _rows = CalendarDay.objects.filter(date=day, source=Source.ADMIN).delete()
+        if deleted:
+            calendar_after_change(years={day.year}, reason="override_cleared", dates=[day])
+    return deleted
+
+
+def calendar_year_remove(*, year: int) -> int:
+    """Drop a year's official data (admin): the year is estimated again; overrides stay."""
+    with transaction.atomic():
+        CalendarDay.objects.filter(date__year=year).exclude(source=Source.ADMIN).delete()
+        deleted, _rows = CalendarYear.objects.filter(year=year).delete()
+        calendar_after_change(years={year}, reason="official_removed")
+    return deleted
 
 
 # --- The State Council notice ----------------------------------------------------------------

@@ -76,6 +76,9 @@ DEFAULT_REMINDER_CHANNELS: tuple[str, ...] = ("email", "sms", "inapp")
 DEFAULT_REMINDER_ROLES: tuple[str, ...] = ("owner", "admin", "operator")
 # The local hour at which reminders are sent ("the morning of").
 REMINDER_LOCAL_HOUR = 9
+# A deadline due at or before REMINDER_LOCAL_HOUR gets its same-day reminder the evening before,
+# at this local hour (outside SMS quiet hours), so that it is never sent after the fact.
+REMINDER_EVENING_HOUR = 18
 # Deadline kinds that the sub-account owner (the creator) is reminded of by default.
 OWNER_REMINDED_KINDS: frozenset[str] = frozenset({
     "drafts_expire", "earnings_settlement", "interaction_data", "fan_profile", "dormant_login",

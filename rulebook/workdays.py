@@ -1,40 +1,48 @@
 """Chinese working days (R3.1): official holidays off, 调休 make-up weekend days on.
 
-The official data lives in the calendar table (deadlines.models.CalendarYear /
+The official data lives in the calendar table (rulebook.models.CalendarYear /
 CalendarDay), seeded from the `chinesecalendar` package by a data migration, edited by
 platform operators in the admin, and extended by importing the State Council's yearly
 notice. A year without official data is *estimated* from weekends plus the statutory
 holidays computed by rule (`holidays` package); every result that touched such a year
 is flagged `provisional` (and recomputed when the year gains data).
 
-The table is small (a few dozen rows a year): each process keeps a snapshot in memory,
-reloaded when the calendar version in the shared cache changes (every edit bumps it).
+The table is small (a few dozen rows a year): each process keeps a snapshot in memory and,
+before every use, compares the calendar version token stored in the database
+(rulebook.models.CalendarVersion, one indexed read) with its snapshot's; every calendar
+change writes a new token in its own transaction. So a worker sees an import made by the
+web process at once, with or without Redis. A loop that counts many dates can hold one
+snapshot for its duration with `calendar_pinned()`.
+
+Order of precedence for a date: an operator's override (source admin) > the year's official
+data (years with a CalendarYear row) > the estimate (provisional).
 """
 
+import contextlib
 import logging
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import chinese_calendar
 import holidays as holidays_lib
-from django.core.cache import cache
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 
 logger = logging.getLogger(__name__)
-
-VERSION_KEY = "deadlines:calendar:version"
 
 
 @dataclass(frozen=True)
 class _Snapshot:
     version: str = ""
     years: frozenset = frozenset()
-    days: dict = field(default_factory=dict)  # date -> is working
+    days: dict = field(default_factory=dict)  # date -> is working (official data)
+    overrides: dict = field(default_factory=dict)  # date -> is working (operator's single-day edits)
 
 
-_snapshot = _Snapshot()
+_snapshot: _Snapshot | None = None
+_pinned: ContextVar[_Snapshot | None] = ContextVar("calendar_pinned", default=None)
 
 
 def _package_snapshot(version: str) -> _Snapshot:
@@ -48,35 +56,64 @@ def _load(version: str) -> _Snapshot:
 
     try:
         years = frozenset(CalendarYear.objects.values_list("year", flat=True))
-        if not years:
-            # An empty table (a database created without migrations): use the package itself.
-            return _package_snapshot(version)
-        days = {d: kind == CalendarDay.Kind.WORKDAY for d, kind in CalendarDay.objects.values_list("date", "kind")}
+        rows = list(CalendarDay.objects.values_list("date", "kind", "source"))
     except DatabaseError:
         logger.warning("calendar table unavailable: using the chinesecalendar package")
         return _package_snapshot(version)
-    return _Snapshot(version=version, years=years, days=days)
+    if not years and not rows:
+        # An empty table (a database created without migrations): use the package itself.
+        return _package_snapshot(version)
+    days, overrides = {}, {}
+    for d, kind, source in rows:
+        (overrides if source == CalendarYear.Source.ADMIN else days)[d] = kind == CalendarDay.Kind.WORKDAY
+    return _Snapshot(version=version, years=years, days=days, overrides=overrides)
+
+
+def calendar_version() -> str:
+    """The calendar version token stored in the database ("" when there is none)."""
+    from rulebook.models import CalendarVersion
+
+    try:
+        return CalendarVersion.objects.order_by("pk").values_list("token", flat=True).first() or ""
+    except DatabaseError:
+        return "unavailable"
 
 
 def _current() -> _Snapshot:
     global _snapshot
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.add(VERSION_KEY, version, None)
-        version = cache.get(VERSION_KEY) or version
-    if _snapshot.version != version:
-        _snapshot = _load(version)
-    return _snapshot
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
+    version = calendar_version()
+    snap = _snapshot
+    if snap is None or snap.version != version:
+        snap = _snapshot = _load(version)
+    return snap
+
+
+@contextlib.contextmanager
+def calendar_pinned():
+    """Count many dates on one snapshot (one version check for the whole block)."""
+    if _pinned.get() is not None:
+        yield _pinned.get()
+        return
+    token = _pinned.set(_current())
+    try:
+        yield _pinned.get()
+    finally:
+        _pinned.reset(token)
 
 
 def calendar_changed() -> None:
-    """Every process reloads its snapshot: now (this connection sees its own writes) and after commit."""
-    def bump():
-        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+    """Write a new version token in the caller's transaction: this process reloads at once (it
+    sees its own writes), every other process as soon as the transaction commits."""
+    from rulebook.models import CalendarVersion
 
-    bump()
-    transaction.on_commit(bump)
+    global _snapshot
+    token = uuid.uuid4().hex
+    if not CalendarVersion.objects.update(token=token):
+        CalendarVersion.objects.create(token=token)
+    _snapshot = None
 
 
 def official_years() -> set[int]:
@@ -90,7 +127,12 @@ def _estimated_holidays(year: int) -> frozenset[date]:
 
 def is_working_day(day: date) -> tuple[bool, bool]:
     """(is it a working day, is the answer provisional)."""
-    snap = _current()
+    return _is_working_day(_current(), day)
+
+
+def _is_working_day(snap: _Snapshot, day: date) -> tuple[bool, bool]:
+    if day in snap.overrides:
+        return snap.overrides[day], False
     if day.year in snap.years:
         if day in snap.days:
             return snap.days[day], False
@@ -104,10 +146,11 @@ def add_working_days(*, start: date, days: int) -> tuple[date, bool]:
     """The Nth working day after `start` (start itself not counted), and whether provisional."""
     if days < 0:
         raise ValueError("days must be >= 0")
+    snap = _current()
     current, counted, provisional = start, 0, False
     while counted < days:
         current += timedelta(days=1)
-        working, guessed = is_working_day(current)
+        working, guessed = _is_working_day(snap, current)
         provisional = provisional or guessed
         if working:
             counted += 1

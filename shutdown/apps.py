@@ -13,3 +13,9 @@ class ShutdownConfig(AppConfig):
         overrides.setdefault("ShutdownDocumentKindEnum", "shutdown.models.DocumentKind")
         overrides.setdefault("TierSplitRuleEnum", "shutdown.rules.SPLIT_RULE_CHOICES")
         overrides.setdefault("ShutdownStrategyEnum", "shutdown.models.Strategy")
+
+        from rulebook.signals import calendar_updated
+
+        from . import receivers
+
+        calendar_updated.connect(receivers.on_calendar_updated, dispatch_uid="shutdown.on_calendar_updated")

@@ -86,6 +86,8 @@ class TaskItem(AgencyOwned):
     expected_is_provisional = models.BooleanField(default=False)
     # The latest expected date (R1.3 ranges, R7.2 delayed review); expected_effective_at is the earliest.
     expected_effective_latest_at = models.DateTimeField(_("expected effective at the latest"), null=True, blank=True)
+    # The moment the expected dates were counted from (a calendar change recounts them from here).
+    expected_from = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(_("failure reason"), blank=True)
     # A hosted-topic transfer target must be named before the item can proceed (R3.3).
     topic_transfer_target = models.CharField(_("topic-host transfer target"), max_length=200, blank=True)

@@ -125,6 +125,7 @@ class Estimate:
     provisional: bool = False
     rules: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    start: datetime | None = None  # what the estimate counted from
 
 
 def _shift_working_days(start: datetime, days: int, tz) -> tuple[datetime, bool]:
@@ -165,7 +166,7 @@ def expected_effective(*, sub_account, policy, start: datetime, tz) -> Estimate:
         latest = latest + timedelta(days=policy.delayed_review_max_days)
         notes.append(_("High public-opinion risk: a delayed review may add up to %(d)s days; content clearing "
                        "starts at the same time.") % {"d": policy.delayed_review_max_days})
-    return Estimate(earliest=earliest, latest=latest, provisional=provisional, rules=rules, notes=notes)
+    return Estimate(earliest=earliest, latest=latest, provisional=provisional, rules=rules, notes=notes, start=start)
 
 
 def estimate_group_key(sub_account) -> tuple:

@@ -17,6 +17,7 @@ from agency.fields import FieldError, is_blank
 from agency.models import Agency, SubAccount, SubAccountChange
 from agency.services.subaccounts import TRACKED_FIELDS, creation_changes, jsonable, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
+from agency.status import status_refusal
 
 from .bulk import insert_rows, update_rows
 from .columns import COLUMNS_BY_NAME, HEADER_INDEX, KEY_COLUMNS, REQUIRED_ON_CREATE, converter, header_key
@@ -253,6 +254,13 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
             setattr(account, name, value)
         if len(changes) > 1:  # in the order of a full snapshot diff
             changes = {k: changes[k] for k in TRACKED_FIELDS if k in changes}
+        if "status" in changes:  # R9.3: the one status state machine
+            refusal = status_refusal(agency=agency, sub_account=account, old=changes["status"][0],
+                                     new=changes["status"][1])
+            if refusal is not None:
+                row.errors["status"] = str(refusal.message)
+                row.action = "error"
+                continue
         row.account = account
         row.changes = changes
         row.action = "update" if changes else "unchanged"

@@ -13,6 +13,7 @@ from agency import fields
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, OwnerRelation, SubAccount, SubAccountChange, SubAccountStatus
 from agency.selectors import subaccount_selection_queryset
+from agency.status import status_transition_check
 
 from .tags import subaccount_tags_reindex, tags_normalise
 
@@ -152,6 +153,7 @@ def subaccount_update(*, agency: Agency, actor, subaccount_id: int, data: dict) 
             raise Conflict(_("This sub-account is archived: restore it before editing."))
         before = subaccount_snapshot(account)
         _apply(agency=agency, account=account, data=data)
+        status_transition_check(agency=agency, sub_account=account, old=before["status"], new=account.status)
         changes = snapshot_diff(before, subaccount_snapshot(account))
         if changes:
             account.save()
@@ -293,6 +295,7 @@ def subaccounts_status_set(*, agency: Agency, actor, subaccount_ids: list[int], 
                         .order_by("pk"))
         befores = [subaccount_snapshot(a) for a in accounts]
         for account in accounts:
+            status_transition_check(agency=agency, sub_account=account, old=account.status, new=status)
             account.status = status
         return _bulk_write(agency=agency, actor=actor, action=SubAccountChange.Action.STATUS, accounts=accounts,
                            befores=befores, fields=["status"])

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from agency.exceptions import DomainValidationError
+from agency.exceptions import Conflict, DomainValidationError
 from agency.exporters.subaccounts import export_response, template_response
 from agency.filters import ORDERING_FIELDS, SubAccountFilter
 from agency.forms import BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
@@ -190,6 +190,9 @@ class _SubAccountFormView(AgencyScopedView, TemplateView):
                 for field, errors in exc.details.items():
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
+            except Conflict as exc:  # e.g. R9.3: no reopening before the reopen date
+                form.add_error("status" if "status" in form.fields else None, str(exc.message))
+                return self.render_to_response(self.get_context_data(form=form, account=account), status=409)
             else:
                 messages.success(request, _("Saved “%(name)s”.") % {"name": account.display_name})
                 return HttpResponseRedirect(

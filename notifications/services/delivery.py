@@ -1,4 +1,4 @@
-"""Delivery of stored messages: exactly once per row, under a row lock.
+"""Delivery of stored messages: claim, commit, send, record.
 
 Two roads lead here and both are safe together:
 - right after the enqueueing transaction commits, a Celery task `deliver(agency_id,
@@ -6,9 +6,19 @@ Two roads lead here and both are safe together:
 - every minute the beat sweep claims due rows with select_for_update(skip_locked=True)
   (the road that makes a lost broker message, a dead worker or a stopped Redis harmless).
 
-A row is sent inside the transaction that holds its lock and marks it sent, so two
-workers never send the same row; a worker killed before commit leaves the row pending
-and it is sent again with the same idempotency key, which is handed to the provider.
+Each message goes through four steps, so that a worker killed at any point re-sends at
+most what was inside a transport call:
+1. claim: under a row lock (skip_locked), the row turns `sending` (claimed_at = now) and
+   that is COMMITTED before anything leaves the building — no other worker takes it;
+2. send: the transport is called outside any transaction, one email per call (an SMS
+   batch per call to the SMS provider);
+3. record: in a short transaction of its own, the row becomes sent (or pending again with
+   a back-off, or failed); `attempts` counts transport calls, i.e. real sends;
+4. a row left `sending` by a worker that died (claimed longer ago than
+   NOTIFY_SENDING_TIMEOUT_SECONDS) is claimed again by the sweep: it was maybe sent, so it
+   is sent again with the same idempotency key (SMS providers that honour it drop the copy;
+   email has no such key, so that one email may arrive twice).
+See the README ("What is guaranteed for email and SMS").
 """
 
 import logging
@@ -18,6 +28,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
+from django.db.models import Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -125,75 +136,121 @@ def _succeed(message: OutboundMessage, now: datetime, provider_id: str = "") -> 
     message.provider_message_id = (provider_id or "")[:200]
 
 
-def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
-    """Send rows that the caller holds locked; update them in place. Returns counts by outcome."""
+def _sending_timeout() -> timedelta:
+    return timedelta(seconds=settings.NOTIFY_SENDING_TIMEOUT_SECONDS)
+
+
+def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], int]:
+    """Step 1: lock due rows (skip those another worker holds), turn them `sending`, COMMIT.
+    Returns (claimed rows, how many SMS were postponed to the end of quiet hours)."""
+    with transaction.atomic():
+        rows = list(queryset.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("agency", "recipient_user").order_by("send_after")[:limit])
+        postponed = 0
+        claimed = []
+        for message in rows:
+            if message.status == Status.SENDING:  # left by a worker that died mid-send
+                message.last_error = "The worker sending this message stopped; it is sent again."
+            tz = message.agency.tz
+            if message.channel == Channel.SMS and in_quiet_hours(now, tz):
+                message.send_after = quiet_hours_end(now, tz)
+                message.status = Status.PENDING
+                postponed += 1
+                continue
+            message.status = Status.SENDING
+            message.claimed_at = now
+            claimed.append(message)
+        OutboundMessage.objects.bulk_update(rows, ["status", "claimed_at", "send_after", "last_error"])
+    return claimed, postponed
+
+
+RECORDED_FIELDS = ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
+                   "subject", "body", "params"]
+
+
+def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> str:
+    """Step 3: store the outcome of one claimed message in a transaction of its own.
+    `sent` says whether the transport was called (attempts counts those calls)."""
+    with transaction.atomic():
+        current = OutboundMessage.objects.select_for_update().filter(pk=message.pk).first()
+        if current is None:
+            return "gone"
+        if current.claimed_at != claimed_at and current.status == Status.SENT:
+            # Another worker took the row over as stale and sent it as well: count our send only.
+            OutboundMessage.objects.filter(pk=message.pk).update(attempts=current.attempts + (1 if sent else 0))
+            return current.status
+        message.attempts = current.attempts + (1 if sent else 0)
+        message.save(update_fields=RECORDED_FIELDS)
+    return message.status
+
+
+def _email_for(message: OutboundMessage, subject: str, text: str, address: str) -> EmailMessage:
+    return EmailMessage(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
+                        headers={"X-Idempotency-Key": message.idempotency_key,
+                                 "Message-ID": f"<{message.idempotency_key.replace(':', '.')}"
+                                               f".{message.agency_id}@mcn-shutdown>"})
+
+
+def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
+    """Steps 2 and 3 for rows this worker claimed (committed as `sending`). Returns counts by outcome."""
     counts = {"sent": 0, "failed": 0, "retry": 0, "postponed": 0}
-    emails, sms = [], []
+
+    def done(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> None:
+        status = _record(message, claimed_at, sent=sent)
+        key = {Status.SENT: "sent", Status.FAILED: "failed"}.get(status, "retry")
+        counts[key] += 1
+
+    sms = []
     for message in batch:
-        tz = message.agency.tz
-        if message.channel == Channel.SMS and in_quiet_hours(now, tz):
-            message.send_after = quiet_hours_end(now, tz)
-            counts["postponed"] += 1
-            continue
-        message.attempts += 1
-        message.claimed_at = now
+        claimed_at = message.claimed_at
         address = _address(message)
         if message.channel != Channel.INAPP and not address:
             _fail(message, "The recipient has no address for this channel.", now, permanent=True)
+            done(message, claimed_at, sent=False)
             continue
         try:
             subject, text = render_message(message)
         except Exception as exc:  # noqa: BLE001 - a broken template must not stop the batch
             logger.exception("rendering message %s failed", message.pk)
-            _fail(message, f"render: {exc}", now)
+            _fail(message, f"render: {exc}", now, permanent=True)  # an operator retries it once fixed
+            done(message, claimed_at, sent=False)
             continue
         if message.channel == Channel.INAPP:
             message.subject, message.body = message.subject or subject, message.body or text
             _succeed(message, now)
+            done(message, claimed_at, sent=False)
         elif message.channel == Channel.EMAIL:
-            email = EmailMessage(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
-                                 headers={"X-Idempotency-Key": message.idempotency_key,
-                                          "Message-ID": f"<{message.idempotency_key.replace(':', '.')}"
-                                                        f".{message.agency_id}@mcn-shutdown>"})
-            emails.append((message, email))
-        else:
-            sms.append((message, SmsMessage(to=address, template_code=_sms_code(message.template_code),
-                                            params={k: str(v) for k, v in (message.params or {}).items()},
-                                            text=text, idempotency_key=message.idempotency_key,
-                                            sign_name=settings.SMS_SIGN_NAME)))
-    if emails:
-        connection = mailers.default
-        for message, email in emails:
+            email = _email_for(message, subject, text, address)
+            message.attempts += 1  # for _fail's limit; _record stores the database's count + 1
             try:
-                connection.send_messages([email])
+                mailers.default.send_messages([email])  # one email per transport call
             except Exception as exc:  # noqa: BLE001 - SMTP and backend errors become retries
                 _fail(message, f"email: {exc}", now)
             else:
                 _succeed(message, now, email.extra_headers.get("Message-ID", ""))
+            done(message, claimed_at, sent=True)
+        else:
+            sms.append((message, claimed_at, SmsMessage(
+                to=address, template_code=_sms_code(message.template_code),
+                params={k: str(v) for k, v in (message.params or {}).items()}, text=text,
+                idempotency_key=message.idempotency_key, sign_name=settings.SMS_SIGN_NAME)))
     if sms:
+        for message, _claimed, _sms in sms:
+            message.attempts += 1
         try:
-            results = get_sms_backend().send([m for _, m in sms])
+            results = get_sms_backend().send([m for _, _, m in sms])
         except Exception as exc:  # noqa: BLE001
             results = None
-            for message, _ in sms:
+            for message, _claimed, _sms in sms:
                 _fail(message, f"sms: {exc}", now)
         if results is not None:
-            for (message, _), result in zip(sms, results, strict=True):
+            for (message, _claimed, _sms), result in zip(sms, results, strict=True):
                 if result.ok:
                     _succeed(message, now, result.provider_message_id)
                 else:
                     _fail(message, result.error or "sms: rejected", now)
-    for message in batch:
-        if message.status == Status.SENT and message.claimed_at == now:
-            counts["sent"] += 1
-        elif message.status == Status.FAILED:
-            counts["failed"] += 1
-        elif message.claimed_at == now:
-            counts["retry"] += 1
-    OutboundMessage.objects.bulk_update(
-        batch, ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
-                "subject", "body", "params"],
-    )
+        for message, claimed_at, _sms in sms:
+            done(message, claimed_at, sent=True)
     return counts
 
 
@@ -206,21 +263,18 @@ def _sms_code(template_code: str) -> str:
 def message_deliver(*, agency, message_id: int) -> str:
     """Deliver one message if it is still pending and due (the after-commit fast path)."""
     now = timezone.now()
-    with transaction.atomic():
-        message = (OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                   .select_related("agency", "recipient_user")
-                   .filter(agency=agency, pk=message_id).first())
-        if message is None:
-            return "locked-or-missing"
-        if message.status != Status.PENDING or message.send_after > now:
-            return message.status
-        _deliver_locked([message], now)
-        return message.status
+    due = OutboundMessage.objects.filter(agency=agency, pk=message_id, status=Status.PENDING, send_after__lte=now)
+    claimed, postponed = _claim(due, now, 1)
+    if claimed:
+        _deliver_claimed(claimed, now)
+    current = OutboundMessage.objects.filter(agency=agency, pk=message_id).values_list("status", flat=True).first()
+    return current or "locked-or-missing"
 
 
 def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None = None,
                          max_seconds: float | None = None) -> dict:
-    """The sweep: claim due rows of every agency in batches, deliver them. Platform-level work."""
+    """The sweep: claim due rows of every agency in batches (and rows left `sending` by a dead
+    worker), deliver them. Platform-level work."""
     batch_size = batch_size or settings.NOTIFY_SWEEP_BATCH
     max_seconds = settings.NOTIFY_SWEEP_MAX_SECONDS if max_seconds is None else max_seconds
     started = time_module.monotonic()
@@ -228,20 +282,18 @@ def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None 
     with scopes_disabled():
         while True:
             moment = now or timezone.now()
-            with transaction.atomic():
-                batch = list(
-                    OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("agency", "recipient_user")
-                    .filter(status=Status.PENDING, send_after__lte=moment)
-                    .order_by("send_after")[:batch_size]
-                )
-                if not batch:
-                    break
-                counts = _deliver_locked(batch, moment)
+            due = OutboundMessage.objects.filter(
+                Q(status=Status.PENDING, send_after__lte=moment)
+                | Q(status=Status.SENDING, claimed_at__lt=moment - _sending_timeout()))
+            claimed, postponed = _claim(due, moment, batch_size)
+            totals["postponed"] += postponed
+            if not claimed and not postponed:
+                break
+            counts = _deliver_claimed(claimed, moment)
             totals["batches"] += 1
             for key, value in counts.items():
                 totals[key] += value
-            if len(batch) < batch_size or time_module.monotonic() - started > max_seconds:
+            if len(claimed) + postponed < batch_size or time_module.monotonic() - started > max_seconds:
                 break
     return totals
 

@@ -132,11 +132,11 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
         for ((kind, region, high_risk), tier_id), e in estimates.items():
             match = Q(tier_id=tier_id, sub_account__kind=kind, sub_account__region=region,
                       sub_account__high_risk=high_risk)
-            value = (e.earliest, e.latest, e.provisional)
+            value = (e.earliest, e.latest, e.provisional, e.start)
             by_value[value] = by_value[value] | match if value in by_value else match
-        for (earliest, latest, provisional), match in by_value.items():
+        for (earliest, latest, provisional, start), match in by_value.items():
             checking.filter(match).update(expected_effective_at=earliest, expected_effective_latest_at=latest,
-                                          expected_is_provisional=provisional)
+                                          expected_is_provisional=provisional, expected_from=start)
         # The blocked items are known from the loop: update them by id. (A join against the
         # freshly bulk-inserted blockers made PostgreSQL pick a nested loop: 25 s for 10k items.)
         blocked = 0

@@ -2,6 +2,8 @@
 
 - a worker killed (SIGKILL) in the middle of delivering a batch: every reminder is still
   delivered, exactly once at the provider (the idempotency key), and the DB says sent once;
+- the same with email (no idempotency at SMTP): at most the one email inside the transport
+  call when the worker died goes out twice; none is lost;
 - Redis stopped while reminders fall due: nothing is delivered while it is down, everything
   is delivered once it is back (the rows are the source of truth; beat sweeps them).
 - with 1,000,000 stored rows the due-row query uses the partial index.
@@ -39,7 +41,9 @@ def _worker(tmp_path, *, redis_url: str, beat: bool, name: str) -> subprocess.Po
     env = {**os.environ, "DATABASE_URL": _db_url(), "REDIS_URL": redis_url, "VAR_DIR": str(tmp_path / "var"),
            "SMS_BACKEND": "tests.notifications.slow_backend.SmsBackend", "SMS_FILE_PATH": str(tmp_path / "sms"),
            "SMS_QUIET_HOURS_START": "0", "SMS_QUIET_HOURS_END": "0", "NOTIFY_SWEEP_BATCH": "20",
-           "NOTIFY_SWEEP_INTERVAL_SECONDS": "1", "TESTING": "1", "CELERY_TASK_ALWAYS_EAGER": "0"}
+           "NOTIFY_SWEEP_INTERVAL_SECONDS": "1", "NOTIFY_SENDING_TIMEOUT_SECONDS": "3",
+           "EMAIL_BACKEND": "tests.notifications.slow_email_backend.EmailBackend",
+           "EMAIL_FILE_PATH": str(tmp_path / "email"), "TESTING": "1", "CELERY_TASK_ALWAYS_EAGER": "0"}
     env.pop("PYTEST_CURRENT_TEST", None)
     args = [CELERY, "-A", "config", "worker", "--pool=solo", "--without-gossip", "--without-mingle",
             "--loglevel=WARNING", "-n", f"{name}@%h"]
@@ -80,7 +84,7 @@ def _make_due(agency, n: int, *, due_in: float = -1.0) -> list[str]:
 
 def _status_counts():
     with scopes_disabled():
-        return {s: OutboundMessage.objects.filter(status=s).count() for s in ("pending", "sent", "failed")}
+        return {s: OutboundMessage.objects.filter(status=s).count() for s in ("pending", "sending", "sent", "failed")}
 
 
 def _delivered(tmp_path) -> list[str]:
@@ -106,7 +110,9 @@ def test_a_worker_killed_mid_batch_still_delivers_everything_once(tmp_path):
     finally:
         _stop(first, signal.SIGKILL)
     half = _status_counts()
-    assert 0 < half["pending"] < 200, half  # the batch in flight rolled back to pending
+    # The claimed batch in flight stays `sending` (resolved after the timeout), the rest pending.
+    assert 0 < half["pending"] + half["sending"] < 200, half
+    assert half["sending"] <= 20, half
     second = _worker(tmp_path, redis_url=redis_url, beat=True, name="kill2")
     try:
         _wait(lambda: _status_counts()["sent"] == 200, 90, "every message to be sent")
@@ -117,7 +123,56 @@ def test_a_worker_killed_mid_batch_still_delivers_everything_once(tmp_path):
     assert set(attempts) == set(keys)
     # Resends happen only for the batch that was in flight, with the same key (the provider dedups).
     assert len(attempts) - len(keys) <= 20
-    assert _status_counts() == {"pending": 0, "sent": 200, "failed": 0}
+    assert _status_counts() == {"pending": 0, "sending": 0, "sent": 200, "failed": 0}
+
+
+def _emails_written(tmp_path) -> list[str]:
+    """The idempotency key of every email the file backend wrote (one header per email)."""
+    folder = tmp_path / "email"
+    keys = []
+    for path in folder.glob("*.log") if folder.exists() else []:
+        keys += [line.split(":", 1)[1].strip() for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.startswith("X-Idempotency-Key:")]
+    return keys
+
+
+@requires_postgres
+@requires_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_sweep_sends_each_email_once_but_the_one_in_flight(tmp_path):
+    from notifications.tasks import messages_sweep
+
+    agency = AgencyFactory(slug="fault-email")
+    send_after = timezone.now() - timedelta(seconds=1)
+    keys = [f"mail:{i}" for i in range(200)]
+    with scopes_disabled():
+        OutboundMessage.objects.bulk_create([
+            OutboundMessage(agency=agency, channel="email", kind="reminder", template_code="deadline_reminder",
+                            recipient_address=f"owner{i}@example.test", subject=f"提醒 {i}", body=f"提醒 {i}",
+                            send_after=send_after, idempotency_key=key) for i, key in enumerate(keys)])
+    redis_url = os.environ["REDIS_URL"]
+    first = _worker(tmp_path, redis_url=redis_url, beat=False, name="mailkill1")
+    try:
+        messages_sweep.apply_async()
+        _wait(lambda: len(_emails_written(tmp_path)) >= 50, 90, "the first worker to send some emails")
+        os.killpg(first.pid, signal.SIGKILL)  # no goodbye, mid-sweep
+        first.wait()
+    finally:
+        _stop(first, signal.SIGKILL)
+    half = _status_counts()
+    # The claimed batch (20) stays `sending` until the timeout; its emails not yet sent are not lost.
+    assert half["sent"] >= 49 and 0 < half["pending"] and half["sending"] <= 20, half
+    second = _worker(tmp_path, redis_url=redis_url, beat=True, name="mailkill2")
+    try:
+        _wait(lambda: _status_counts()["sent"] == 200, 120, "every email to be sent")
+    finally:
+        _stop(second)
+    written = _emails_written(tmp_path)
+    assert set(written) == set(keys)  # none lost
+    assert len(written) - len(keys) <= 1  # one worker process killed: at most one email twice
+    assert _status_counts() == {"pending": 0, "sending": 0, "sent": 200, "failed": 0}
+    with scopes_disabled():
+        assert sum(OutboundMessage.objects.values_list("attempts", flat=True)) <= 201
 
 
 def _free_port() -> int:

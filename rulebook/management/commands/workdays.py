@@ -1,7 +1,9 @@
 """Working-day arithmetic and calendar upkeep.
 
-    manage.py workdays add 2026-09-30 7          -> 2026-10-14   (or "2027-10-12 provisional")
-    manage.py workdays sync                      -> load years a newer chinesecalendar knows
+    manage.py workdays add 2026-09-30 7          -> 2026-10-15   (a date counted across a year without
+                                                    official data ends in " provisional")
+    manage.py workdays sync                      -> load the package's data for every year that is
+                                                    not official yet (estimate + overrides)
     manage.py workdays import 2027 notice.txt    -> the State Council's yearly notice
 """
 
