@@ -186,6 +186,9 @@ class EventKind(models.TextChoices):
     ITEM_RETRIED = "item.retried", _("Item retried")
     TIER_COMPLETE = "tier.complete", _("Tier complete")
     TIER_CLOSED = "tier.closed", _("Tier closed")
+    # the working-day calendar changed: dates counted from it were recounted
+    ITEM_EXPECTED_RECOMPUTED = "item.expected_recomputed", _("Expected effective date recounted")
+    DEADLINE_RECOMPUTED = "deadline.recomputed", _("Deadline recounted")
 
     @classmethod
     def for_task_state(cls, state: str) -> "EventKind":

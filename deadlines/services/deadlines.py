@@ -22,9 +22,9 @@ from rulebook.consequences import consequences_preview
 from rulebook.policy import OWNER_REMINDED_KINDS, REMINDER_EVENING_HOUR, REMINDER_LOCAL_HOUR, policy_for
 from rulebook.workdays import calendar_pinned, calendar_version, working_days_deadline
 from shutdown.events import event_record
+from shutdown.models import EventKind
 
 # Audit event kinds written by this module (plain strings, apart from shutdown's own kinds).
-EVENT_DEADLINE_RECOMPUTED = "deadline.recomputed"
 
 # Deadline kinds counted in working days, and the policy field that holds the count.
 WORKING_DAY_KINDS = {DeadlineKind.EARNINGS_SETTLEMENT: "settlement_working_days"}
@@ -212,7 +212,7 @@ def deadlines_recompute(*, agency, change: dict | None = None, now: datetime | N
                                      batch_size=500)
         tasks = {d.task_id: d.task for d in stale if d.task_id in changed_by_task}
         for task_id, moves in changed_by_task.items():
-            event_record(agency=agency, task=tasks[task_id], kind=EVENT_DEADLINE_RECOMPUTED, actor_label="system",
+            event_record(agency=agency, task=tasks[task_id], kind=EventKind.DEADLINE_RECOMPUTED, actor_label="system",
                          data={"change": change or {"reason": "recount"}, "deadlines": moves})
     return changed
 

@@ -15,11 +15,10 @@ from rulebook.policy import policy_for
 from rulebook.workdays import calendar_pinned
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import TaskItem
+from shutdown.models import EventKind, TaskItem
 from shutdown.states import ItemState
 
 # Audit event kinds written by this module (plain strings, apart from shutdown's own kinds).
-EVENT_EXPECTED_RECOMPUTED = "item.expected_recomputed"
 
 # Items whose shutdown has not taken effect yet: their expected dates still matter.
 PENDING_ITEM_STATES = (ItemState.CHECKING, ItemState.READY, ItemState.BLOCKED, ItemState.IN_APPROVAL,
@@ -69,6 +68,6 @@ def items_recompute_expected(*, agency, change: dict | None = None) -> int:
                                      batch_size=500)
         tasks = {i.task_id: i.task for i in changed}
         for task_id, moves in moves_by_task.items():
-            event_record(agency=agency, task=tasks[task_id], kind=EVENT_EXPECTED_RECOMPUTED, actor_label="system",
+            event_record(agency=agency, task=tasks[task_id], kind=EventKind.ITEM_EXPECTED_RECOMPUTED, actor_label="system",
                          data={"change": change or {"reason": "recount"}, "items": moves})
     return len(changed)

@@ -14,7 +14,7 @@ from tests.factories import SubAccountFactory
 from .helpers import clean
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "agency", "notifications", "shutdown", "approvals", "deadlines")
+APPS = ("accounts", "agency", "notifications", "rulebook", "shutdown", "approvals", "deadlines", "backoffice")
 
 # The stored values: existing events (and their hash chains) hold them; they never change.
 STORED = {
@@ -31,6 +31,7 @@ STORED = {
     "signatures.queued", "signatures.requested", "signature.link_resent", "signature.revoked",
     "signature.code_sent", "signature.code_wrong", "signature.signed", "signature.declined",
     "item.excluded_by_owner", "tier.opened", "item.retried", "tier.complete", "tier.closed",
+    "item.expected_recomputed", "deadline.recomputed",
 }
 
 
