@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint format bench lock migrate messages e2e-deps clean
+.PHONY: help install run serve test lint format bench loadtest lock migrate messages e2e-deps clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ run: install messages ## Run the back office with demo data at http://127.0.0.1:
 	DEBUG=1 $(PY) manage.py migrate --noinput -v 0
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
+
+serve: install ## Production way: gunicorn + Celery worker(s) + one beat, DEBUG off (needs DATABASE_URL, REDIS_URL; ROLE=web|worker|beat)
+	HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh
 
 lint: install ## ruff check
 	$(VENV)/bin/ruff check .
