@@ -60,5 +60,8 @@ test: install messages e2e-deps ## Lint and run the whole suite (PostgreSQL when
 bench: install ## Benchmarks: one `name: value unit` line per figure
 	@TESTING=1 $(PY) bench/run.py
 
+loadtest: install ## Load test (not in `make test`): 2 gunicorns + 2 workers + beat on PostgreSQL/Redis, locust 50 users × 2 min → docs/loadtest.md
+	bash scripts/loadtest.sh
+
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) var/db.sqlite3 var/broker var/staticfiles
