@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint format bench lock migrate messages e2e-deps clean
+.PHONY: help install run serve test lint format bench loadtest lock migrate messages e2e-deps clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ run: install messages ## Run the back office with demo data at http://127.0.0.1:
 	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
 
+serve: install ## Production way: gunicorn + Celery worker(s) + one beat, DEBUG off (needs DATABASE_URL, REDIS_URL; ROLE=web|worker|beat)
+	HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh
+
 lint: install ## ruff check
 	$(VENV)/bin/ruff check .
 
@@ -56,6 +59,9 @@ test: install messages e2e-deps ## Lint and run the whole suite (PostgreSQL when
 
 bench: install ## Benchmarks: one `name: value unit` line per figure
 	@TESTING=1 $(PY) bench/run.py
+
+loadtest: install ## Load test (not in `make test`): 2 gunicorns + 2 workers + beat on PostgreSQL/Redis, locust 50 users × 2 min → docs/loadtest.md
+	bash scripts/loadtest.sh
 
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) var/db.sqlite3 var/broker var/staticfiles

@@ -9,6 +9,8 @@ and by tests/test_layers.py, which fails when a module imports an app above its 
 - approvals: approval levels and decisions, owner signatures, audit trail pages
 - deadlines: countdowns, reminders, monitoring, reopening, ICS feed
 - backoffice: pages that gather several apps (dashboard, navigation), demo seeding
+- ops: running on several machines: /healthz, /readyz, /metrics (reads the outbox and the
+  signature requests), JSON logs with a request id, Sentry; nothing imports it
 
 A lower app never imports a higher one, not even inside a function: it defines a signal
 (`shutdown/signals.py`, `rulebook/signals.py`) or a registry (`shutdown/gates.py`) that the
@@ -16,4 +18,4 @@ higher app connects to in its AppConfig.ready().
 """
 
 LAYERS: list[str] = ["accounts", "agency", "notifications", "rulebook", "shutdown", "approvals", "deadlines",
-                     "backoffice"]
+                     "backoffice", "ops"]

@@ -70,6 +70,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and /metrics first: answered before the host check, the HTTPS redirect and the session
+    # (load balancers probe by IP over plain HTTP); then a request id for every log line.
+    "ops.middleware.OpsEndpointsMiddleware",
+    "ops.middleware.RequestIdMiddleware",
+    "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,8 +163,42 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Uploaded files (task documents, appeal evidence, execution screenshots) go through Django's
+# storage API: the local disk under MEDIA_ROOT by default (one machine), S3-compatible object
+# storage when STORAGE_S3_BUCKET is set (AWS S3, Aliyun OSS, Tencent COS, MinIO). Either way they
+# are served only by the agency- and role-checked download view (agency/files.py): nothing is
+# mounted at MEDIA_URL, and the bucket stays private (short-lived signed URLs).
+STORAGE_S3_BUCKET = os.environ.get("STORAGE_S3_BUCKET", "")
+STORAGE_SIGNED_URL_SECONDS = int(os.environ.get("STORAGE_SIGNED_URL_SECONDS", "60"))
+
+
+def s3_storage_options(bucket: str, **overrides) -> dict:
+    """django-storages S3Storage options from the environment (also used by the tests)."""
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": os.environ.get("STORAGE_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("STORAGE_S3_REGION") or None,
+        "access_key": os.environ.get("STORAGE_S3_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+        "location": os.environ.get("STORAGE_S3_PREFIX", ""),
+        "addressing_style": os.environ.get("STORAGE_S3_ADDRESSING_STYLE") or None,  # "virtual" for Aliyun OSS
+        "signature_version": os.environ.get("STORAGE_S3_SIGNATURE_VERSION", "s3v4"),
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": STORAGE_SIGNED_URL_SECONDS,
+        "file_overwrite": False,
+        "custom_domain": None,
+    }
+    options.update(overrides)
+    return options
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": (
+        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(STORAGE_S3_BUCKET)}
+        if STORAGE_S3_BUCKET
+        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    ),
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -168,6 +207,7 @@ STORAGES = {
         )
     },
 }
+# WhiteNoise: hashed names are cached "forever" (immutable); unhashed ones for a minute.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
@@ -192,6 +232,8 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not (DEBUG or TESTING))
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if (DEBUG or TESTING) else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# Load balancers probe over plain HTTP; Prometheus scrapes inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -328,13 +370,52 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Logs, metrics, error reporting (ops/) -------------------------------------------------
+# One JSON object per line (LOG_FORMAT=json, the default with DEBUG off) with the request id
+# that follows a request into the Celery jobs it starts; credentials are redacted by
+# ops.log_secrets.CredentialRedactionFilter on every handler.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "ops.logs.RequestIdFilter"},
+        "credentials": {"()": "ops.log_secrets.CredentialRedactionFilter"},
+    },
+    "formatters": {
+        "json": {"()": "ops.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT if LOG_FORMAT in ("json", "text") else "json",
+            "filters": ["request_id", "credentials"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Our request line (ops.middleware) replaces Django's and gunicorn's access logs.
+        "django.server": {"level": "WARNING"},
+        "gunicorn.error": {"handlers": ["console"], "propagate": False},
+    },
 }
+# Workers log through the same handlers (JSON, request id, redaction) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_REDIRECT_STDOUTS = False
+
+# /metrics (Prometheus): open to loopback, to METRICS_ALLOWED_IPS (addresses or networks) and to
+# `Authorization: Bearer $METRICS_BEARER_TOKEN`; 403 to everybody else.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+
+# Sentry when SENTRY_DSN is set; nothing is sent otherwise (no PII, credentials redacted).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN and not TESTING:
+    from ops.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN)
 
 # --- Domain policy ------------------------------------------------------------------------
 # Every number of shared/domain.md lives in rulebook.policy (one table, agency-readable);

@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from agency.exceptions import DomainValidationError
+from agency.files import stored_file_response
 from agency.models import Platform, SubAccount
 from agency.selectors import subaccount_filter_queryset
 from agency.views.base import AgencyScopedView
@@ -209,12 +210,9 @@ class DocumentDownloadView(AgencyScopedView):
 
     def get(self, request, pk, document_id):
         document = get_object_or_404(TaskDocument, task_id=pk, pk=document_id)
-        try:
-            handle = document.file.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404(_("The file is missing from storage.")) from exc
-        return FileResponse(handle, as_attachment=True, filename=document.original_name or document.file.name,
-                            content_type=document.content_type)
+        # Local disk: streamed; object storage: a short-lived signed URL (agency/files.py).
+        return stored_file_response(document.file, filename=document.original_name,
+                                    content_type=document.content_type)
 
 
 # --- Actions (POST forms on the task and item pages) ------------------------------------------
