@@ -13,8 +13,9 @@ from moto.server import ThreadedMotoServer
 
 from config.settings import s3_storage_options
 from shutdown.models import TaskDocument, TaskItem
+from tests.builders import make_task
 from tests.factories import SubAccountFactory
-from tests.shutdown.helpers import PDF, clean, make_task, upload
+from tests.shutdown.helpers import PDF, clean, upload
 
 BUCKET = "mcn-documents"
 CREDENTIALS = {"access_key": "test-access-key", "secret_key": "test-secret-key-0123456789", "region_name": "us-east-1"}

@@ -13,11 +13,12 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from notifications.models import OutboundMessage
+from tests.builders import make_task
 from tests.conftest import requires_postgres, requires_redis
 from tests.factories import AgencyFactory, SubAccountFactory
 from tests.notifications import test_faults_pg
 from tests.notifications.test_faults_pg import _delivered, _status_counts, _stop, _wait
-from tests.shutdown.helpers import clean, make_task
+from tests.shutdown.helpers import clean
 
 
 def _worker(tmp_path, *, loglevel: str = "WARNING", **kwargs):

@@ -11,8 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from approvals.models import SignatureRequest
 from notifications.models import OutboundMessage
 from shutdown.models import TaskItem
+from tests.builders import make_task
 from tests.factories import SubAccountFactory
-from tests.shutdown.helpers import clean, make_task
+from tests.shutdown.helpers import clean
 
 
 def scrape(client, **extra) -> dict:
