@@ -38,8 +38,12 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def consequences_preview(*, agency, sub_account, strategy: str, effective_at: datetime) -> list[Consequence]:
-    """The deadlines an item creates when it takes effect at `effective_at` (aware)."""
+def consequences_preview(*, agency, sub_account, strategy: str, effective_at: datetime,
+                         review_started_at: datetime | None = None) -> list[Consequence]:
+    """The deadlines an item creates when it takes effect at `effective_at` (aware).
+
+    `review_started_at`: when the shutdown was submitted to the platform (its tier opened);
+    the R7.2 delayed review counts from there (from `effective_at` when unknown)."""
     p = policy_for(agency)
     tz = agency.tz
     local = effective_at.astimezone(tz)
@@ -79,8 +83,11 @@ def consequences_preview(*, agency, sub_account, strategy: str, effective_at: da
     elif strategy == "dormant":
         out.append(Consequence("dormant_login", "R5.1", _("Next required login of the dormant account"),
                                _add_months(local, p.dormant_login_interval_months)))
-    if sub_account.high_risk:
+    if strategy == "shutdown" and sub_account.high_risk:
+        # R7.2: a full shutdown of a high public-opinion-risk account may be reviewed late,
+        # counted from when the review starts (the submission to the platform).
+        review_start = (review_started_at or effective_at).astimezone(tz)
         out.append(Consequence("delayed_review", "R7.2", _("Delayed review may last until"),
-                               local + timedelta(days=p.delayed_review_max_days),
+                               review_start + timedelta(days=p.delayed_review_max_days),
                                note=_("Content clearing starts at the same time.")))
     return sorted(out, key=lambda c: c.due_at)

@@ -136,8 +136,9 @@ def _shift_working_days(start: datetime, days: int, tz) -> tuple[datetime, bool]
     return datetime.combine(day, local.timetz()), provisional
 
 
-def expected_effective(*, sub_account, policy, start: datetime, tz) -> Estimate:
-    """When the shutdown should take effect if submitted to the platform at `start`."""
+def expected_effective(*, sub_account, policy, start: datetime, tz, strategy: str = "shutdown") -> Estimate:
+    """When the shutdown (or downgrade: `strategy`) should take effect if submitted to the
+    platform at `start`."""
     factor = policy.international_time_factor if sub_account.region == Region.INTERNATIONAL else Decimal(1)
     rules = ["R1.3"]
     notes = []
@@ -161,7 +162,7 @@ def expected_effective(*, sub_account, policy, start: datetime, tz) -> Estimate:
         rules.append("R7.3")
         notes.append(_("International: processing takes %(pct)s %% longer.")
                      % {"pct": int((factor - 1) * 100)})
-    if sub_account.high_risk:
+    if strategy == "shutdown" and sub_account.high_risk:  # R7.2 concerns full shutdowns only
         rules.append("R7.2")
         latest = latest + timedelta(days=policy.delayed_review_max_days)
         notes.append(_("High public-opinion risk: a delayed review may add up to %(d)s days; content clearing "

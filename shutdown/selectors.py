@@ -88,7 +88,8 @@ def item_insight(*, agency, item: TaskItem) -> dict:
     task = item.task
     account = item.sub_account
     start = item.expected_effective_latest_at or timezone.now()
-    estimate = rules.expected_effective(sub_account=account, policy=policy, start=timezone.now(), tz=agency.tz)
+    estimate = rules.expected_effective(sub_account=account, policy=policy, start=timezone.now(), tz=agency.tz,
+                                        strategy=task.strategy)
     uploaded = set(TaskDocument.objects.filter(item=item).values_list("kind", flat=True))
     return {
         "checklist": [s.as_dict() for s in rules.checklist(

@@ -45,7 +45,7 @@ def deadlines_create_for_item(*, agency, item, effective_at: datetime) -> list[D
         sub_account = SubAccount.objects.select_for_update().get(pk=item.sub_account_id)
         policy = policy_for(agency)
         consequences = consequences_preview(agency=agency, sub_account=sub_account, strategy=item.task.strategy,
-                                            effective_at=effective_at)
+                                            effective_at=effective_at, review_started_at=item.expected_from)
         existing = set(Deadline.objects.filter(item=item).values_list("kind", flat=True))
         version = calendar_version()
         new = []

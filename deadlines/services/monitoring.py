@@ -161,21 +161,25 @@ def alerts_evaluate(*, agency, sub_account_ids: set[int]) -> list[Alert]:
             continue
         data = None
         if rule == AlertRule.FOLLOWER_DROP:
+            # Every sample of the window is compared with the baseline: a drop that recovers
+            # later in the same window (or the same upload) has still happened.
             baseline = window.data.get("followers") or inside[0].value
-            latest = inside[-1].value
             if baseline > 0:
-                drop = (baseline - latest) * 100 / baseline
+                lowest = min(inside, key=lambda sample: (sample.value, sample.measured_at))
+                drop = (baseline - lowest.value) * 100 / baseline
                 if drop >= p.activity_follower_drop_pct:
-                    data = {"baseline": baseline, "latest": latest, "drop_pct": round(float(drop), 1),
+                    data = {"baseline": baseline, "lowest": lowest.value, "lowest_at": lowest.measured_at.isoformat(),
+                            "latest": inside[-1].value, "drop_pct": round(float(drop), 1),
                             "threshold_pct": str(p.activity_follower_drop_pct)}
         elif rule == AlertRule.UNAUTHORISED_API:
             calls = sum(s.value for s in inside)
             if calls > 0:
                 data = {"calls": calls, "first_at": next(s for s in inside if s.value > 0).measured_at.isoformat()}
         elif rule == AlertRule.PENDING_ORDERS:
-            latest = inside[-1].value
-            if latest > p.commercial_max_pending_orders:
-                data = {"pending_orders": latest, "threshold": p.commercial_max_pending_orders}
+            highest = max(inside, key=lambda sample: (sample.value, sample.measured_at))
+            if highest.value > p.commercial_max_pending_orders:
+                data = {"pending_orders": highest.value, "measured_at": highest.measured_at.isoformat(),
+                        "latest": inside[-1].value, "threshold": p.commercial_max_pending_orders}
         if data is not None:
             alert = alert_raise(agency=agency, sub_account_id=account_id, rule=rule, data=data)
             if alert is not None:

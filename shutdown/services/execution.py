@@ -17,6 +17,7 @@ from shutdown.events import event_record
 from shutdown.gates import execution_blockers
 from shutdown.models import DocumentKind, EventKind, ShutdownTask, Strategy, TaskItem, Tier
 from shutdown.services.documents import document_upload
+from shutdown.services.expected import items_expected_from_submission
 from shutdown.services.transitions import (
     FINISHED_TIER_STATES,
     item_transition,
@@ -75,6 +76,8 @@ def tier_start(*, agency: Agency, tier: Tier, actor) -> Tier:
         tier.state = Tier.State.OPEN
         tier.save(update_fields=["state"])
         items = TaskItem.objects.filter(tier=tier, state=ItemState.APPROVED)
+        items_expected_from_submission(agency=agency, items=list(items.select_related("sub_account", "task")),
+                                       submitted_at=timezone.now())
         subaccounts_status_set(agency=agency, actor=actor, subaccount_ids=list(items.values_list("sub_account_id", flat=True)),
                                status=SubAccountStatus.SHUTDOWN_PENDING)
         count = items.update(state=ItemState.EXECUTING)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django_scopes import scopes_disabled
 
 from agency.celery_base import task_publish
+from agency.models import Agency
 from rulebook.policy import policy_for
 from rulebook.workdays import calendar_pinned
 from shutdown import rules
@@ -51,7 +52,8 @@ def items_recompute_expected(*, agency, change: dict | None = None) -> int:
         for item in items:
             # Items stored before expected_from existed: personal and enterprise estimates start at earliest.
             start = item.expected_from or item.expected_effective_at
-            estimate = rules.expected_effective(sub_account=item.sub_account, policy=policy, start=start, tz=tz)
+            estimate = rules.expected_effective(sub_account=item.sub_account, policy=policy, start=start, tz=tz,
+                                                strategy=item.task.strategy)
             new = (estimate.earliest, estimate.latest, estimate.provisional)
             old = (item.expected_effective_at, item.expected_effective_latest_at, item.expected_is_provisional)
             if new == old:
@@ -71,3 +73,18 @@ def items_recompute_expected(*, agency, change: dict | None = None) -> int:
             event_record(agency=agency, task=tasks[task_id], kind=EventKind.ITEM_EXPECTED_RECOMPUTED, actor_label="system",
                          data={"change": change or {"reason": "recount"}, "items": moves})
     return len(changed)
+
+
+def items_expected_from_submission(*, agency: Agency, items: list[TaskItem], submitted_at) -> int:
+    """A tier opened: its items were submitted to the platform at `submitted_at`. Their expected
+    dates now count from that moment (R1.3 processing times, R7.2 delayed review), and the
+    deadlines stored when they take effect count the delayed review from it too."""
+    policy, tz = policy_for(agency), agency.tz
+    for item in items:
+        estimate = rules.expected_effective(sub_account=item.sub_account, policy=policy, start=submitted_at, tz=tz,
+                                            strategy=item.task.strategy)
+        item.expected_effective_at, item.expected_effective_latest_at = estimate.earliest, estimate.latest
+        item.expected_is_provisional, item.expected_from = estimate.provisional, submitted_at
+    TaskItem.objects.bulk_update(items, ["expected_effective_at", "expected_effective_latest_at",
+                                         "expected_is_provisional", "expected_from", "updated_at"], batch_size=500)
+    return len(items)

@@ -113,7 +113,8 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
         key = (rules.estimate_group_key(account), item.tier_id)
         if key not in estimates:
             start = max(now, item.tier.planned_start) if item.tier and item.tier.planned_start else now
-            estimates[key] = rules.expected_effective(sub_account=account, policy=policy, start=start, tz=tz)
+            estimates[key] = rules.expected_effective(sub_account=account, policy=policy, start=start, tz=tz,
+                                                      strategy=task.strategy)
         done += 1
         if done % step == 0 and done < total:
             ShutdownTask.objects.filter(pk=task.pk).update(progress_done=done)

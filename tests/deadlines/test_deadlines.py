@@ -242,3 +242,32 @@ def test_ics_feed_behind_a_secret_url(world_a, world_b, client):
     assert "BEGIN:VEVENT" in body
     assert "小鹿" in body
     assert client.get("/calendar/not-a-valid-token-at-all-xxxxxxxx.ics").status_code == 404
+
+
+def test_delayed_review_counts_from_the_submission_and_only_for_full_shutdowns(world_a):
+    """R7.2: a high-risk account's delayed review runs 15 days from the submission to the
+    platform (not from when the shutdown took effect); a downgrade has none."""
+    account = SubAccountFactory(agency=world_a.agency, high_risk=True)
+    submitted, effective = at(2026, 3, 2, 10, 0), at(2026, 3, 9, 10, 0)
+    with scope(agency=world_a.agency):
+        full = {c.kind: c for c in consequences_preview(agency=world_a.agency, sub_account=account,
+                                                        strategy="shutdown", effective_at=effective,
+                                                        review_started_at=submitted)}
+        dormant = {c.kind for c in consequences_preview(agency=world_a.agency, sub_account=account,
+                                                        strategy="dormant", effective_at=effective,
+                                                        review_started_at=submitted)}
+    assert full["delayed_review"].due_at == at(2026, 3, 17, 10, 0)
+    assert "delayed_review" not in dormant
+
+
+def test_the_expected_dates_of_a_downgrade_add_no_delayed_review(world_a):
+    from rulebook.policy import DEFAULTS
+    from shutdown import rules
+
+    account = SubAccountFactory(agency=world_a.agency, high_risk=True, kind="personal", region="mainland")
+    start = at(2026, 3, 2, 10, 0)
+    full = rules.expected_effective(sub_account=account, policy=DEFAULTS, start=start, tz=world_a.agency.tz)
+    restrict = rules.expected_effective(sub_account=account, policy=DEFAULTS, start=start, tz=world_a.agency.tz,
+                                        strategy="restrict")
+    assert full.latest == at(2026, 3, 17, 10, 0)
+    assert restrict.latest == start

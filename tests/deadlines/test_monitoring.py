@@ -109,3 +109,32 @@ def test_csv_upload_page_shows_row_errors(world_a, shut_account):
     page = world_a.client("operator").post(f"/a/{world_a.agency.slug}/deadlines/metrics/upload/", {"file": upload})
     assert page.status_code == 200
     assert "999999" in page.content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_drop_that_recovers_within_the_same_upload_still_alerts(world_a, shut_account):
+    """R8: −40 % at 08:00, back to −20 % at 11:00 in one upload: the drop happened, alert once."""
+    rows = [{"sub_account": shut_account.pk, "metric": "followers", "value": 6000,
+             "measured_at": "2030-01-03T08:00:00+08:00"},
+            {"sub_account": shut_account.pk, "metric": "followers", "value": 8000,
+             "measured_at": "2030-01-03T11:00:00+08:00"}]
+    response = world_a.client("operator").post(url(world_a), {"samples": rows}, format="json")
+    assert response.status_code == 201
+    assert len(response.json()["alerts"]) == 1
+    with scope(agency=world_a.agency):
+        alert = Alert.objects.get()
+    assert alert.data["drop_pct"] == 40.0
+    assert alert.data["lowest"] == 6000
+    assert alert.data["latest"] == 8000
+
+
+@time_machine.travel(NOW, tick=False)
+def test_pending_orders_above_the_limit_at_any_sample_of_the_window_alert(world_a, shut_account):
+    rows = [{"sub_account": shut_account.pk, "metric": "pending_orders", "value": 7,
+             "measured_at": "2030-01-03T08:00:00+08:00"},
+            {"sub_account": shut_account.pk, "metric": "pending_orders", "value": 2,
+             "measured_at": "2030-01-03T11:00:00+08:00"}]
+    response = world_a.client("operator").post(url(world_a), {"samples": rows}, format="json")
+    assert len(response.json()["alerts"]) == 1
+    with scope(agency=world_a.agency):
+        assert Alert.objects.get().data["pending_orders"] == 7
