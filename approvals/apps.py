@@ -5,8 +5,11 @@ class ApprovalsConfig(AppConfig):
     name = "approvals"
 
     def ready(self):
+        from notifications.signals import message_sent
         from shutdown.gates import register_execution_gate
 
-        from .services.signatures import signature_gate
+        from .services.signatures import signature_codes_sent, signature_gate
 
         register_execution_gate(signature_gate)
+        message_sent.connect(lambda sender, messages, **kw: signature_codes_sent(messages=messages), weak=False,
+                             dispatch_uid="approvals.signature_codes_sent")

@@ -25,6 +25,8 @@ from django_scopes import scopes_disabled
 
 from agency.exceptions import Conflict
 from notifications.models import Channel, OutboundMessage
+from notifications.secrets import unseal
+from notifications.signals import message_sent
 from notifications.sms import SmsMessage, get_sms_backend, provider_template_code
 
 logger = logging.getLogger(__name__)
@@ -53,8 +55,9 @@ def quiet_hours_end(moment: datetime, tz) -> datetime:
     return datetime.combine(morning.date(), morning.timetz().replace(tzinfo=None), tzinfo=tz)
 
 
-def send_time_for(*, channel: str, moment: datetime, tz) -> datetime:
-    return quiet_hours_end(moment, tz) if channel == Channel.SMS else moment
+def send_time_for(*, channel: str, moment: datetime, tz, transactional: bool = False) -> datetime:
+    """Quiet hours hold back SMS, except transactional ones (a code asked for now is needed now)."""
+    return quiet_hours_end(moment, tz) if channel == Channel.SMS and not transactional else moment
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -65,6 +68,7 @@ def _render(name: str, context: dict) -> str:
 def render_message(message: OutboundMessage) -> tuple[str, str]:
     """(subject, text) in the message's language; a stored body/subject wins over templates."""
     context = dict(message.params or {})
+    context.update(unseal(message.sealed))  # the one place a sealed secret is read: for the transport
     context.setdefault("site_url", settings.SITE_URL)
     with translation.override(message.language or settings.LANGUAGE_CODE):
         body = message.body
@@ -98,26 +102,14 @@ def _fail(message: OutboundMessage, error: str, now: datetime, *, permanent: boo
     message.last_error = error[:2000]
     if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
         message.status = Status.FAILED
+        message.sealed = ""  # a one-time secret that could not be delivered is dropped, not kept
     else:
         message.status = Status.PENDING
         message.send_after = now + retry_delay(message.attempts)
 
 
-# Parameters that are credentials (one-time signing links and codes): kept only until the
-# message is delivered, then redacted, so the outbox never keeps a usable secret.
-SECRET_PARAMS = {"signing_link": ("link",), "signing_code": ("code",)}
-REDACTED = "[redacted]"
-
-
-def _redact(message: OutboundMessage) -> None:
-    keys = SECRET_PARAMS.get(message.template_code, ())
-    if keys:
-        message.params = {k: (REDACTED if k in keys else v) for k, v in (message.params or {}).items()}
-        message.body = REDACTED
-
-
 def _succeed(message: OutboundMessage, now: datetime, provider_id: str = "") -> None:
-    _redact(message)
+    message.sealed = ""  # sent: the one-time secret is dropped (notifications.secrets)
     message.status = Status.SENT
     message.sent_at = now
     message.last_error = ""
@@ -130,7 +122,7 @@ def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
     emails, sms = [], []
     for message in batch:
         tz = message.agency.tz
-        if message.channel == Channel.SMS and in_quiet_hours(now, tz):
+        if message.channel == Channel.SMS and not message.transactional and in_quiet_hours(now, tz):
             message.send_after = quiet_hours_end(now, tz)
             counts["postponed"] += 1
             continue
@@ -147,7 +139,8 @@ def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
             _fail(message, f"render: {exc}", now)
             continue
         if message.channel == Channel.INAPP:
-            message.subject, message.body = message.subject or subject, message.body or text
+            if not message.sealed:  # an in-app text that carried a secret is not kept
+                message.subject, message.body = message.subject or subject, message.body or text
             _succeed(message, now)
         elif message.channel == Channel.EMAIL:
             email = EmailMessage(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
@@ -157,7 +150,8 @@ def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
             emails.append((message, email))
         else:
             sms.append((message, SmsMessage(to=address, template_code=_sms_code(message.template_code),
-                                            params={k: str(v) for k, v in (message.params or {}).items()},
+                                            params={k: str(v) for k, v in
+                                                    {**(message.params or {}), **unseal(message.sealed)}.items()},
                                             text=text, idempotency_key=message.idempotency_key,
                                             sign_name=settings.SMS_SIGN_NAME)))
     if emails:
@@ -191,8 +185,11 @@ def _deliver_locked(batch: list[OutboundMessage], now: datetime) -> dict:
             counts["retry"] += 1
     OutboundMessage.objects.bulk_update(
         batch, ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
-                "subject", "body", "params"],
+                "subject", "body", "params", "sealed"],
     )
+    sent = [m for m in batch if m.status == Status.SENT and m.claimed_at == now]
+    if sent:
+        message_sent.send(sender=OutboundMessage, messages=sent)
     return counts
 
 
@@ -252,6 +249,9 @@ def message_retry(*, agency, message: OutboundMessage, user=None) -> OutboundMes
         if locked.status != Status.FAILED:
             raise Conflict(translation.gettext("Only failed messages can be retried; this one is %(status)s.")
                            % {"status": locked.get_status_display()})
+        if locked.carries_secret:
+            raise Conflict(translation.gettext("This message carried a one-time link or code, which is not kept "
+                                               "once it fails. Send the owner a new link instead."))
         locked.status = Status.PENDING
         locked.attempts = 0
         locked.send_after = timezone.now()
@@ -266,7 +266,8 @@ def message_cancel(*, agency, message: OutboundMessage, user=None) -> OutboundMe
         if locked.status not in (Status.PENDING, Status.FAILED):
             raise Conflict(translation.gettext("Only pending or failed messages can be cancelled."))
         locked.status = Status.CANCELLED
-        locked.save(update_fields=["status"])
+        locked.sealed = ""
+        locked.save(update_fields=["status", "sealed"])
     return locked
 
 
