@@ -98,8 +98,19 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 # --- The batch sender -----------------------------------------------------------------------------
+def _scrub(message: OutboundMessage, error: str) -> str:
+    """A provider's error may echo what it was given: never store a sealed secret through it."""
+    for value in unseal(message.sealed).values():
+        value = str(value)
+        if value:
+            error = error.replace(value, "[redacted]")
+            if "/sign/" in value:
+                error = error.replace(value.rsplit("/sign/", 1)[1].strip("/"), "[redacted]")
+    return error
+
+
 def _fail(message: OutboundMessage, error: str, now: datetime, *, permanent: bool = False) -> None:
-    message.last_error = error[:2000]
+    message.last_error = _scrub(message, error)[:2000]
     if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
         message.status = Status.FAILED
         message.sealed = ""  # a one-time secret that could not be delivered is dropped, not kept

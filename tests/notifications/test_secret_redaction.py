@@ -73,3 +73,18 @@ def test_sealed_values_do_not_open_under_another_key(settings):
     assert unseal(sealed) == {"code": "123456"}
     settings.OUTBOX_SEAL_KEYS = ["x" * 43 + "="]
     assert unseal(sealed) == {}
+
+
+@pytest.mark.django_db
+def test_a_provider_error_that_echoes_the_code_is_stored_without_it(world_a, settings, monkeypatch):
+    from notifications.sms import SmsResult
+
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    monkeypatch.setattr(locmem.SmsBackend, "send", lambda self, messages: [
+        SmsResult(ok=False, error=f"isv.INVALID_PARAMETERS: code={m.params['code']} rejected") for m in messages])
+    with world_a.scope():
+        message = _code_message(world_a.agency, key="signing_code:test:3:1", code="551177")
+        message_deliver(agency=world_a.agency, message_id=message.pk)
+        stored = OutboundMessage.objects.get(pk=message.pk)
+    assert stored.status == "pending" and "551177" not in stored.last_error
+    assert "code=[redacted] rejected" in stored.last_error
