@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Users and roles")
+
+    def ready(self):
+        from django.contrib.auth.signals import user_login_failed
+
+        from .throttle import on_login_failed
+
+        user_login_failed.connect(on_login_failed, dispatch_uid="accounts.login_address_failures")

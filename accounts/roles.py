@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approvals.policy": MANAGERS,
     "appeals.decide": frozenset({Role.OWNER}),
     "signatures.manage": OPERATORS,
+    # show an owner's signing link (as a QR code to forward): the raw link, to this one person
+    "signatures.forward": MANAGERS,
     # deadlines, reminders, monitoring
     "deadlines.view": ALL,
     "reminders.manage": MANAGERS,

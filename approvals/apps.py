@@ -5,13 +5,16 @@ class ApprovalsConfig(AppConfig):
     name = "approvals"
 
     def ready(self):
+        from notifications.signals import message_sent
         from shutdown.gates import register_execution_gate
         from shutdown.panels import register_task_panel
         from shutdown.signals import task_cancelled
 
         from . import receivers
-        from .services.signatures import signature_gate
+        from .services.signatures import signature_codes_sent, signature_gate
 
         register_execution_gate(signature_gate)
         register_task_panel("approvals/_task_panel.html")
         task_cancelled.connect(receivers.on_task_cancelled, dispatch_uid="approvals.on_task_cancelled")
+        message_sent.connect(lambda sender, messages, **kw: signature_codes_sent(messages=messages), weak=False,
+                             dispatch_uid="approvals.signature_codes_sent")

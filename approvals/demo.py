@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from agency.models import SubAccount
 from notifications.models import OutboundMessage
+from notifications.secrets import unseal
 from shutdown.events import event_record
 from shutdown.models import EventKind, ShutdownTask, TaskItem, Tier
 from shutdown.services.transitions import task_transition
@@ -69,11 +70,16 @@ def _back_to_ready(*, agency, task, actor) -> None:
                     data={"blocked": 0})
 
 
-def _owner_signs(*, req, channel: str) -> None:
+def _owner_code(*, req, channel: str) -> str:
+    """The demo plays the owner's phone: it reads the sealed code, as otherwise only delivery does."""
     signature_code_send(req=req, channel=channel)
     message = OutboundMessage.objects.filter(kind="signing_code", idempotency_key__startswith=f"signing_code:{req.pk}:"
                                              ).order_by("-pk").first()
-    signature_confirm(req=req, code=message.params["code"], shown_sha256="", language="zh-hans",
+    return unseal(message.sealed)["code"]
+
+
+def _owner_signs(*, req, channel: str) -> None:
+    signature_confirm(req=req, code=_owner_code(req=req, channel=channel), shown_sha256="", language="zh-hans",
                       ip_address="203.0.113.24", user_agent=DEMO_UA)
 
 
@@ -120,7 +126,8 @@ def seed_demo_data(*, agency) -> None:
             _owner_signs(req=req, channel=channel)
         if len(requests) > 3:
             signature_decline(req=requests[3], reason="账号还有未完成的品牌合作，暂不同意关停。", language="zh-hans",
-                              ip_address="198.51.100.7", user_agent=DEMO_UA)
+                              code=_owner_code(req=requests[3], channel="sms"), ip_address="198.51.100.7",
+                              user_agent=DEMO_UA)
 
         # Task B: past its SLA → reminder → escalation to the owner
         task_b = _ready_task(agency=agency, title=TITLE_B, accounts=accounts[6:10], creator=people["operator"])

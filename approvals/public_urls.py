@@ -1,11 +1,13 @@
 """Pages outside one agency, mounted at the site root: the cross-agency inbox and the
-owner signing pages. Each checks its own credential (login; the link's token)."""
+owner signing pages. Each checks its own credential (login; the link's token, exchanged at
+the first visit for a signing session and a token-free page)."""
 
 from django.urls import path
 
-from .views.public import InboxView, SignView
+from .views.public import InboxView, SignLinkView, SignView
 
 urlpatterns = [
     path("inbox/", InboxView.as_view(), name="inbox"),
-    path("sign/<str:token>/", SignView.as_view(), name="approvals-sign"),
+    path("sign/s/<str:handle>/", SignView.as_view(), name="approvals-sign-session"),
+    path("sign/<str:token>/", SignLinkView.as_view(), name="approvals-sign"),
 ]

@@ -125,6 +125,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "accounts.throttle.AddressLockBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -149,6 +150,10 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_CLIENT_IP_CALLABLE = "accounts.net.client_ip"
+# Password spraying: this many failed logins from one address (any usernames) within the
+# cool-off window lock that address (accounts/throttle.py). 0 disables.
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -226,6 +231,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Lax (the default, stated because the signing pages rely on it against forged POSTs).
+SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not (DEBUG or TESTING))
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not (DEBUG or TESTING))
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not (DEBUG or TESTING))
@@ -235,6 +242,9 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 # Load balancers probe over plain HTTP; Prometheus scrapes inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# How many reverse proxies in front of the app append to X-Forwarded-For. The client address
+# is that many entries from the right (accounts/net.py); 0 = no proxy, use REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -351,7 +361,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "agency.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"signing": "30/min"},
+    # Per client address (accounts/net.py): the owner's signing pages, and code requests on them.
+    "DEFAULT_THROTTLE_RATES": {"signing": os.environ.get("SIGNING_RATE", "30/min"),
+                               "signing_code": os.environ.get("SIGNING_CODE_RATE", "10/hour")},
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MCN Shutdown API",
@@ -381,8 +394,12 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "ops.logs.RequestIdFilter"},
         "credentials": {"()": "ops.log_secrets.CredentialRedactionFilter"},
+        # signing tokens (/sign/<token>/) never reach a log line, access log included
+        "signing_tokens": {"()": "config.log_filters.RedactSigningTokens"},
     },
     "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+                          "style": "{"},
         "json": {"()": "ops.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
@@ -390,14 +407,17 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT if LOG_FORMAT in ("json", "text") else "json",
-            "filters": ["request_id", "credentials"],
+            "filters": ["request_id", "credentials", "signing_tokens"],
         },
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["credentials", "signing_tokens"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},
-        # Our request line (ops.middleware) replaces Django's and gunicorn's access logs.
-        "django.server": {"level": "WARNING"},
+        # Our request line (ops.middleware) replaces gunicorn's access log; the development
+        # server keeps its own, through the same redaction.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["console"], "propagate": False},
     },
 }
@@ -421,3 +441,9 @@ if SENTRY_DSN and not TESTING:
 # Every number of shared/domain.md lives in rulebook.policy (one table, agency-readable);
 # nothing here repeats them.
 SIGNING_LINK_TTL_HOURS = int(os.environ.get("SIGNING_LINK_TTL_HOURS", "72"))
+# After its first visit a signing link is exchanged for a session this long, bound to that
+# request (the token leaves the address bar).
+SIGNING_SESSION_MINUTES = int(os.environ.get("SIGNING_SESSION_MINUTES", "30"))
+# Fernet keys sealing one-time secrets in the outbox until sent (newest first); empty = a key
+# derived from SECRET_KEY. Only the delivery path unseals (notifications/secrets.py).
+OUTBOX_SEAL_KEYS = env_list("OUTBOX_SEAL_KEYS")

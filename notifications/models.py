@@ -25,6 +25,14 @@ MESSAGE_KIND_LABELS = {
     "approval_appeal_decided": _("Appeal decided"),
     "task_rejected": _("Task rejected"),
     "signature_declined": _("Signature declined"),
+    "tier_ready": _("Ready to execute"),
+}
+
+# Messages that carry a one-time secret (sealed until sent, never shown): what the outbox
+# says instead, by status.
+SECRET_KINDS = {
+    "signing_link": (_("Signing link, to be sent to %(to)s"), _("Signing link, sent to %(to)s")),
+    "signing_code": (_("One-time code, to be sent to %(to)s"), _("One-time code, sent to %(to)s")),
 }
 
 
@@ -72,6 +80,11 @@ class OutboundMessage(AgencyOwned):
     # What caused it, e.g. "deadline:42" or "alert:7": reminders of a deadline are found (and
     # rescheduled when a provisional date is recomputed) through it.
     ref = models.CharField(max_length=64, blank=True, default="")
+    # A one-time secret (signing link, code) sealed for delivery only; emptied once sent,
+    # failed for good or cancelled (notifications.secrets).
+    sealed = models.TextField(blank=True, default="", db_default="")
+    # Transactional messages (one-time codes) go out at once, quiet hours or not.
+    transactional = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,6 +107,26 @@ class OutboundMessage(AgencyOwned):
     @property
     def kind_display(self) -> str:
         return str(MESSAGE_KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def carries_secret(self) -> bool:
+        return self.kind in SECRET_KINDS
+
+    @property
+    def recipient_display(self) -> str:
+        """The recipient as staff see it: an owner's address behind a secret is masked."""
+        from notifications.masking import mask_address
+
+        address = self.recipient_address or (self.recipient_user.email if self.recipient_user_id else "")
+        return mask_address(address) if self.carries_secret else address
+
+    @property
+    def summary(self) -> str:
+        """What a secret-bearing message is, e.g. "签署链接，已发送至 138****8013"; else its kind."""
+        if not self.carries_secret:
+            return self.kind_display
+        pending, sent = SECRET_KINDS[self.kind]
+        return str(sent if self.status == self.Status.SENT else pending) % {"to": self.recipient_display}
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.kind} → {self.recipient_address or self.recipient_user_id}"

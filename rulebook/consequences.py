@@ -38,38 +38,80 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+@dataclass(frozen=True)
+class ConsequenceFacts:
+    """Everything the consequences of one item depend on, and nothing else: items with equal
+    facts have equal consequences (the signing content hashes them; callers may cache by them)."""
+
+    strategy: str
+    effective_at: datetime
+    unwithdrawn_earnings: bool
+    pending_ad_revenue: bool
+    ad_revenue_paid_out: bool
+    hosted_topics: bool
+    keeps_shell: bool
+    high_risk: bool
+    # when the shutdown was submitted to the platform (its tier opened), once known (R7.2)
+    review_started_at: datetime | None = None
+
+
+def consequence_facts(*, agency, sub_account, strategy: str, effective_at: datetime,
+                      review_started_at: datetime | None = None) -> ConsequenceFacts:
+    """The one reader of an account's facts for consequences (preview, signing page, hashes)."""
+    p = policy_for(agency)
+    pending = bool(sub_account.pending_ad_revenue and sub_account.pending_ad_revenue > 0)
+    return ConsequenceFacts(
+        strategy=strategy, effective_at=effective_at,
+        unwithdrawn_earnings=bool(sub_account.unwithdrawn_earnings and sub_account.unwithdrawn_earnings > 0),
+        pending_ad_revenue=pending,
+        ad_revenue_paid_out=pending and sub_account.pending_ad_revenue >= p.ad_payout_threshold_cny,
+        hosted_topics=bool(sub_account.hosted_topics),
+        keeps_shell=sub_account.followers >= p.shell_followers_threshold,
+        high_risk=bool(sub_account.high_risk),
+        review_started_at=review_started_at,
+    )
+
+
 def consequences_preview(*, agency, sub_account, strategy: str, effective_at: datetime,
                          review_started_at: datetime | None = None) -> list[Consequence]:
     """The deadlines an item creates when it takes effect at `effective_at` (aware).
 
     `review_started_at`: when the shutdown was submitted to the platform (its tier opened);
     the R7.2 delayed review counts from there (from `effective_at` when unknown)."""
+    return consequences_for_facts(agency=agency, facts=consequence_facts(
+        agency=agency, sub_account=sub_account, strategy=strategy, effective_at=effective_at,
+        review_started_at=review_started_at))
+
+
+def consequences_for_facts(*, agency, facts: ConsequenceFacts) -> list[Consequence]:
+    """The consequences of `facts` (from consequence_facts), with dates."""
     p = policy_for(agency)
     tz = agency.tz
+    strategy, effective_at = facts.strategy, facts.effective_at
     local = effective_at.astimezone(tz)
     out: list[Consequence] = []
     if strategy == "shutdown":
         out.append(Consequence("drafts_expire", "R2.1", _("Published content kept as drafts until"),
                                local + timedelta(days=p.drafts_days),
                                note=_("Edit or republish before this date; after it the drafts are gone.")))
-        if sub_account.unwithdrawn_earnings and sub_account.unwithdrawn_earnings > 0:
+        if facts.unwithdrawn_earnings:
             due, provisional = working_days_deadline(start=effective_at, days=p.settlement_working_days, tz=tz)
             out.append(Consequence("earnings_settlement", "R3.1", _("Unwithdrawn earnings settled by"), due,
                                    provisional=provisional))
-        if sub_account.pending_ad_revenue and sub_account.pending_ad_revenue > 0:
-            paid = sub_account.pending_ad_revenue >= p.ad_payout_threshold_cny
+        if facts.pending_ad_revenue:
+            paid = facts.ad_revenue_paid_out
             out.append(Consequence(
                 "ad_revenue", "R3.2",
                 _("Pending ad revenue paid out") if paid else _("Pending ad revenue returned to the advertiser"),
                 local, note=_("Paid out only at %(n)s yuan or more.") % {"n": p.ad_payout_threshold_cny}))
-        if sub_account.hosted_topics:
+        if facts.hosted_topics:
             out.append(Consequence("topic_transfer_revocable", "R3.3", _("Topic-host transfer can be revoked until"),
                                    local + timedelta(days=p.topic_transfer_revocable_days)))
         out.append(Consequence("interaction_data", "R2.3", _("Interaction data (CSV export) available until"),
                                local + timedelta(days=p.interaction_data_days)))
         out.append(Consequence("fan_profile", "R2.4", _("Fan profile basic data available until"),
                                local + timedelta(days=p.fan_profile_days)))
-        if sub_account.followers >= p.shell_followers_threshold:
+        if facts.keeps_shell:
             out.append(Consequence("shell_transition", "R9.2", _("Keep the empty shell for followers to move until"),
                                    _add_months(local, p.shell_months)))
         out.append(Consequence("reopen_blocked", "R9.3", _("The account cannot be reopened before"),
@@ -83,10 +125,10 @@ def consequences_preview(*, agency, sub_account, strategy: str, effective_at: da
     elif strategy == "dormant":
         out.append(Consequence("dormant_login", "R5.1", _("Next required login of the dormant account"),
                                _add_months(local, p.dormant_login_interval_months)))
-    if strategy == "shutdown" and sub_account.high_risk:
+    if strategy == "shutdown" and facts.high_risk:
         # R7.2: a full shutdown of a high public-opinion-risk account may be reviewed late,
         # counted from when the review starts (the submission to the platform).
-        review_start = (review_started_at or effective_at).astimezone(tz)
+        review_start = (facts.review_started_at or effective_at).astimezone(tz)
         out.append(Consequence("delayed_review", "R7.2", _("Delayed review may last until"),
                                review_start + timedelta(days=p.delayed_review_max_days),
                                note=_("Content clearing starts at the same time.")))

@@ -181,6 +181,8 @@ class EventKind(models.TextChoices):
     SIGNATURE_SIGNED = "signature.signed", _("Owner signed")
     SIGNATURE_DECLINED = "signature.declined", _("Owner declined")
     ITEM_EXCLUDED_BY_OWNER = "item.excluded_by_owner", _("Item excluded (the owner declined)")
+    SIGNATURE_LINK_SHOWN = "signature.link_shown", _("Signing link shown as a QR code")
+    SIGNATURES_TIER_READY = "signatures.tier_ready", _("Every owner of the tier has signed: ready to execute")
     # execution
     TIER_OPENED = "tier.opened", _("Tier opened")
     ITEM_RETRIED = "item.retried", _("Item retried")

@@ -12,7 +12,7 @@ from agency.exceptions import MissingAgencyError
 from agency.models import Agency, AgencyOwned, SubAccount
 from agency.views.base import AgencyScopedView
 
-from .urlwalk import agency_routes, fill, route_params, view_class_of
+from .urlwalk import agency_routes, all_routes, fill, route_params, view_class_of
 
 PROJECT_APPS = {"accounts", "agency", "shutdown", "approvals", "deadlines", "notifications"}
 # Tables that are not tenant-owned, with the reason.
@@ -142,3 +142,63 @@ def test_tasks_back_to_back_do_not_share_an_agency(world_a, world_b, accounts_a)
 
 def test_agency_model_is_not_scoped():
     assert not issubclass(Agency, AgencyOwned)
+
+
+# Routes outside /a/<agency>/ and /api/v1/agencies/<agency>/, each with the credential it checks.
+# A new one fails test_every_route_outside_an_agency_is_known until it is listed here.
+PUBLIC_ROUTES = {
+    "accounts/login/": "none (logs in; throttled per username+address and per address)",
+    "accounts/logout/": "the session",
+    "accounts/password-reset/": "none (sends a reset link to the address on file)",
+    "accounts/password-reset/done/": "none (static page)",
+    "accounts/reset/<uidb64>/<token>/": "Django's password-reset token",
+    "accounts/reset/done/": "none (static page)",
+    "i18n/setlang/": "none (sets the language cookie)",
+    "inbox/": "login: the approver's own inbox across their agencies",
+    "sign/<str:token>/": "the signing link's token (hashed), exchanged for a signing session",
+    "sign/s/<str:handle>/": "the signing session bound to one request (cookie + handle + form token)",
+    "calendar/<str:token>.ics": "the agency's secret ICS token",
+    "api/v1/agencies/": "login: lists only the user's own agencies",
+    "api/v1/inbox/": "login: the approver's own inbox",
+    "api/v1/inbox/approve/": "login: approves only where the user may decide",
+    "api/v1/schema/": "login (DRF default permission)",
+    "api/v1/docs/": "none (static Swagger UI)",
+    "api/v1/redoc/": "none (static Redoc)",
+    "": "login: redirects to the user's agency",
+}
+
+
+def test_every_route_outside_an_agency_is_known():
+    outside = {r for r, _p in all_routes()
+               if not r.startswith(("a/<slug:agency_slug>/", "api/v1/agencies/<slug:agency_slug>/", "admin/"))}
+    assert outside - set(PUBLIC_ROUTES) == set(), "a new route outside the agency prefixes: list it in PUBLIC_ROUTES"
+
+
+@pytest.mark.django_db
+def test_a_signing_page_without_its_session_shows_nothing(world_a):
+    from django.test import Client
+
+    for method in ("get", "post"):
+        response = getattr(Client(), method)("/sign/s/not-a-session/")
+        assert response.status_code == 403
+        assert world_a.agency.name not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["qr", "resend", "revoke"])
+def test_signature_actions_of_another_agency_are_404(worlds, action):
+    from approvals.models import SignatureRequest
+    from shutdown.models import ShutdownTask, TaskItem
+
+    from .factories import SubAccountFactory
+
+    a, b = worlds
+    account = SubAccountFactory(agency=a.agency)
+    with scope(agency=a.agency):
+        task = ShutdownTask.objects.create(agency=a.agency, title="t", strategy="shutdown", created_by=a.user())
+        item = TaskItem.objects.create(agency=a.agency, task=task, sub_account=account, state="approved")
+        req = SignatureRequest.objects.create(agency=a.agency, task=task, item=item, content={}, content_sha256="0")
+    path = f"/a/{b.agency.slug}/approvals/signatures/{req.pk}/{action}/"
+    assert b.client("owner").post(path).status_code == 404
+    with scope(agency=a.agency):
+        assert SignatureRequest.objects.get(pk=req.pk).token_version == 0

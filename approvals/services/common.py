@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from accounts.net import client_ip
 from accounts.roles import Role, role_has
 from agency.models import Agency
 from notifications.services.enqueue import message_enqueue
@@ -80,8 +81,8 @@ def notify_users(*, agency: Agency, user_ids, kind: str, template_code: str, key
 
 
 def client_meta(request) -> dict:
+    """Address (accounts.net.client_ip: the right end of X-Forwarded-For, per trusted proxy) and
+    user agent of a request, as recorded in evidence and audit events."""
     if request is None:
         return {"ip_address": None, "user_agent": ""}
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "") if settings.SECURE_PROXY_SSL_HEADER else ""
-    ip = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
-    return {"ip_address": ip or None, "user_agent": request.META.get("HTTP_USER_AGENT", "")[:400]}
+    return {"ip_address": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:400]}

@@ -25,6 +25,7 @@ from ..services.common import client_meta
 from ..services.delegations import delegation_create, delegation_revoke
 from ..services.policy import approval_policy_delete, approval_policy_save
 from ..services.signatures import signature_resend, signature_revoke
+from .signing_admin import signature_qr_page
 
 PAGE_SIZE = 50
 
@@ -224,7 +225,7 @@ class TaskSignatureListView(AgencyScopedView, View):
         return render(request, "approvals/signature_list.html", self.get_context_data(
             task=task, page_obj=page, signatures=page.object_list, state=state, q=query, sort=sort,
             states=SignatureRequest.State.choices, task_url=_task_page(self.agency, task),
-            can_manage=self.access.can("signatures.manage")))
+            can_manage=self.access.can("signatures.manage"), can_forward=self.access.can("signatures.forward")))
 
 
 class SignatureActionView(AgencyScopedView, View):
@@ -232,8 +233,10 @@ class SignatureActionView(AgencyScopedView, View):
 
     def post(self, request, pk, action):
         req = get_object_or_404(SignatureRequest.objects.select_related("task"), pk=pk)
-        if action not in ("resend", "revoke"):
+        if action not in ("resend", "revoke", "qr"):
             raise Http404
+        if action == "qr":
+            return signature_qr_page(request, agency=self.agency, access=self.access, req=req)
         try:
             if action == "resend":
                 signature_resend(agency=self.agency, signature=req, actor=request.user)

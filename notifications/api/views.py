@@ -10,16 +10,24 @@ from notifications.services.delivery import message_cancel, message_mark_read, m
 
 
 class OutboundMessageSerializer(serializers.ModelSerializer):
+    """A stored message. One-time secrets (signing links, codes) are sealed on the row and never
+    part of this: `summary` says what such a message is, the owner's address is masked."""
+
     recipient = serializers.SerializerMethodField()
+    summary = serializers.SerializerMethodField()
 
     class Meta:
         model = OutboundMessage
-        fields = ["id", "channel", "kind", "template_code", "params", "language", "recipient", "send_after", "status",
-                  "attempts", "last_error", "sent_at", "read_at", "idempotency_key", "ref", "subject", "body"]
+        fields = ["id", "channel", "kind", "summary", "template_code", "params", "language", "recipient",
+                  "send_after", "status", "attempts", "last_error", "sent_at", "read_at", "idempotency_key", "ref",
+                  "subject", "body"]
         read_only_fields = fields
 
     def get_recipient(self, obj) -> str:
-        return obj.recipient_address or (obj.recipient_user.email if obj.recipient_user_id else "")
+        return obj.recipient_display
+
+    def get_summary(self, obj) -> str:
+        return obj.summary
 
 
 class OutboxFilter(django_filters.FilterSet):

@@ -37,6 +37,8 @@ from django_scopes import scopes_disabled
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict
 from notifications.models import Channel, OutboundMessage
+from notifications.secrets import unseal
+from notifications.signals import message_sent
 from notifications.sms import SmsMessage, get_sms_backend, provider_template_code
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,9 @@ def quiet_hours_end(moment: datetime, tz) -> datetime:
     return datetime.combine(morning.date(), morning.timetz().replace(tzinfo=None), tzinfo=tz)
 
 
-def send_time_for(*, channel: str, moment: datetime, tz) -> datetime:
-    return quiet_hours_end(moment, tz) if channel == Channel.SMS else moment
+def send_time_for(*, channel: str, moment: datetime, tz, transactional: bool = False) -> datetime:
+    """Quiet hours hold back SMS, except transactional ones (a code asked for now is needed now)."""
+    return quiet_hours_end(moment, tz) if channel == Channel.SMS and not transactional else moment
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -78,6 +81,7 @@ def render_message(message: OutboundMessage) -> tuple[str, str]:
     """(subject, text) in the message's language; a stored body/subject wins over templates."""
     context = dict(message.params or {})
     context.setdefault("site_url", settings.SITE_URL)
+    context.update(unseal(message.sealed))  # the one place a sealed secret is read: for the transport
     with translation.override(message.language or settings.LANGUAGE_CODE):
         body = message.body
         if not body:
@@ -106,30 +110,29 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 # --- The batch sender -----------------------------------------------------------------------------
+def _scrub(message: OutboundMessage, error: str) -> str:
+    """A provider's error may echo what it was given: never store a sealed secret through it."""
+    for value in unseal(message.sealed).values():
+        value = str(value)
+        if value:
+            error = error.replace(value, "[redacted]")
+            if "/sign/" in value:
+                error = error.replace(value.rsplit("/sign/", 1)[1].strip("/"), "[redacted]")
+    return error
+
+
 def _fail(message: OutboundMessage, error: str, now: datetime, *, permanent: bool = False) -> None:
-    message.last_error = error[:2000]
+    message.last_error = _scrub(message, error)[:2000]
     if permanent or message.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
         message.status = Status.FAILED
+        message.sealed = ""  # a one-time secret that could not be delivered is dropped, not kept
     else:
         message.status = Status.PENDING
         message.send_after = now + retry_delay(message.attempts)
 
 
-# Parameters that are credentials (one-time signing links and codes): kept only until the
-# message is delivered, then redacted, so the outbox never keeps a usable secret.
-SECRET_PARAMS = {"signing_link": ("link",), "signing_code": ("code",)}
-REDACTED = "[redacted]"
-
-
-def _redact(message: OutboundMessage) -> None:
-    keys = SECRET_PARAMS.get(message.template_code, ())
-    if keys:
-        message.params = {k: (REDACTED if k in keys else v) for k, v in (message.params or {}).items()}
-        message.body = REDACTED
-
-
 def _succeed(message: OutboundMessage, now: datetime, provider_id: str = "") -> None:
-    _redact(message)
+    message.sealed = ""  # sent: the one-time secret is dropped (notifications.secrets)
     message.status = Status.SENT
     message.sent_at = now
     message.last_error = ""
@@ -152,7 +155,7 @@ def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], 
             if message.status == Status.SENDING:  # left by a worker that died mid-send
                 message.last_error = "The worker sending this message stopped; it is sent again."
             tz = message.agency.tz
-            if message.channel == Channel.SMS and in_quiet_hours(now, tz):
+            if message.channel == Channel.SMS and not message.transactional and in_quiet_hours(now, tz):
                 message.send_after = quiet_hours_end(now, tz)
                 message.status = Status.PENDING
                 postponed += 1
@@ -165,7 +168,7 @@ def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], 
 
 
 RECORDED_FIELDS = ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
-                   "subject", "body", "params"]
+                   "subject", "body", "params", "sealed"]
 
 
 def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> str:
@@ -195,10 +198,14 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
     """Steps 2 and 3 for rows this worker claimed (committed as `sending`). Returns counts by outcome."""
     counts = {"sent": 0, "failed": 0, "retry": 0, "postponed": 0}
 
+    delivered: list[OutboundMessage] = []
+
     def done(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> None:
         status = _record(message, claimed_at, sent=sent)
         key = {Status.SENT: "sent", Status.FAILED: "failed"}.get(status, "retry")
         counts[key] += 1
+        if status == Status.SENT and message.status == Status.SENT:
+            delivered.append(message)
 
     sms = []
     for message in batch:
@@ -216,7 +223,8 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
             done(message, claimed_at, sent=False)
             continue
         if message.channel == Channel.INAPP:
-            message.subject, message.body = message.subject or subject, message.body or text
+            if not message.sealed:  # an in-app text that carried a secret is not kept
+                message.subject, message.body = message.subject or subject, message.body or text
             _succeed(message, now)
             done(message, claimed_at, sent=False)
         elif message.channel == Channel.EMAIL:
@@ -232,7 +240,7 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
         else:
             sms.append((message, claimed_at, SmsMessage(
                 to=address, template_code=_sms_code(message.template_code),
-                params={k: str(v) for k, v in (message.params or {}).items()}, text=text,
+                params={k: str(v) for k, v in {**(message.params or {}), **unseal(message.sealed)}.items()}, text=text,
                 idempotency_key=message.idempotency_key, sign_name=settings.SMS_SIGN_NAME)))
     if sms:
         for message, _claimed, _sms in sms:
@@ -251,6 +259,8 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
                     _fail(message, result.error or "sms: rejected", now)
         for message, claimed_at, _sms in sms:
             done(message, claimed_at, sent=True)
+    if delivered:
+        message_sent.send(sender=OutboundMessage, messages=delivered)
     return counts
 
 
@@ -305,6 +315,9 @@ def message_retry(*, agency, message: OutboundMessage, user=None) -> OutboundMes
         if locked.status != Status.FAILED:
             raise Conflict(translation.gettext("Only failed messages can be retried; this one is %(status)s.")
                            % {"status": locked.get_status_display()})
+        if locked.carries_secret:
+            raise Conflict(translation.gettext("This message carried a one-time link or code, which is not kept "
+                                               "once it fails. Send the owner a new link instead."))
         locked.status = Status.PENDING
         locked.attempts = 0
         locked.send_after = timezone.now()
@@ -319,7 +332,8 @@ def message_cancel(*, agency, message: OutboundMessage, user=None) -> OutboundMe
         if locked.status not in (Status.PENDING, Status.FAILED):
             raise Conflict(translation.gettext("Only pending or failed messages can be cancelled."))
         locked.status = Status.CANCELLED
-        locked.save(update_fields=["status"])
+        locked.sealed = ""
+        locked.save(update_fields=["status", "sealed"])
     return locked
 
 

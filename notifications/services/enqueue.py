@@ -15,12 +15,16 @@ from notifications.models import Channel, OutboundMessage
 def message_enqueue(*, agency, channel: str, kind: str, template_code: str, idempotency_key: str,
                     params: dict | None = None, recipient_user=None, recipient_address: str = "",
                     send_after=None, language: str = "zh-hans", subject: str = "", body: str = "",
-                    task=None, ref: str = "") -> tuple[OutboundMessage, bool]:
+                    task=None, ref: str = "", secrets: dict | None = None,
+                    transactional: bool = False) -> tuple[OutboundMessage, bool]:
     """Store a message unless one with the same key exists. Returns (message, created).
 
     SMS due inside the quiet hours (settings.SMS_QUIET_HOURS_*, agency time zone) are
-    stored for the next morning.
+    stored for the next morning, unless `transactional` (a one-time code: it goes at once).
+    `secrets` (a link's token, a code) are sealed for delivery only, never stored readable
+    (notifications.secrets); the template reads them like params.
     """
+    from notifications.secrets import seal
     from notifications.services.delivery import publish_delivery, send_time_for
 
     if recipient_user is None and not recipient_address:
@@ -31,14 +35,15 @@ def message_enqueue(*, agency, channel: str, kind: str, template_code: str, idem
     if existing is not None:
         return existing, False
     now = timezone.now()
-    send_after = send_time_for(channel=channel, moment=send_after or now, tz=agency.tz)
+    send_after = send_time_for(channel=channel, moment=send_after or now, tz=agency.tz, transactional=transactional)
     try:
         with transaction.atomic():
             message = OutboundMessage.objects.create(
                 agency=agency, channel=channel, kind=kind, template_code=template_code, params=params or {},
                 recipient_user=recipient_user, recipient_address=recipient_address,
                 send_after=send_after, language=language, subject=subject, body=body,
-                idempotency_key=idempotency_key, task=task, ref=ref,
+                idempotency_key=idempotency_key, task=task, ref=ref, sealed=seal(secrets or {}),
+                transactional=transactional,
             )
     except IntegrityError:
         return OutboundMessage.objects.get(agency=agency, idempotency_key=idempotency_key), False
@@ -55,6 +60,7 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
     Each spec holds message_enqueue's keyword arguments (without `agency`). Returns how many
     rows were new.
     """
+    from notifications.secrets import seal
     from notifications.services.delivery import publish_delivery, send_time_for
 
     if not specs:
@@ -78,9 +84,11 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
             agency=agency, channel=channel, kind=spec["kind"], template_code=spec["template_code"],
             params=spec.get("params") or {}, recipient_user=spec.get("recipient_user"),
             recipient_address=spec.get("recipient_address", ""),
-            send_after=send_time_for(channel=channel, moment=spec.get("send_after") or now, tz=agency.tz),
+            send_after=send_time_for(channel=channel, moment=spec.get("send_after") or now, tz=agency.tz,
+                                     transactional=spec.get("transactional", False)),
             language=spec.get("language", "zh-hans"), subject=spec.get("subject", ""), body=spec.get("body", ""),
             idempotency_key=key, task=spec.get("task"), ref=spec.get("ref", ""),
+            sealed=seal(spec.get("secrets") or {}), transactional=spec.get("transactional", False),
         ))
     with transaction.atomic():
         OutboundMessage.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)

@@ -31,7 +31,7 @@ STORED = {
     "signatures.queued", "signatures.requested", "signature.link_resent", "signature.revoked",
     "signature.code_sent", "signature.code_wrong", "signature.signed", "signature.declined",
     "item.excluded_by_owner", "tier.opened", "item.retried", "tier.complete", "tier.closed",
-    "item.expected_recomputed", "deadline.recomputed",
+    "item.expected_recomputed", "deadline.recomputed", "signature.link_shown", "signatures.tier_ready",
 }
 
 
