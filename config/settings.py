@@ -171,6 +171,16 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+# Every spreadsheet/CSV the product reads is bounded before and while it is read
+# (agency/importers/reader.py): rows and columns (declared and real), an XLSX's unpacked size
+# and compression ratio (from the zip entries, before openpyxl opens it), and a wall-clock budget.
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "200"))
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
+IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_MAX_COMPRESSION_RATIO", "100"))
+IMPORT_TIME_BUDGET_SECONDS = float(os.environ.get("IMPORT_TIME_BUDGET_SECONDS", "60"))
+# An import with more rows than this runs as a background job (agency.jobs) instead of in the request.
+IMPORT_JOB_THRESHOLD_ROWS = int(os.environ.get("IMPORT_JOB_THRESHOLD_ROWS", "5000"))
 
 # Cache: Redis when REDIS_URL is set, local memory otherwise. Keys always carry the agency
 # (nothing caches tenant data today; any such key must carry the agency id).

@@ -24,7 +24,7 @@ from agency.filters import SubAccountFilter
 from agency.importers.reader import FileRejected
 from agency.models import OwnerRelation, SubAccount, SubAccountChange
 from agency.selectors import subaccount_history, subaccount_selection_queryset
-from agency.services.imports import read_upload, subaccount_import
+from agency.services.imports import read_upload, rejected_answer, subaccount_import
 from agency.services.subaccounts import (
     EDITABLE_FIELDS,
     subaccount_archive,
@@ -215,11 +215,12 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         try:
             content = read_upload(upload)
         except FileRejected as exc:
-            answer = {"created": 0, "updated": 0, "unchanged": 0, "ignored_columns": [], "dry_run": dry_run,
-                      "applied": False, "errors": [{"row": None, "column": None, "field": None, "message": str(exc)}]}
+            answer = rejected_answer(exc, dry_run=dry_run)
         else:
             answer = subaccount_import(agency=self.agency, actor=request.user, content=content,
                                        filename=upload.name or "upload", dry_run=dry_run)
+        if "error" in answer:
+            return Response(answer, status=status.HTTP_400_BAD_REQUEST)
         file_level = any(e["row"] is None for e in answer["errors"])
         if (answer["errors"] and not dry_run) or file_level:
             message = answer["errors"][0]["message"] if file_level else _(
