@@ -65,10 +65,11 @@ class SubAccountChangeSerializer(serializers.ModelSerializer):
 
 class BulkSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["tag", "owner"])
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False,
-                                help_text="the selected sub-account ids; or give `filter`")
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False,
+                                help_text="the selected sub-account ids (at least one); or give `filter`")
     filter = serializers.DictField(required=False, help_text="the list filters (as query parameters) to act on "
-                                                             "every account matching them")
+                                                             "every account matching them; an unknown filter name "
+                                                             "is a 400 naming it")
     add_tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
     remove_tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
     owner_name = serializers.CharField(required=False, allow_blank=True)
