@@ -314,10 +314,13 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "agency.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "agency.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"signing": "30/min"},
 }
+# The schema, Swagger UI and Redoc (config/api_docs.py): public only when this is on; by default
+# on with DEBUG, so in production only logged-in users (session or token) see them.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 SPECTACULAR_SETTINGS = {
     "TITLE": "MCN Shutdown API",
     "DESCRIPTION": "Sub-accounts, shutdown tasks, approvals, signatures, deadlines and reminders, per agency.",
@@ -332,6 +335,7 @@ SPECTACULAR_SETTINGS = {
         "SubAccountStatusEnum": "agency.models.SubAccountStatus",
         "AccountKindEnum": "agency.models.AccountKind",
         "DeadlineKindEnum": "deadlines.models.DeadlineKind",
+        "TaskStateEnum": "shutdown.states.TaskState",
     },
 }
 
