@@ -332,8 +332,9 @@ def _preview(plan) -> dict:
             "errors": plan.errors, "error_rows": len(error_rows), "ignored_columns": plan.ignored_columns}
 
 
-class SubAccountImportConfirmView(AgencyScopedView, TemplateView):
-    template_name = "agency/subaccount_import_preview.html"
+class SubAccountImportConfirmView(AgencyScopedView):
+    """POST only: applying a previewed file is a write (a GET answers 405, not an empty page)."""
+
     required_permission = "subaccounts.import"
 
     def post(self, request, import_id):
