@@ -59,7 +59,9 @@ CHOICE_ALIASES: dict[type, dict[str, str]] = {
 }
 
 # --- limits and vocabularies --------------------------------------------------------------------
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may run as a formula: the ASCII triggers and their full-width forms (＝＋－＠),
+# which Excel and WPS also take as formula triggers (Chinese input methods type them).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 TRUE_WORDS = {"1", "true", "yes", "y", "是", "有", "对", "√", "✓", "✔", "开", "开通", "已开通", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "无", "没有", "×", "✗", "关", "未开通", "f", "-"}
 NUMBER_JUNK = re.compile(r"[,，\s_'’¥￥元]")

@@ -69,5 +69,11 @@ class BulkOwnerForm(forms.Form):
                                        choices=[("", "—"), *OwnerRelation.choices])
 
 
+# The list page's selection form posts the list's filter (hidden inputs) next to these fields,
+# which are not filters: whoever reads a filter from that form leaves them out.
+SELECTION_FORM_FIELDS = ("csrfmiddlewaretoken", "return_qs", "action", "format", "header",
+                         *BulkTagForm.base_fields, *BulkOwnerForm.base_fields)
+
+
 class ImportUploadForm(forms.Form):
     file = forms.FileField(label=_("Spreadsheet (CSV or XLSX)"))

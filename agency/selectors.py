@@ -21,13 +21,37 @@ def _as_querydict(params) -> QueryDict:
     return qd
 
 
+# Parameters that travel with a filter but are not filters (pages, the selection itself, the file format).
+NOT_FILTERS = frozenset({"page", "page_size", "ids", "from_filter", "format", "header"})
+
+
+def unknown_filter_names(params) -> list[str]:
+    """The keys of `params` that are neither a list filter nor one of NOT_FILTERS."""
+    known = set(SubAccountFilter.base_filters) | NOT_FILTERS
+    return sorted(k for k in _as_querydict(params) if k not in known)
+
+
+def check_filter_names(params) -> None:
+    """A filter that acts on "everything matching" names only known filters: a misspelled key
+    (`platfrom`) would otherwise filter nothing and select every account."""
+    unknown = unknown_filter_names(params)
+    if unknown:
+        known = ", ".join(k for k in SubAccountFilter.base_filters)
+        raise DomainValidationError(
+            _("Unknown filter “%(name)s”; the filters are: %(known)s.") % {"name": unknown[0], "known": known},
+            code="unknown_filter", details={name: [_("Unknown filter.")] for name in unknown},
+        )
+
+
 def subaccount_filter_queryset(*, agency: Agency, params) -> "QuerySet[SubAccount]":  # noqa: F821
     """Every non-archived sub-account of `agency` that matches the list filters in `params`
     (a QueryDict or a dict: platform, kind, status, region, high_risk, followers_min,
     followers_max, contract_end_before, has_open_obligations, tag, search, ordering).
 
-    Raises DomainValidationError (details per parameter) when a filter value is invalid.
+    Raises DomainValidationError (details per parameter) when a filter name is unknown or a
+    filter value is invalid.
     """
+    check_filter_names(params)
     data = _as_querydict(params).copy()
     data.pop("archived", None)  # shutdown candidates are never archived accounts
     for key in ("page", "page_size", "ids", "from_filter"):

@@ -216,6 +216,16 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+# Every spreadsheet/CSV the product reads is bounded before and while it is read
+# (agency/importers/reader.py): rows and columns (declared and real), an XLSX's unpacked size
+# and compression ratio (from the zip entries, before openpyxl opens it), and a wall-clock budget.
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "200"))
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
+IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_MAX_COMPRESSION_RATIO", "100"))
+IMPORT_TIME_BUDGET_SECONDS = float(os.environ.get("IMPORT_TIME_BUDGET_SECONDS", "60"))
+# An import with more rows than this runs as a background job (agency.jobs) instead of in the request.
+IMPORT_JOB_THRESHOLD_ROWS = int(os.environ.get("IMPORT_JOB_THRESHOLD_ROWS", "5000"))
 
 # Cache: Redis when REDIS_URL is set, local memory otherwise. Keys always carry the agency
 # (nothing caches tenant data today; any such key must carry the agency id).
@@ -359,13 +369,16 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "agency.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "agency.api.errors.exception_handler",
     # Per client address (accounts/net.py): the owner's signing pages, and code requests on them.
     "DEFAULT_THROTTLE_RATES": {"signing": os.environ.get("SIGNING_RATE", "30/min"),
                                "signing_code": os.environ.get("SIGNING_CODE_RATE", "10/hour")},
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+# The schema, Swagger UI and Redoc (config/api_docs.py): public only when this is on; by default
+# on with DEBUG, so in production only logged-in users (session or token) see them.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", DEBUG)
 SPECTACULAR_SETTINGS = {
     "TITLE": "MCN Shutdown API",
     "DESCRIPTION": "Sub-accounts, shutdown tasks, approvals, signatures, deadlines and reminders, per agency.",
@@ -380,6 +393,7 @@ SPECTACULAR_SETTINGS = {
         "SubAccountStatusEnum": "agency.models.SubAccountStatus",
         "AccountKindEnum": "agency.models.AccountKind",
         "DeadlineKindEnum": "deadlines.models.DeadlineKind",
+        "TaskStateEnum": "shutdown.states.TaskState",
     },
 }
 

@@ -4,6 +4,7 @@
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -18,6 +19,9 @@ def error_body(status_code: int, code: str, message: str, details=None) -> dict:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, OverflowError | DataError):
+        # A number too large for the database column (a filter or id of 30 digits): bad input, not a 500.
+        return Response(error_body(400, "invalid", _("A value is out of range.")), status=400)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.status_code, exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):

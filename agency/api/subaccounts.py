@@ -14,17 +14,19 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from agency.api.base import AgencyScopedAPIView, AgencyScopedModelViewSet
 from agency.api.errors import error_body
 from agency.api.fields import ScopedPrimaryKeyRelatedField
+from agency.api.schema import ErrorObjectSerializer
 from agency.exporters.subaccounts import export_response, template_response
 from agency.filters import SubAccountFilter
 from agency.importers.reader import FileRejected
 from agency.models import OwnerRelation, SubAccount, SubAccountChange
 from agency.selectors import subaccount_history, subaccount_selection_queryset
-from agency.services.imports import read_upload, subaccount_import
+from agency.services.imports import read_upload, rejected_answer, subaccount_import
 from agency.services.subaccounts import (
     EDITABLE_FIELDS,
     subaccount_archive,
@@ -37,6 +39,17 @@ from agency.services.subaccounts import (
 from agency.services.tags import TAG_MAX_LENGTH
 
 FILTER_PARAMS = [f for f in SubAccountFilter.base_filters if f != "archived"]
+
+
+class FileRenderer(BaseRenderer):
+    """Lets a client ask for the file's own media type (the view answers the file itself)."""
+
+    media_type = "*/*"
+    format = "file"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
 
 
 class SubAccountSerializer(serializers.ModelSerializer):
@@ -65,10 +78,11 @@ class SubAccountChangeSerializer(serializers.ModelSerializer):
 
 class BulkSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["tag", "owner"])
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False,
-                                help_text="the selected sub-account ids; or give `filter`")
+    ids = serializers.ListField(child=serializers.IntegerField(), required=False, allow_empty=False,
+                                help_text="the selected sub-account ids (at least one); or give `filter`")
     filter = serializers.DictField(required=False, help_text="the list filters (as query parameters) to act on "
-                                                             "every account matching them")
+                                                             "every account matching them; an unknown filter name "
+                                                             "is a 400 naming it")
     add_tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
     remove_tags = serializers.ListField(child=serializers.CharField(max_length=TAG_MAX_LENGTH), required=False)
     owner_name = serializers.CharField(required=False, allow_blank=True)
@@ -88,7 +102,10 @@ class BulkSerializer(serializers.Serializer):
     create=extend_schema(summary="Create a sub-account"),
     update=extend_schema(summary="Replace a sub-account's fields"),
     partial_update=extend_schema(summary="Change some fields of a sub-account"),
-    destroy=extend_schema(summary="Archive a sub-account (kept with its history; restore with /restore/)"),
+    destroy=extend_schema(summary="Archive a sub-account (kept with its history; restore with /restore/)",
+                          description="DELETE archives: the account leaves the list (archived=true shows it), "
+                                      "keeps its history and can be restored with POST …/restore/. Nothing is "
+                                      "deleted."),
 )
 class SubAccountViewSet(AgencyScopedModelViewSet):
     serializer_class = SubAccountSerializer
@@ -168,23 +185,42 @@ class SubAccountViewSet(AgencyScopedModelViewSet):
         return Response({"changed": changed})
 
 
-ImportResultSerializer = inline_serializer(
-    "SubAccountImportResult",
-    {
-        "created": serializers.IntegerField(),
-        "updated": serializers.IntegerField(),
-        "unchanged": serializers.IntegerField(),
-        "errors": serializers.ListField(child=inline_serializer("SubAccountImportError", {
-            "row": serializers.IntegerField(allow_null=True, help_text="row number as the spreadsheet shows it"),
-            "column": serializers.CharField(allow_null=True, help_text="the column title as written in the file"),
-            "field": serializers.CharField(allow_null=True),
-            "message": serializers.CharField(),
-        })),
-        "ignored_columns": serializers.ListField(child=serializers.CharField()),
-        "dry_run": serializers.BooleanField(),
-        "applied": serializers.BooleanField(),
-    },
-)
+class SubAccountImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True, help_text="row number as the spreadsheet shows it")
+    column = serializers.CharField(allow_null=True, help_text="the column title as written in the file")
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+def _import_result_fields(required: bool = True) -> dict:
+    return {
+        "created": serializers.IntegerField(required=required),
+        "updated": serializers.IntegerField(required=required),
+        "unchanged": serializers.IntegerField(required=required),
+        "errors": SubAccountImportErrorSerializer(many=True, required=required),
+        "ignored_columns": serializers.ListField(child=serializers.CharField(), required=required),
+        "dry_run": serializers.BooleanField(required=required),
+        "applied": serializers.BooleanField(required=required),
+    }
+
+
+ImportResultSerializer = inline_serializer("SubAccountImportResult", _import_result_fields())
+# A refused import: the one error shape (`error.details.limit` names the limit a file broke: file_size,
+# rows, columns, unpacked_size, compression_ratio, time, type), with the import result (nothing written)
+# when the file was read.
+ImportRefusedSerializer = inline_serializer("SubAccountImportRefused",
+                                            {**_import_result_fields(required=False), "error": ErrorObjectSerializer()})
+HEADER_CHOICES = ("en", "zh")
+CSV_MEDIA_TYPE = "text/csv"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _header(request) -> str:
+    """`header=en|zh` (default en), enforced as documented."""
+    header = request.query_params.get("header", "en")
+    if header not in HEADER_CHOICES:
+        raise ValidationError({"header": [_("Choose en or zh.")]})
+    return header
 
 
 def _truthy(value) -> bool:
@@ -205,7 +241,7 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         request={"multipart/form-data": inline_serializer("SubAccountImportUpload", {
             "file": serializers.FileField(), "dry_run": serializers.BooleanField(required=False)})},
         parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate only, write nothing")],
-        responses={200: ImportResultSerializer, 400: ImportResultSerializer},
+        responses={200: ImportResultSerializer, 400: ImportRefusedSerializer},
     )
     def post(self, request):
         dry_run = _truthy(request.data.get("dry_run") or request.query_params.get("dry_run"))
@@ -215,11 +251,12 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         try:
             content = read_upload(upload)
         except FileRejected as exc:
-            answer = {"created": 0, "updated": 0, "unchanged": 0, "ignored_columns": [], "dry_run": dry_run,
-                      "applied": False, "errors": [{"row": None, "column": None, "field": None, "message": str(exc)}]}
+            answer = rejected_answer(exc, dry_run=dry_run)
         else:
             answer = subaccount_import(agency=self.agency, actor=request.user, content=content,
                                        filename=upload.name or "upload", dry_run=dry_run)
+        if "error" in answer:
+            return Response(answer, status=status.HTTP_400_BAD_REQUEST)
         file_level = any(e["row"] is None for e in answer["errors"])
         if (answer["errors"] and not dry_run) or file_level:
             message = answer["errors"][0]["message"] if file_level else _(
@@ -229,47 +266,82 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         return Response(answer)
 
 
-class _TemplateAPIView(AgencyScopedAPIView):
+class _FileAPIView(AgencyScopedAPIView):
+    """An endpoint that answers a file: CSV or XLSX on success, JSON (the one error shape) on errors,
+    whatever the Accept header asked for."""
+
     fmt = "csv"
+    renderer_classes = [JSONRenderer, FileRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _file_schema(fmt: str, **kwargs):
+    media_type = CSV_MEDIA_TYPE if fmt == "csv" else XLSX_MEDIA_TYPE
+    return extend_schema(responses={(200, media_type): OpenApiResponse(OpenApiTypes.BINARY)}, **kwargs)
+
+
+TEMPLATE_SCHEMA = {"summary": "The import template: header row and one example row",
+                   "parameters": [OpenApiParameter("header", str, enum=list(HEADER_CHOICES),
+                                                   description="column titles: API names (default) or Chinese")]}
+
+
+class _TemplateAPIView(_FileAPIView):
     default_permission = "subaccounts.view"
 
-    @extend_schema(summary="The import template: header row and one example row",
-                   parameters=[OpenApiParameter("header", str, enum=["en", "zh"],
-                                                description="column titles: API names (default) or Chinese")],
-                   responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request):
-        return template_response(fmt=self.fmt, header=request.query_params.get("header", "en"))
+        return template_response(fmt=self.fmt, header=_header(request))
 
 
 class SubAccountTemplateCSVAPIView(_TemplateAPIView):
     fmt = "csv"
 
+    @_file_schema("csv", **TEMPLATE_SCHEMA)
+    def get(self, request):
+        return super().get(request)
+
 
 class SubAccountTemplateXLSXAPIView(_TemplateAPIView):
     fmt = "xlsx"
 
+    @_file_schema("xlsx", **TEMPLATE_SCHEMA)
+    def get(self, request):
+        return super().get(request)
 
-class _ExportAPIView(AgencyScopedAPIView):
-    fmt = "csv"
+
+EXPORT_SCHEMA = {
+    "summary": "Export the filtered list (same filters as the list; or repeated `ids`)",
+    "description": "An unknown filter name is a 400 naming it.",
+    "parameters": [OpenApiParameter("ids", int, many=True, description="export only these accounts"),
+                   OpenApiParameter("header", str, enum=list(HEADER_CHOICES)),
+                   *[OpenApiParameter(name, str) for name in FILTER_PARAMS]],
+}
+
+
+class _ExportAPIView(_FileAPIView):
     default_permission = "subaccounts.export"
 
-    @extend_schema(
-        summary="Export the filtered list (same filters as the list; or repeated `ids`)",
-        parameters=[OpenApiParameter("ids", int, many=True, description="export only these accounts"),
-                    OpenApiParameter("header", str, enum=["en", "zh"]),
-                    *[OpenApiParameter(name, str) for name in FILTER_PARAMS]],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
-    )
     def get(self, request):
         ids = request.query_params.getlist("ids") or None
+        header = _header(request)
         queryset = subaccount_selection_queryset(agency=self.agency, ids=ids, params=request.query_params)
-        return export_response(agency=self.agency, queryset=queryset, fmt=self.fmt,
-                               header=request.query_params.get("header", "en"))
+        return export_response(agency=self.agency, queryset=queryset, fmt=self.fmt, header=header)
 
 
 class SubAccountExportCSVAPIView(_ExportAPIView):
     fmt = "csv"
 
+    @_file_schema("csv", **EXPORT_SCHEMA)
+    def get(self, request):
+        return super().get(request)
+
 
 class SubAccountExportXLSXAPIView(_ExportAPIView):
     fmt = "xlsx"
+
+    @_file_schema("xlsx", **EXPORT_SCHEMA)
+    def get(self, request):
+        return super().get(request)

@@ -1,8 +1,10 @@
 """Sub-account spreadsheets out: the import template and the export of a filtered list.
 
 CSV is UTF-8 with a BOM and CRLF line ends (Excel on Chinese Windows opens it without
-garbling); XLSX keeps numbers as numbers and dates as dates. Text that a spreadsheet
-would run as a formula is neutralised with a leading apostrophe (the importer strips it).
+garbling); XLSX keeps numbers as numbers and dates as dates. In CSV, text that a spreadsheet
+would run as a formula (=, +, -, @ and their full-width forms) is neutralised with a leading
+apostrophe (the importer strips it); in XLSX text cells are typed as text, which no
+spreadsheet runs, so they need no apostrophe (a mobile stays `+86…`).
 """
 
 import csv
@@ -21,10 +23,24 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 DATE_FORMAT = "yyyy-mm-dd"
 
 
+TEXT_FORMAT = "@"
+
+
 def neutralise(value):
+    """For CSV, where a cell has no type: a leading apostrophe before a formula trigger."""
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def xlsx_text_cell(sheet, value: str):
+    """A text cell typed as text (shown and kept as written, never run as a formula)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.number_format = TEXT_FORMAT
+    return cell
 
 
 def header_row(header: str = "en") -> list[str]:
@@ -81,9 +97,7 @@ def render_xlsx(rows, header: str = "en", sheet_title: str = "sub-accounts") -> 
                 cell.number_format = DATE_FORMAT
                 cells.append(cell)
             elif isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=neutralise(value))
-                cell.data_type = "s"  # never a formula
-                cells.append(cell)
+                cells.append(xlsx_text_cell(sheet, value))
             else:
                 cells.append(value)
         sheet.append(cells)

@@ -53,6 +53,7 @@ class ImportPlan:
     ignored_columns: list = field(default_factory=list)
     rows: list[RowPlan] = field(default_factory=list)
     file_errors: list = field(default_factory=list)  # [{"row", "column", "field", "message"}]
+    rejected: FileRejected | None = None  # the file broke a limit or is not a spreadsheet: nothing was planned
 
     @property
     def header_of(self) -> dict:
@@ -91,16 +92,29 @@ def file_error(message: str, *, row=None, column=None) -> dict:
 
 
 def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> ImportPlan:
-    """Read, convert and validate every row; match existing accounts by (platform, platform_account_id)."""
+    """Read, convert and validate every row; match existing accounts by (platform, platform_account_id).
+    The rows stream from the reader, which refuses the file (FileRejected) at the first limit it
+    passes: the plan then holds that one refusal and no rows."""
     plan = ImportPlan()
     try:
         table = read_table(content)
+        plan.kind, plan.encoding = table.kind, table.encoding
+        _plan_rows(plan, table.rows)
     except FileRejected as exc:
-        plan.file_errors.append(file_error(str(exc)))
+        plan.rows, plan.file_errors, plan.rejected = [], [file_error(str(exc))], exc
         return plan
-    plan.kind, plan.encoding = table.kind, table.encoding
+    if plan.file_errors:
+        return plan
+    _match_existing(agency=agency, plan=plan, lock=lock)
+    _resolve_parents(agency=agency, plan=plan)
+    for row in plan.rows:
+        row.action = "error" if row.errors else (row.action or "unchanged")
+    return plan
 
-    rows = iter(table.rows)
+
+def _plan_rows(plan: ImportPlan, rows) -> None:
+    """The header row, then every data row converted (plan.rows), or plan.file_errors."""
+    rows = iter(rows)
     header_row = None
     for number, cells in rows:
         if any(not is_blank(c) for c in cells):
@@ -108,7 +122,7 @@ def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> Import
             break
     if header_row is None:
         plan.file_errors.append(file_error(_("The file has no header row and no data.")))
-        return plan
+        return
     header_number, header_cells = header_row
     index: list[tuple[int, str]] = []
     seen_fields: dict[str, str] = {}
@@ -135,7 +149,7 @@ def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> Import
                 _("The column “%(name)s” (%(title)s) is missing from the header row.")
                 % {"name": name, "title": col.title_zh}, row=header_number, column=name))
     if plan.file_errors:
-        return plan
+        return
 
     first_row_of: dict[tuple, int] = {}
     converted: dict[tuple, object] = {}  # (column, type, cell) → value, for columns whose values repeat
@@ -174,12 +188,6 @@ def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> Import
             platform, account_id = row.values.pop("parent")
             row.parent_ref = (platform or row.values.get("platform"), account_id)
         plan.rows.append(row)
-
-    _match_existing(agency=agency, plan=plan, lock=lock)
-    _resolve_parents(agency=agency, plan=plan)
-    for row in plan.rows:
-        row.action = "error" if row.errors else (row.action or "unchanged")
-    return plan
 
 
 def _fetch(agency: Agency, keys: set[tuple], lock: bool) -> dict[tuple, SubAccount]:

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agency.api.errors import error_body
 from agency.exceptions import Conflict
 from agency.importers.reader import FileRejected, check_size
 from agency.importers.subaccounts import ImportPlan, apply_plan, file_error, plan_import
@@ -13,10 +14,13 @@ from agency.models import Agency, SubAccountImport
 STORED_ERRORS = 1000  # errors kept on the import row for the preview page
 
 
-def _rejected(message: str, *, dry_run: bool) -> dict:
+def rejected_answer(exc: FileRejected, *, dry_run: bool) -> dict:
+    """The answer to a file refused as a whole (a limit, the type): the import result with its one
+    error, plus the project's error shape naming the limit (`error.details.limit`)."""
     plan = ImportPlan()
-    plan.file_errors.append(file_error(message))
-    return plan.answer(dry_run=dry_run, applied=False)
+    plan.file_errors.append(file_error(str(exc)))
+    return {**plan.answer(dry_run=dry_run, applied=False),
+            **error_body(400, "file_rejected", str(exc), exc.details)}
 
 
 def read_upload(upload) -> bytes:
@@ -31,11 +35,16 @@ def subaccount_import(*, agency: Agency, actor, content: bytes, filename: str, d
     try:
         check_size(len(content))
     except FileRejected as exc:
-        return _rejected(str(exc), dry_run=dry_run)
+        return rejected_answer(exc, dry_run=dry_run)
     if dry_run:
-        return plan_import(agency=agency, content=content).answer(dry_run=True, applied=False)
+        plan = plan_import(agency=agency, content=content)
+        if plan.rejected:
+            return rejected_answer(plan.rejected, dry_run=True)
+        return plan.answer(dry_run=True, applied=False)
     with transaction.atomic():
         plan = plan_import(agency=agency, content=content, lock=True)
+        if plan.rejected:
+            return rejected_answer(plan.rejected, dry_run=False)
         if not plan.ok:
             return plan.answer(dry_run=False, applied=False)
         batch = SubAccountImport.objects.create(
@@ -50,9 +59,11 @@ def subaccount_import(*, agency: Agency, actor, content: bytes, filename: str, d
 
 
 def subaccount_import_upload(*, agency: Agency, actor, content: bytes, filename: str) -> tuple[SubAccountImport, ImportPlan]:
-    """Keep the file and preview it (nothing else is written)."""
+    """Keep the file and preview it (nothing else is written). FileRejected when the file breaks a limit."""
     check_size(len(content))
     plan = plan_import(agency=agency, content=content)
+    if plan.rejected:
+        raise plan.rejected
     answer = plan.answer(dry_run=True, applied=False)
     batch = SubAccountImport.objects.create(
         agency=agency, original_name=filename[:255], content=content, created_by=actor,

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 from agency.exceptions import Conflict, DomainValidationError
 from agency.exporters.subaccounts import export_response, template_response
 from agency.filters import ORDERING_FIELDS, SubAccountFilter
-from agency.forms import BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
+from agency.forms import SELECTION_FORM_FIELDS, BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
 from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
@@ -35,7 +35,7 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 PAGE_SIZES = (25, 50, 100, 200, 500)
 # Parameters that are not filters (kept out of the "all matching this filter" querystring).
-NON_FILTER_PARAMS = ("page", "page_size", "ids", "from_filter", "action", "format", "csrfmiddlewaretoken")
+NON_FILTER_PARAMS = ("page", "page_size", "ids", "from_filter", *SELECTION_FORM_FIELDS)
 
 
 def filter_querystring(params, *, drop=("page",)) -> str:
@@ -64,14 +64,19 @@ def _list_url(agency) -> str:
     return reverse("agency:subaccount_list", kwargs={"agency_slug": agency.slug})
 
 
+def _filter_params(data):
+    params = data.copy()
+    for key in NON_FILTER_PARAMS:
+        params.pop(key, None)
+    return params
+
+
 def _selection(request):
-    """(ids, params) from a bulk form: the ticked boxes, or the whole filter when from_filter=1."""
+    """(ids, params) from a bulk form: the ticked boxes, or the whole filter when from_filter=1
+    (only known filter names: a misspelled one is refused, never "every account")."""
     data = request.POST if request.method == "POST" else request.GET
     if data.get("from_filter"):
-        params = data.copy()
-        for key in NON_FILTER_PARAMS:
-            params.pop(key, None)
-        return None, params
+        return None, _filter_params(data)
     ids = data.getlist("ids")
     if not ids:
         raise DomainValidationError(_("Select at least one sub-account, or tick “all matching this filter”."))
@@ -260,15 +265,22 @@ class SubAccountBulkView(AgencyScopedView):
 
 
 class SubAccountExportView(AgencyScopedView):
-    """GET: export the ticked ids or the current filter as CSV (default) or XLSX."""
+    """Export the ticked ids or the current filter as CSV (default) or XLSX: GET from the list's
+    links (no token in them), POST from the selection form (its CSRF token stays in the body)."""
 
     required_permission = "subaccounts.export"
 
     def get(self, request):
-        fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
-        ids = request.GET.getlist("ids") if not request.GET.get("from_filter") else None
-        queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=request.GET)
-        return export_response(agency=self.agency, queryset=queryset, fmt=fmt, header=request.GET.get("header", "en"))
+        return self._export(request.GET)
+
+    def post(self, request):
+        return self._export(request.POST)
+
+    def _export(self, data):
+        fmt = "xlsx" if data.get("format") == "xlsx" else "csv"
+        ids = data.getlist("ids") if not data.get("from_filter") else None
+        queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data))
+        return export_response(agency=self.agency, queryset=queryset, fmt=fmt, header=data.get("header", "en"))
 
 
 class SubAccountImportTemplateView(AgencyScopedView):
@@ -323,8 +335,9 @@ def _preview(plan) -> dict:
             "errors": plan.errors, "error_rows": len(error_rows), "ignored_columns": plan.ignored_columns}
 
 
-class SubAccountImportConfirmView(AgencyScopedView, TemplateView):
-    template_name = "agency/subaccount_import_preview.html"
+class SubAccountImportConfirmView(AgencyScopedView):
+    """POST only: applying a previewed file is a write (a GET answers 405, not an empty page)."""
+
     required_permission = "subaccounts.import"
 
     def post(self, request, import_id):

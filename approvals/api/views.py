@@ -5,8 +5,8 @@ from abc import ABCMeta, abstractmethod
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -117,7 +117,9 @@ class AppealDecideAPIView(AgencyScopedAPIView):
 class TaskApprovalStatusAPIView(AgencyScopedAPIView):
     required_permissions = {"GET": "tasks.view"}
 
-    @extend_schema(responses=RoundSerializer(many=True))
+    @extend_schema(responses=inline_serializer("TaskApprovalStatus", {
+        "task": serializers.IntegerField(), "state": serializers.CharField(),
+        "rounds": RoundSerializer(many=True)}))
     def get(self, request, pk):
         task = _task(pk)
         return Response({"task": task.pk, "state": task.state,
@@ -214,6 +216,8 @@ class TaskAuditEventsAPIView(AgencyScopedGenericAPIView):
     default_permission = "audit.view"
     filter_backends: list = []
 
+    @extend_schema(responses=EventSerializer(many=True), parameters=[
+        OpenApiParameter("kind", str, description="only events of this kind")])
     def get(self, request, pk):
         task = _task(pk)
         page = self.paginate_queryset(task_events(task=task, kind=request.query_params.get("kind", "")))

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from agency.api.base import AgencyScopedAPIView, AgencyScopedGenericViewSet, AgencyScopedReadOnlyModelViewSet
 from agency.exceptions import DomainValidationError
 from agency.models import SubAccount
+from agency.services.imports import read_upload
 from deadlines.models import Alert, Deadline, ReminderRule
 from deadlines.services.deadlines import reopen_request_create
 from deadlines.services.monitoring import alert_update, metrics_ingest, metrics_parse_csv
@@ -103,7 +104,7 @@ class MetricsUploadAPIView(AgencyScopedAPIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise DomainValidationError(details={"file": ["Upload a CSV file in the field “file”."]})
-        rows = metrics_parse_csv(data=upload.read())
+        rows = metrics_parse_csv(data=read_upload(upload))
         result = metrics_ingest(agency=self.agency, rows=rows, source="csv", user=request.user)
         return Response(result, status=status.HTTP_201_CREATED)
 

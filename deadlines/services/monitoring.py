@@ -1,10 +1,7 @@
 """Monitoring after the shutdown (R8): metrics in (API or CSV), rules out (alerts that notify)."""
 
-import csv
-import io
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -12,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from agency.exceptions import Conflict, DomainValidationError
+from agency.importers.reader import read_table
 from agency.models import SubAccount
 from deadlines.models import Alert, AlertRule, Deadline, DeadlineKind, Metric, MetricSample
 from notifications.models import Channel
@@ -111,20 +109,37 @@ def metrics_ingest(*, agency, rows: list[dict], source: str = "api", user=None) 
 
 
 def metrics_parse_csv(*, data: bytes) -> list[dict]:
-    if len(data) > settings.MAX_UPLOAD_BYTES:
-        raise DomainValidationError(_("The file is larger than %(n)s MB.") % {"n": settings.MAX_UPLOAD_BYTES // 2**20})
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DomainValidationError(_("The file is not UTF-8 text: save the spreadsheet as CSV UTF-8.")) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    fields = {f.strip() for f in (reader.fieldnames or [])}
+    """The rows of a metrics CSV (or XLSX) as dicts, streamed through the bounded spreadsheet reader
+    (size, rows, columns, unpacked size, time: agency.importers.reader); at most MAX_ROWS kept."""
+    rows = read_table(data).rows  # FileRejected (a 400 naming the limit) at the first limit passed
+    header = next(((n, cells) for n, cells in rows if any(str(c or "").strip() for c in cells)), None)
+    fields = [str(c or "").strip().lstrip("\ufeff") for c in header[1]] if header else []
+    _check_metric_columns(set(fields))
+    out = []
+    for _number, cells in rows:
+        if not any(str(c or "").strip() for c in cells):
+            continue
+        if len(out) >= MAX_ROWS:
+            raise DomainValidationError(_("At most %(n)s rows per upload.") % {"n": MAX_ROWS})
+        out.append({name: _metric_cell(cells[i] if i < len(cells) else "") for i, name in enumerate(fields) if name})
+    return out
+
+
+def _check_metric_columns(fields: set) -> None:
     if not {"metric", "value", "measured_at"} <= fields or not (
             "sub_account_id" in fields or "sub_account" in fields or {"platform", "platform_account_id"} <= fields):
         raise DomainValidationError(_(
             "The CSV needs the columns metric, value, measured_at and either sub_account_id or "
             "platform + platform_account_id."))
-    return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+
+
+def _metric_cell(value):
+    """A cell as the metric rows take it: text, or a date and time as it is (from an XLSX)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value if value is not None else "").strip()
 
 
 WINDOW_KIND = {

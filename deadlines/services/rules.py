@@ -44,9 +44,13 @@ def _clean_rule(*, deadline_kind, days_before, channels, recipient_roles) -> dic
             raise ValueError
     except (TypeError, ValueError):
         errors["days_before"] = _("Days before must be a whole number from 0 to 365.")
-    bad = [c for c in channels if c not in Channel.values]
-    if not channels or bad:
+    if not isinstance(channels, list | tuple) or not all(isinstance(c, str) for c in channels):
+        channels = None
+    if not channels or any(c not in Channel.values for c in channels):
         errors["channels"] = _("Choose at least one of email, SMS, in-app.")
+    if not isinstance(recipient_roles, list | tuple) or not all(isinstance(r, str) for r in recipient_roles):
+        errors["recipient_roles"] = _("Give the roles to remind as a list.")
+        recipient_roles = []
     bad_roles = [r for r in recipient_roles if r not in Role.values]
     if bad_roles:
         errors["recipient_roles"] = _("Unknown roles: %(v)s.") % {"v": ", ".join(bad_roles)}

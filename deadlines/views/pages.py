@@ -11,6 +11,7 @@ from django.views.generic import ListView, TemplateView
 from accounts.roles import Role
 from agency.exceptions import DomainValidationError
 from agency.models import SubAccount
+from agency.services.imports import read_upload
 from agency.views.base import AgencyScopedView
 from deadlines import selectors
 from deadlines.models import Alert, AlertRule, DeadlineKind, ReminderRule
@@ -105,7 +106,7 @@ class MetricsUploadView(AgencyScopedView, TemplateView):
         if upload is None:
             return self.render_to_response(self.get_context_data(error=_("Choose a CSV file to upload.")))
         try:
-            rows = metrics_parse_csv(data=upload.read())
+            rows = metrics_parse_csv(data=read_upload(upload))
             result = metrics_ingest(agency=self.agency, rows=rows, source="csv", user=request.user)
         except DomainValidationError as exc:
             return self.render_to_response(self.get_context_data(error=exc.message,

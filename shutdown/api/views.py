@@ -5,8 +5,8 @@ Every action calls one service; the services raise Conflict (409) or DomainValid
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from shutdown.services import blockers as blocker_services
 from shutdown.services import execution, lifecycle, precheck
 from shutdown.services import tasks as task_services
 from shutdown.services.documents import document_upload
+from shutdown.states import TaskState
 
 from . import serializers as s
 
@@ -101,6 +102,9 @@ class ShutdownTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         task = precheck.precheck_start(agency=self.agency, task=self.get_object(), actor=request.user)
         return self._task_response(task, status.HTTP_202_ACCEPTED)
 
+    @extend_schema(responses=inline_serializer("TaskProgress", {
+        "state": serializers.ChoiceField(choices=TaskState.choices), "done": serializers.IntegerField(),
+        "total": serializers.IntegerField()}))
     @action(detail=True, methods=["get"])
     def progress(self, request, pk=None):
         task = self.get_object()

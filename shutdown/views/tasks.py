@@ -10,6 +10,7 @@ from django.views.generic import TemplateView
 
 from agency.exceptions import DomainValidationError
 from agency.files import stored_file_response
+from agency.forms import SELECTION_FORM_FIELDS
 from agency.models import Platform, SubAccount
 from agency.selectors import subaccount_filter_queryset
 from agency.views.base import AgencyScopedView
@@ -78,8 +79,8 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
         ignored then); otherwise the ticked `ids`."""
         if data.get("from_filter"):
             params = {k: v for k, v in data.lists() if k not in {
-                "from_filter", "csrfmiddlewaretoken", "title", "strategy", "reason", "matrix_target", "tier_rule",
-                "batch_size", "page", "ids"}}
+                "from_filter", "title", "strategy", "reason", "matrix_target", "tier_rule", "batch_size", "page",
+                "page_size", "ids", *SELECTION_FORM_FIELDS}}
             params = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
             return {"filter_params": params}, subaccount_filter_queryset(agency=self.agency, params=params)
         ids = [int(i) for i in data.getlist("ids") if str(i).isdigit()]
@@ -105,6 +106,10 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
         return context
 
     def post(self, request, *args, **kwargs):
+        if "title" not in request.POST:
+            # The selection, posted from the sub-account list (its CSRF token in the body, not in
+            # a URL): show the form pre-filled, create nothing yet.
+            return self.render_to_response(self.get_context_data())
         form = TaskCreateForm(request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))

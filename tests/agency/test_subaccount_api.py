@@ -255,7 +255,7 @@ def test_export_xlsx_has_numbers_and_dates(world_a):
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
     assert row["followers"] == 12345
     assert row["mcn_contract_end"].date() == date(2027, 1, 31)
-    assert row["display_name"] == "'@cmd"
+    assert row["display_name"] == "@cmd"  # typed as text: no apostrophe needed
     assert sheet.cell(row=2, column=header.index("display_name") + 1).data_type == "s"
 
 

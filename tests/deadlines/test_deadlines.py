@@ -271,3 +271,11 @@ def test_the_expected_dates_of_a_downgrade_add_no_delayed_review(world_a):
                                         strategy="restrict")
     assert full.latest == at(2026, 3, 17, 10, 0)
     assert restrict.latest == start
+
+
+def test_a_reminder_rule_with_roles_that_are_not_a_list_is_a_400(world_a):
+    response = world_a.client("owner").post(f"/api/v1/agencies/{world_a.agency.slug}/reminder-rules/",
+                                            {"deadline_kind": "ad_revenue", "days_before": 0, "channels": ["email"],
+                                             "recipient_roles": True}, format="json")
+    assert response.status_code == 400
+    assert "recipient_roles" in response.json()["error"]["details"]
