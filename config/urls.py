@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from agency.api.agencies import MyAgencyListAPIView
-from backoffice.views.home import home
+from backoffice.views.home import favicon, home
 
 # Every HTML page of an agency lives under /a/<agency_slug>/ and every API under
 # /api/v1/agencies/<agency_slug>/; the isolation suite walks these prefixes and fails on
@@ -27,6 +27,7 @@ agency_api = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -15,6 +15,8 @@ class TaskCreateForm(forms.Form):
     tier_rule = forms.ChoiceField(label=_("Split into tiers by"), required=False,
                                   choices=[("", _("One tier (split later)")), *rules.SPLIT_RULES.items()])
     batch_size = forms.IntegerField(label=_("Batch size"), required=False, min_value=1)
+    leave_out_busy = forms.BooleanField(
+        label=_("Leave out the accounts already in a running task and continue"), required=False)
 
 
 class TaskEditForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from agency.badges import subaccount_badges, subaccount_links
 from agency.exceptions import DomainValidationError
 from agency.exporters.subaccounts import export_response, template_response
 from agency.filters import ORDERING_FIELDS, SubAccountFilter
@@ -95,6 +96,7 @@ class SubAccountListView(AgencyScopedView, TemplateView):
         ordering = params.get("ordering", "")
         context.update(
             filter=filterset,
+            badges=subaccount_badges(agency=self.agency, accounts=page.object_list),
             page_obj=page,
             subaccounts=page.object_list,
             paginator=paginator,
@@ -140,6 +142,7 @@ class SubAccountDetailView(AgencyScopedView, TemplateView):
         context.update(
             account=account,
             children=list(account.children.filter(agency=self.agency).order_by("platform", "display_name")[:100]),
+            related_links=subaccount_links(agency=self.agency, account=account),
             history=_history_rows(subaccount_history(agency=self.agency, subaccount_id=account.pk)[:HISTORY_ROWS]),
             can_edit=self.access.can("subaccounts.edit"),
         )
@@ -158,13 +161,25 @@ def _shown(value) -> str:
     return str(value)
 
 
+def _field_value(field, value) -> str:
+    """A stored value as words: a choice by its label (“已关停”, not `shut_down`)."""
+    if field is not None and field.choices and value not in (None, ""):
+        return str(dict(field.flatchoices).get(value, value))
+    return _shown(value)
+
+
 def _history_rows(changes) -> list[dict]:
-    labels = {f.name: f.verbose_name for f in SubAccount._meta.fields}
-    return [
-        {"change": c, "fields": [(labels.get(name, name), _shown(pair[0]), _shown(pair[1]))
-                                 for name, pair in (c.changes or {}).items()]}
-        for c in changes
-    ]
+    by_name = {f.name: f for f in SubAccount._meta.fields}
+    by_name.update({f.attname: f for f in SubAccount._meta.fields})
+    rows = []
+    for c in changes:
+        fields = []
+        for name, pair in (c.changes or {}).items():
+            field = by_name.get(name)
+            label = field.verbose_name if field is not None else name.replace("_", " ")
+            fields.append((label, _field_value(field, pair[0]), _field_value(field, pair[1])))
+        rows.append({"change": c, "fields": fields})
+    return rows
 
 
 class _SubAccountFormView(AgencyScopedView, TemplateView):

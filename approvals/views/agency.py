@@ -12,6 +12,7 @@ from django.views import View
 
 from agency.exceptions import DomainError, DomainValidationError
 from agency.views.base import AgencyScopedView
+from shutdown.event_words import event_group_label
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
 from shutdown.services import lifecycle
@@ -185,7 +186,8 @@ class TaskAuditView(AgencyScopedView, View):
         else:
             page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
             rows = page.object_list
-        kinds = sorted({k.split(".")[0] for k in task_events(task=task).values_list("kind", flat=True).distinct()})
+        groups = sorted({k.split(".")[0] for k in task_events(task=task).values_list("kind", flat=True).distinct()})
+        kinds = [(group, event_group_label(group)) for group in groups]
         return render(request, "approvals/audit_print.html" if self.printable else "approvals/audit.html",
                       self.get_context_data(task=task, events=rows, page_obj=page, verification=verification,
                                             kind=kind, sort=order, kinds=kinds, task_url=_task_page(self.agency, task),

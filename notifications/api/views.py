@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from agency.api.base import AgencyScopedReadOnlyModelViewSet
+from agency.filtering import EmptyMeansAnyFilterSet
 from notifications.models import OutboundMessage
 from notifications.services.delivery import message_cancel, message_mark_read, message_retry
 
@@ -22,14 +23,14 @@ class OutboundMessageSerializer(serializers.ModelSerializer):
         return obj.recipient_address or (obj.recipient_user.email if obj.recipient_user_id else "")
 
 
-class OutboxFilter(django_filters.FilterSet):
+class OutboxFilter(EmptyMeansAnyFilterSet):
     status = django_filters.CharFilter()
     channel = django_filters.CharFilter()
     kind = django_filters.CharFilter()
     ref = django_filters.CharFilter()
 
 
-class InboxFilter(django_filters.FilterSet):
+class InboxFilter(EmptyMeansAnyFilterSet):
     unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
 
 

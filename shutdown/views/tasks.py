@@ -95,9 +95,13 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
             for v in source.getlist(k)]
         policy = policy_for(self.agency)
         sample = list(selection.order_by("platform", "display_name")[:PREVIEW_LIMIT])
+        busy = task_services.busy_accounts(sub_account_ids=selection.values("pk"))
+        busy_task = {account.pk: task for account, task in busy}
         context.update({
+            "busy": busy, "busy_task": busy_task,
             "form": kwargs.get("form") or TaskCreateForm(initial={"title": _("Shutdown batch")}),
-            "count": selection.count(), "sample": [(a, rules.recommend(sub_account=a, policy=policy)) for a in sample],
+            "count": selection.count(),
+            "sample": [(a, rules.recommend(sub_account=a, policy=policy), busy_task.get(a.pk)) for a in sample],
             "hidden": hidden, "preview_limit": PREVIEW_LIMIT,
             "subaccounts_url": reverse("agency:subaccount_list", kwargs={"agency_slug": self.agency.slug}),
         })
@@ -119,7 +123,8 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
             task = lifecycle.task_create_and_check(
                 agency=self.agency, actor=request.user, title=data["title"], reason=data["reason"],
                 strategy=data["strategy"], matrix_target=matrix_target, tier_rule=data.get("tier_rule") or None,
-                batch_size=data.get("batch_size"), **selection_args)
+                batch_size=data.get("batch_size"), leave_out_busy=bool(data.get("leave_out_busy")),
+                **selection_args)
         except DomainValidationError as exc:
             form.add_error(None, str(exc.message))
             return self.render_to_response(self.get_context_data(form=form))
