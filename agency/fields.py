@@ -106,13 +106,16 @@ def number_text(value) -> str:
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def choice_index(choices: type, language: str | None) -> dict[str, str]:
-    """Every accepted spelling of a choice → its value (labels in this language and English, aliases, values)."""
+    """Every accepted spelling of a choice → its value (labels in this language, English and
+    zh-hans — a Chinese export imports back from the English UI —, aliases, values)."""
     index: dict[str, str] = {}
     for value, label in choices.choices:
         index[str(label).lower()] = value
-        with translation.override("en"):
-            index[str(label).lower()] = value
+        for code in ("en", "zh-hans"):
+            with translation.override(code):
+                index[str(label).lower()] = value
     for alias, value in CHOICE_ALIASES.get(choices, {}).items():
         index[alias.lower()] = value
     for value in choices.values:

@@ -12,13 +12,23 @@ from django.views.generic import TemplateView
 
 from agency.badges import subaccount_badges, subaccount_links
 from agency.exceptions import DomainValidationError
-from agency.exporters.subaccounts import export_response, template_response
+from agency.exporters.people import (
+    CODES,
+    GB18030,
+    LABELS,
+    UTF8,
+    default_form,
+    export_for_people,
+    template_for_people,
+)
 from agency.filters import ORDERING_FIELDS, SubAccountFilter
 from agency.forms import BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
 from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
+from agency.privacy import CONTACT_PERMISSION
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
+from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, subaccount_import_confirm, subaccount_import_upload
 from agency.services.subaccounts import (
     subaccount_archive,
@@ -118,6 +128,8 @@ class SubAccountListView(AgencyScopedView, TemplateView):
             can_import=self.access.can("subaccounts.import"),
             can_export=self.access.can("subaccounts.export"),
             can_task=self.access.can("tasks.edit"),
+            can_see_contacts=self.access.can(CONTACT_PERMISSION),
+            export_form=default_form(),
         )
         return context
 
@@ -143,6 +155,7 @@ class SubAccountDetailView(AgencyScopedView, TemplateView):
             account=account,
             children=list(account.children.filter(agency=self.agency).order_by("platform", "display_name")[:100]),
             related_links=subaccount_links(agency=self.agency, account=account),
+            can_see_contacts=self.access.can(CONTACT_PERMISSION),
             history=_history_rows(subaccount_history(agency=self.agency, subaccount_id=account.pk)[:HISTORY_ROWS]),
             can_edit=self.access.can("subaccounts.edit"),
         )
@@ -271,6 +284,19 @@ class SubAccountBulkView(AgencyScopedView):
         return HttpResponseRedirect(back)
 
 
+def _export_form(params) -> str:
+    """`form=labels|codes`; the older `header=zh|en` still works; default: labels in zh-hans."""
+    if params.get("form") in (LABELS, CODES):
+        return params["form"]
+    if params.get("header") in ("zh", "en"):
+        return LABELS if params["header"] == "zh" else CODES
+    return default_form()
+
+
+def _export_encoding(params) -> str:
+    return GB18030 if params.get("encoding") == GB18030 else UTF8
+
+
 class SubAccountExportView(AgencyScopedView):
     """GET: export the ticked ids or the current filter as CSV (default) or XLSX."""
 
@@ -280,7 +306,14 @@ class SubAccountExportView(AgencyScopedView):
         fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
         ids = request.GET.getlist("ids") if not request.GET.get("from_filter") else None
         queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=request.GET)
-        return export_response(agency=self.agency, queryset=queryset, fmt=fmt, header=request.GET.get("header", "en"))
+        form, encoding = _export_form(request.GET), _export_encoding(request.GET)
+        masked = not self.access.can(CONTACT_PERMISSION)
+        if not masked:
+            params = {k: v for k, v in request.GET.lists() if k not in ("csrfmiddlewaretoken",)}
+            export_unmasked_record(agency=self.agency, actor=request.user, fmt=fmt, form=form,
+                                   rows=queryset.count(), params=params)
+        return export_for_people(agency=self.agency, queryset=queryset, fmt=fmt, form=form, encoding=encoding,
+                                 masked=masked)
 
 
 class SubAccountImportTemplateView(AgencyScopedView):
@@ -288,7 +321,7 @@ class SubAccountImportTemplateView(AgencyScopedView):
 
     def get(self, request):
         fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
-        return template_response(fmt=fmt, header=request.GET.get("header", "en"))
+        return template_for_people(fmt=fmt, form=_export_form(request.GET), encoding=_export_encoding(request.GET))
 
 
 class SubAccountImportView(AgencyScopedView, TemplateView):
