@@ -25,6 +25,6 @@ class TaskEditForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
+    kind = forms.ChoiceField(label=_("Document type"), choices=DocumentKind.choices)
     item = forms.IntegerField(label=_("Item"), required=False, widget=forms.HiddenInput)
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))

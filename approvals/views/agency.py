@@ -84,12 +84,26 @@ class PolicyEditView(AgencyScopedView, View):
                                      strategy=form.cleaned_data["strategy"],
                                      is_active=form.cleaned_data["is_active"], levels=levels)
             except DomainValidationError as exc:
-                error = exc
+                error = _policy_error(exc, form)
             else:
                 messages.success(request, _("The approval policy was saved."))
                 return HttpResponseRedirect(reverse("approvals:policy", kwargs={"agency_slug": self.agency.slug}))
         return render(request, "approvals/policy_form.html",
                       self.get_context_data(policy=policy, form=form, formset=formset, error=error), status=400)
+
+
+def _policy_error(exc, form) -> dict:
+    """The service's errors in words: a form field's next to it, a level's as “第 2 级：…”."""
+    rows = []
+    for key, problems in (exc.details or {}).items():
+        if key in form.fields:
+            for problem in problems:
+                form.add_error(key, problem)
+            continue
+        number = key.split(" ")[-1] if key.startswith("level ") else ""
+        label = _("Level %(n)s") % {"n": number} if number else (_("Levels") if key == "levels" else "")
+        rows.append((label, " ".join(str(p) for p in problems)))
+    return {"message": exc.message, "rows": rows}
 
 
 class PolicyDeleteView(AgencyScopedView, View):
