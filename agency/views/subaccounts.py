@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from agency import fields as field_rules
 from agency.badges import subaccount_badges, subaccount_links
 from agency.exceptions import DomainValidationError
 from agency.exporters.people import (
@@ -23,6 +24,7 @@ from agency.exporters.people import (
 )
 from agency.filters import ORDERING_FIELDS, SubAccountFilter
 from agency.forms import BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
+from agency.importers.columns import COLUMNS_BY_NAME
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
 from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
@@ -353,15 +355,39 @@ class SubAccountImportView(AgencyScopedView, TemplateView):
                       self.get_context_data(batch=batch, plan=plan, preview=_preview(plan)))
 
 
+def _column_words(name: str) -> str:
+    """A column by its name in the page's language (the header as written is shown next to it)."""
+    try:
+        return str(SubAccount._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 - a column that is not a model field keeps its name
+        return name
+
+
+def _cell_words(name: str, raw):
+    """A choice or yes/no cell as words (“抖音”, “否”) whether written as a label or a code."""
+    column = COLUMNS_BY_NAME.get(name)
+    if column is None or raw in ("", None):
+        return raw
+    try:
+        if column.kind == "choice":
+            return str(column.choices(field_rules.choice(column.choices, raw)).label)
+        if column.kind == "bool":
+            return _("yes") if field_rules.yes_no(raw) else _("no")
+    except field_rules.FieldError:
+        return raw
+    return raw
+
+
 def _preview(plan) -> dict:
     """The rows the preview table shows: every row with an error first, then the others, capped."""
     error_rows = [r for r in plan.rows if r.errors]
     other_rows = [r for r in plan.rows if not r.errors]
     rows = (error_rows + other_rows)[:PREVIEW_ROWS]
-    columns = plan.columns
+    columns = [(name, _column_words(name), title) for name, title in plan.columns]
     table = []
     for r in rows:
-        cells = [{"value": r.cells.get(name, ""), "error": r.errors.get(name, "")} for name, _title in columns]
+        cells = [{"value": _cell_words(name, r.cells.get(name, "")), "error": r.errors.get(name, "")}
+                 for name, _title in plan.columns]
         table.append({"row": r.row, "action": r.action, "cells": cells, "errors": r.errors})
     return {"columns": columns, "rows": table, "truncated": len(plan.rows) > len(rows), "total": len(plan.rows),
             "created": plan.count("create"), "updated": plan.count("update"), "unchanged": plan.count("unchanged"),

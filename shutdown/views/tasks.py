@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from agency.exceptions import DomainValidationError
+from agency.fields import FieldError, parent_ref
 from agency.models import Platform, SubAccount
 from agency.selectors import subaccount_filter_queryset
 from agency.views.base import AgencyScopedView
@@ -66,6 +67,22 @@ class TaskListView(AgencyScopedView, _Capabilities, TemplateView):
         return context
 
 
+def _account_by_ref(ref: str):
+    """“抖音:dy_10001” (platform name or code, a colon, the account id) → the sub-account, or None.
+    A bare number is still read as the back-office id (links and older bookmarks)."""
+    ref = (ref or "").strip()
+    if ref.isdigit():
+        return SubAccount.objects.filter(pk=int(ref)).first()
+    try:
+        platform, account_id = parent_ref(ref)
+    except FieldError:
+        return None
+    qs = SubAccount.objects.filter(platform_account_id=account_id)
+    if platform:
+        qs = qs.filter(platform=platform)
+    return qs.first() if qs.count() == 1 else None
+
+
 class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
     """Pre-filled from the sub-account list: repeated `ids`, or its filter plus `from_filter=1`."""
 
@@ -115,7 +132,7 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
         data = form.cleaned_data
         matrix_target = None
         if data.get("matrix_target"):
-            matrix_target = SubAccount.objects.filter(pk=data["matrix_target"]).first()
+            matrix_target = _account_by_ref(data["matrix_target"])
             if matrix_target is None:
                 form.add_error("matrix_target", _("No such sub-account in this agency."))
                 return self.render_to_response(self.get_context_data(form=form))

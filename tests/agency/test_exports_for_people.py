@@ -70,6 +70,10 @@ def test_both_forms_import_back_unchanged(world_a, account, query):
         f"/a/{world_a.agency.slug}/sub-accounts/import/",
         {"file": _upload(content, name)}, headers=ZH).content.decode()
     assert "无需修改" in page and '<div class="stat">1</div>无变化' in page, page[page.find("<main"):][:3000]
+    table = page.split('id="import-preview-rows"')[1]
+    assert "抖音</td>" in table and ">douyin<" not in table  # the preview shows words either way
+    if "codes" in query:
+        assert "平台 <code>platform</code>" in table
 
 
 def _upload(content: bytes, name: str):
