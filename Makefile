@@ -34,10 +34,13 @@ messages: install ## Compile the zh-hans/en translations
 migrate: install ## Apply database migrations
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
-run: install messages ## Run the back office with demo data at http://127.0.0.1:8000 (SQLite + embedded broker unless DATABASE_URL/REDIS_URL)
+# Links in emails and SMS point at the server `make run` starts, unless SITE_URL is given.
+SITE_URL ?= http://$(HOST):$(PORT)
+
+run: install messages ## Run the back office with demo data at http://$HOST:$PORT (SQLite + embedded broker unless DATABASE_URL/REDIS_URL); SITE_URL follows HOST/PORT
 	DEBUG=1 $(PY) manage.py migrate --noinput -v 0
-	DEBUG=1 $(PY) manage.py seed_demo
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
+	DEBUG=1 SITE_URL=$(SITE_URL) $(PY) manage.py seed_demo
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) SITE_URL=$(SITE_URL) bash scripts/run-dev.sh
 
 serve: install ## Production way: gunicorn + Celery worker(s) + one beat, DEBUG off (needs DATABASE_URL, REDIS_URL; ROLE=web|worker|beat)
 	HOST=$(HOST) PORT=$(PORT) bash scripts/serve.sh

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", _("Owner")
+    OWNER = "owner", _("Agency owner")
     ADMIN = "admin", _("Administrator")
     OPERATOR = "operator", _("Operator")
     LEGAL = "legal", _("Legal")
@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "subaccounts.edit": OPERATORS,
     "subaccounts.import": OPERATORS,
     "subaccounts.export": ALL,
+    # account holders' mobile numbers and emails unmasked (PIPL): pages and exports
+    "subaccounts.contacts": frozenset({Role.OWNER, Role.ADMIN, Role.LEGAL}),
     # shutdown tasks
     "tasks.view": ALL,
     "tasks.edit": OPERATORS,

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import normalise_mobile
 from agency.models import AccountKind, OwnerRelation, Platform, Region, SubAccount, SubAccountStatus
@@ -107,13 +108,16 @@ def number_text(value) -> str:
 
 
 @functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=128)
 def choice_index(choices: type, language: str | None) -> dict[str, str]:
-    """Every accepted spelling of a choice → its value (labels in this language and English, aliases, values)."""
+    """Every accepted spelling of a choice → its value (labels in this language, English and
+    zh-hans — a Chinese export imports back from the English UI —, aliases, values)."""
     index: dict[str, str] = {}
     for value, label in choices.choices:
         index[str(label).lower()] = value
-        with translation.override("en"):
-            index[str(label).lower()] = value
+        for code in ("en", "zh-hans"):
+            with translation.override(code):
+                index[str(label).lower()] = value
     for alias, value in CHOICE_ALIASES.get(choices, {}).items():
         index[alias.lower()] = value
     for value in choices.values:
@@ -121,12 +125,17 @@ def choice_index(choices: type, language: str | None) -> dict[str, str]:
     return index
 
 
+def choice_labels(choices: type) -> str:
+    """The allowed values as people write them, in the current language: “微博、抖音、快手…”."""
+    return pgettext("list separator", ", ").join(str(label) for _value, label in choices.choices)
+
+
 def choice(choices: type, value) -> str:
     written = text(value)
     found = choice_index(choices, translation.get_language()).get(written.lower())
     if found is None:
         raise FieldError(_("“%(value)s” is not one of: %(choices)s.") % {"value": written,
-                                                                          "choices": ", ".join(choices.values)})
+                                                                          "choices": choice_labels(choices)})
     return found
 
 
@@ -296,12 +305,12 @@ def country(value) -> str:
 
 
 def parent_ref(value) -> tuple[str | None, str]:
-    """“douyin:dy_123” or just “dy_123” (same platform as the row) → (platform or None, account id)."""
+    """“抖音:dy_123” (the platform by its name in either language, or its code) or just “dy_123” (same platform as the row) → (platform or None, account id)."""
     written = text(value)
     if ":" in written:
         platform, _sep, account_id = written.partition(":")
         platform_key = platform.strip().lower()
-        platform = PLATFORM_ALIASES.get(platform.strip(), platform_key)
+        platform = choice_index(Platform, translation.get_language()).get(platform_key, platform_key)
         if platform not in Platform.values:
             raise FieldError(_("“%(value)s”: unknown platform before the colon.") % {"value": written})
         return platform, account_id.strip()

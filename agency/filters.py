@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BooleanWidget
 
+from .filtering import EmptyMeansAnyFilterSet
 from .models import AccountKind, Platform, Region, SubAccount, SubAccountStatus, SubAccountTag
 
 # Fields a user may sort by (`ordering=followers`, `ordering=-mcn_contract_end`, …).
@@ -55,7 +56,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*[self.get_ordering_value(param) for param in value], "pk")
 
 
-class SubAccountFilter(django_filters.FilterSet):
+class SubAccountFilter(EmptyMeansAnyFilterSet):
     platform = django_filters.MultipleChoiceFilter(choices=Platform.choices, label=_("Platform"))
     kind = django_filters.MultipleChoiceFilter(choices=AccountKind.choices, label=_("Kind"))
     status = django_filters.MultipleChoiceFilter(choices=SubAccountStatus.choices, label=_("Status"))

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .fields import FieldError, parent_ref
-from .models import OwnerRelation, SubAccount
+from .models import OwnerRelation, Platform, SubAccount
 from .services.subaccounts import EDITABLE_FIELDS
 from .services.tags import tags_normalise
 
@@ -12,7 +12,8 @@ from .services.tags import tags_normalise
 class SubAccountForm(forms.ModelForm):
     parent = forms.CharField(
         label=_("Main account"), required=False,
-        help_text=_("For a matrix account: the main account as platform:account id, e.g. douyin:dy_10001."),
+        help_text=_("For a matrix account: the main account as platform name, a colon and its account id, "
+                    "e.g. 抖音:dy_10001."),
     )
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
 
@@ -27,10 +28,15 @@ class SubAccountForm(forms.ModelForm):
     def __init__(self, *args, agency, **kwargs):
         self.agency = agency
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # Django's “- Select an option -” has no zh-hans words
+            choices = list(getattr(field, "choices", []) or [])
+            if isinstance(field, forms.ChoiceField) and choices and choices[0][0] == "":
+                field.choices = [("", _("Choose…")), *choices[1:]]
         instance = self.instance
         if instance.pk:
             if instance.parent_id:
-                self.initial["parent"] = f"{instance.parent.platform}:{instance.parent.platform_account_id}"
+                self.initial["parent"] = (f"{instance.parent.get_platform_display()}:"
+                                          f"{instance.parent.platform_account_id}")
             self.initial["tags"] = ", ".join(instance.tags or [])
 
     def clean_parent(self):
@@ -45,7 +51,9 @@ class SubAccountForm(forms.ModelForm):
         parent = SubAccount.objects.filter(agency=self.agency, platform=platform,
                                            platform_account_id=account_id).first()
         if parent is None:
-            raise forms.ValidationError(_("No account %(ref)s in this agency.") % {"ref": f"{platform}:{account_id}"})
+            raise forms.ValidationError(_("No account %(ref)s in this agency.")
+                                        % {"ref": f"{Platform(platform).label if platform in Platform.values else platform}"
+                                                  f":{account_id}"})
         return parent
 
     def clean_tags(self):
@@ -71,7 +79,7 @@ class BulkOwnerForm(forms.Form):
 
 # The list page's selection form posts the list's filter (hidden inputs) next to these fields,
 # which are not filters: whoever reads a filter from that form leaves them out.
-SELECTION_FORM_FIELDS = ("csrfmiddlewaretoken", "return_qs", "action", "format", "header",
+SELECTION_FORM_FIELDS = ("csrfmiddlewaretoken", "return_qs", "action", "format", "header", "form", "encoding",
                          *BulkTagForm.base_fields, *BulkOwnerForm.base_fields)
 
 

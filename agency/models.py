@@ -237,3 +237,26 @@ class SubAccountChange(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.subaccount_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class AgencyAuditEvent(AgencyOwned):
+    """Agency-level audit records (not tied to a task), e.g. an export that showed account
+    holders' unmasked mobile numbers and emails (PIPL)."""
+
+    class Action(models.TextChoices):
+        EXPORT_UNMASKED = "export_unmasked", _("Export with unmasked personal data")
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", verbose_name=_("by"))
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("agency audit event")
+        verbose_name_plural = _("agency audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["agency", "created_at"], name="agencyaudit_agency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -19,7 +19,7 @@ class PolicyForm(forms.Form):
 class LevelForm(forms.Form):
     name = forms.CharField(label=_("Level name"), max_length=120)
     role = forms.ChoiceField(label=_("Role"), required=False,
-                             choices=[("", "—")] + [(r.value, r.label) for r in Role if role_has(r.value,
+                             choices=[("", _("No role (named members below)"))] + [(r.value, r.label) for r in Role if role_has(r.value,
                                                                                                  "approvals.decide")])
     members = forms.ModelMultipleChoiceField(label=_("…or named members"), required=False,
                                              queryset=User.objects.none())
@@ -37,10 +37,12 @@ LevelFormSet = formset_factory(LevelForm, extra=1, can_delete=True, max_num=12)
 
 
 class DelegationForm(forms.Form):
-    delegate = forms.ModelChoiceField(label=_("Delegate to"), queryset=User.objects.none())
+    delegate = forms.ModelChoiceField(label=_("Delegate to"), queryset=User.objects.none(),
+                                      empty_label=_("Choose a colleague"))
     starts_at = forms.DateTimeField(label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     ends_at = forms.DateTimeField(label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=300,
+                             widget=forms.TextInput(attrs={"placeholder": _("e.g. on leave until the 15th")}))
 
     def __init__(self, *args, agency=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agency.api.agencies import MyAgencyListAPIView
-from backoffice.views.home import home
+from backoffice.views.home import favicon, home
 from config.api_docs import RedocView, SchemaView, SwaggerView
 
 # Every HTML page of an agency lives under /a/<agency_slug>/ and every API under
@@ -26,6 +26,7 @@ agency_api = [
 
 urlpatterns = [
     path("", home, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -5,10 +5,14 @@ class DeadlinesConfig(AppConfig):
     name = "deadlines"
 
     def ready(self):
+        from agency.badges import register_subaccount_links
         from rulebook.signals import calendar_updated
         from shutdown.signals import item_effective
 
         from . import receivers
+        from .views.links import timeline_links
+
+        register_subaccount_links(timeline_links)
 
         item_effective.connect(receivers.on_item_effective, dispatch_uid="deadlines.on_item_effective")
         calendar_updated.connect(receivers.on_calendar_updated, dispatch_uid="deadlines.on_calendar_updated")

@@ -128,5 +128,27 @@ class OutboundMessage(AgencyOwned):
         pending, sent = SECRET_KINDS[self.kind]
         return str(sent if self.status == self.Status.SENT else pending) % {"to": self.recipient_display}
 
+    @property
+    def link_path(self) -> str:
+        """Where an in-app notice leads, as a path inside the back office ("" when nowhere):
+        messages store `path` or `link`; an address on SITE_URL is made relative."""
+        base = settings.SITE_URL.rstrip("/")
+        for key in ("path", "link"):
+            value = str((self.params or {}).get(key) or "")
+            if value.startswith(base + "/"):
+                value = value[len(base):]
+            if value.startswith("/") and not value.startswith("//"):
+                return value
+        return ""
+
+    @property
+    def body_text(self) -> str:
+        """The body without the line that spells out the link (the page shows it as a link)."""
+        path = self.link_path
+        if not path:
+            return self.body
+        lines = [line for line in (self.body or "").splitlines() if not line.rstrip().endswith(path)]
+        return "\n".join(lines).strip()
+
     def __str__(self) -> str:
         return f"{self.channel}:{self.kind} → {self.recipient_address or self.recipient_user_id}"

@@ -9,6 +9,12 @@ class ShutdownConfig(AppConfig):
         # guess from field names, which collide across apps: "kind", "rule").
         from django.conf import settings
 
+        from agency.badges import register_subaccount_badges, register_subaccount_links
+        from shutdown.badges import running_task_badges, task_links
+
+        register_subaccount_badges(running_task_badges)
+        register_subaccount_links(task_links)
+
         overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})
         overrides.setdefault("ShutdownDocumentKindEnum", "shutdown.models.DocumentKind")
         overrides.setdefault("TierSplitRuleEnum", "shutdown.rules.SPLIT_RULE_CHOICES")

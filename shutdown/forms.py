@@ -10,11 +10,15 @@ class TaskCreateForm(forms.Form):
     strategy = forms.ChoiceField(label=_("Strategy"), choices=Strategy.choices, initial=Strategy.SHUTDOWN,
                                  help_text=_("A full shutdown, or one of the R5 alternatives."))
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    matrix_target = forms.IntegerField(label=_("Matrix target account id"), required=False,
-                                       help_text=_("Only for matrix reorganisation: where the content moves (R5.3)."))
+    matrix_target = forms.CharField(
+        label=_("Matrix target account"), required=False, max_length=200,
+        help_text=_("Only for matrix reorganisation: the account the content moves to, as platform name, a colon "
+                    "and its account id, e.g. 抖音:dy_10001 (R5.3)."))
     tier_rule = forms.ChoiceField(label=_("Split into tiers by"), required=False,
                                   choices=[("", _("One tier (split later)")), *rules.SPLIT_RULES.items()])
     batch_size = forms.IntegerField(label=_("Batch size"), required=False, min_value=1)
+    leave_out_busy = forms.BooleanField(
+        label=_("Leave out the accounts already in a running task and continue"), required=False)
 
 
 class TaskEditForm(forms.Form):
@@ -23,6 +27,6 @@ class TaskEditForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
+    kind = forms.ChoiceField(label=_("Document type"), choices=DocumentKind.choices)
     item = forms.IntegerField(label=_("Item"), required=False, widget=forms.HiddenInput)
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))

@@ -69,6 +69,13 @@ class Tier(AgencyOwned):
         ordering = ["task", "position"]
         constraints = [models.UniqueConstraint(fields=["agency", "task", "position"], name="tier_unique_position")]
 
+    @property
+    def display_name(self) -> str:
+        """The name in the viewer's language (generated names are translated when shown)."""
+        from shutdown.rules import tier_display_name
+
+        return tier_display_name(self.name)
+
     def __str__(self) -> str:
         return f"{self.position}. {self.name}"
 
@@ -238,6 +245,19 @@ class TaskEvent(AgencyOwned):
     @property
     def kind_label(self) -> str:
         return EventKind.label_of(self.kind)
+
+    @property
+    def actor_words(self) -> str:
+        from shutdown.event_words import actor_words
+
+        return actor_words(self.actor_label)
+
+    @property
+    def data_rows(self) -> list[tuple[str, str]]:
+        """The details in words (shutdown/event_words.py)."""
+        from shutdown.event_words import event_data_rows
+
+        return event_data_rows(self)
 
 
 class CheckKind(models.TextChoices):

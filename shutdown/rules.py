@@ -9,10 +9,12 @@ order of tiers (R6). Every output carries the rule id it comes from. Numbers com
 """
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -378,3 +380,38 @@ def split_into_tiers(*, rows: list[tuple[int, object]], rule: str, batch_size: i
     raise ValueError(rule)
 
 SPLIT_RULE_CHOICES = list(SPLIT_RULES.items())
+
+# Generated tier names are stored in English (the source language) and named at display time
+# in the viewer's language; names typed by people are shown as typed.
+TIER_NAME_LANGUAGE = "en"
+_FIXED_TIER_NAMES = [label for _key, label, _p in PLATFORM_ORDER] + [gettext_lazy("High risk"),
+                                                                    gettext_lazy("Other accounts")]
+_NUMBERED_TIER_NAMES = [gettext_lazy("Under %(n)s followers"), gettext_lazy("%(n)s followers or more"),
+                        gettext_lazy("Batch %(n)s")]
+
+
+def _tier_name_lookup() -> tuple[dict, list]:
+    from django.conf import settings
+
+    fixed, numbered = {}, []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for label in _FIXED_TIER_NAMES:
+                fixed[str(label)] = label
+            for label in _NUMBERED_TIER_NAMES:
+                pattern = re.escape(str(label)).replace(re.escape("%(n)s"), r"(\d+)")
+                numbered.append((re.compile(f"^{pattern}$"), label))
+    return fixed, numbered
+
+
+def tier_display_name(name: str) -> str:
+    """A tier's name in the current language: generated names (“Batch 2”, “Douyin / Kuaishou
+    (first)”) are recognised in any language and translated; other names are returned as is."""
+    fixed, numbered = _tier_name_lookup()
+    if name in fixed:
+        return str(fixed[name])
+    for pattern, label in numbered:
+        match = pattern.match(name or "")
+        if match:
+            return str(label) % {"n": match.group(1)}
+    return name

@@ -162,8 +162,9 @@ PUBLIC_ROUTES = {
     "api/v1/inbox/": "login: the approver's own inbox",
     "api/v1/inbox/approve/": "login: approves only where the user may decide",
     "api/v1/schema/": "login (DRF default permission)",
-    "api/v1/docs/": "none (static Swagger UI)",
-    "api/v1/redoc/": "none (static Redoc)",
+    "api/v1/docs/": "login unless API_DOCS_PUBLIC (Swagger UI, no data)",
+    "api/v1/redoc/": "login unless API_DOCS_PUBLIC (Redoc, no data)",
+    "favicon.ico": "none (the site icon)",
     "": "login: redirects to the user's agency",
 }
 

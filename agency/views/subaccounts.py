@@ -10,14 +10,27 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from agency import fields as field_rules
+from agency.badges import subaccount_badges, subaccount_links
 from agency.exceptions import Conflict, DomainValidationError
-from agency.exporters.subaccounts import export_response, template_response
+from agency.exporters.people import (
+    CODES,
+    GB18030,
+    LABELS,
+    UTF8,
+    default_form,
+    export_for_people,
+    template_for_people,
+)
 from agency.filters import ORDERING_FIELDS, SubAccountFilter
 from agency.forms import SELECTION_FORM_FIELDS, BulkOwnerForm, BulkTagForm, ImportUploadForm, SubAccountForm
+from agency.importers.columns import COLUMNS_BY_NAME
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
 from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
+from agency.privacy import CONTACT_PERMISSION
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
+from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, subaccount_import_confirm, subaccount_import_upload
 from agency.services.subaccounts import (
     subaccount_archive,
@@ -100,6 +113,7 @@ class SubAccountListView(AgencyScopedView, TemplateView):
         ordering = params.get("ordering", "")
         context.update(
             filter=filterset,
+            badges=subaccount_badges(agency=self.agency, accounts=page.object_list),
             page_obj=page,
             subaccounts=page.object_list,
             paginator=paginator,
@@ -121,6 +135,8 @@ class SubAccountListView(AgencyScopedView, TemplateView):
             can_import=self.access.can("subaccounts.import"),
             can_export=self.access.can("subaccounts.export"),
             can_task=self.access.can("tasks.edit"),
+            can_see_contacts=self.access.can(CONTACT_PERMISSION),
+            export_form=default_form(),
         )
         return context
 
@@ -145,6 +161,8 @@ class SubAccountDetailView(AgencyScopedView, TemplateView):
         context.update(
             account=account,
             children=list(account.children.filter(agency=self.agency).order_by("platform", "display_name")[:100]),
+            related_links=subaccount_links(agency=self.agency, account=account),
+            can_see_contacts=self.access.can(CONTACT_PERMISSION),
             history=_history_rows(subaccount_history(agency=self.agency, subaccount_id=account.pk)[:HISTORY_ROWS]),
             can_edit=self.access.can("subaccounts.edit"),
         )
@@ -163,13 +181,25 @@ def _shown(value) -> str:
     return str(value)
 
 
+def _field_value(field, value) -> str:
+    """A stored value as words: a choice by its label (“已关停”, not `shut_down`)."""
+    if field is not None and field.choices and value not in (None, ""):
+        return str(dict(field.flatchoices).get(value, value))
+    return _shown(value)
+
+
 def _history_rows(changes) -> list[dict]:
-    labels = {f.name: f.verbose_name for f in SubAccount._meta.fields}
-    return [
-        {"change": c, "fields": [(labels.get(name, name), _shown(pair[0]), _shown(pair[1]))
-                                 for name, pair in (c.changes or {}).items()]}
-        for c in changes
-    ]
+    by_name = {f.name: f for f in SubAccount._meta.fields}
+    by_name.update({f.attname: f for f in SubAccount._meta.fields})
+    rows = []
+    for c in changes:
+        fields = []
+        for name, pair in (c.changes or {}).items():
+            field = by_name.get(name)
+            label = field.verbose_name if field is not None else name.replace("_", " ")
+            fields.append((label, _field_value(field, pair[0]), _field_value(field, pair[1])))
+        rows.append({"change": c, "fields": fields})
+    return rows
 
 
 class _SubAccountFormView(AgencyScopedView, TemplateView):
@@ -264,6 +294,19 @@ class SubAccountBulkView(AgencyScopedView):
         return HttpResponseRedirect(back)
 
 
+def _export_form(params) -> str:
+    """`form=labels|codes`; the older `header=zh|en` still works; default: labels in zh-hans."""
+    if params.get("form") in (LABELS, CODES):
+        return params["form"]
+    if params.get("header") in ("zh", "en"):
+        return LABELS if params["header"] == "zh" else CODES
+    return default_form()
+
+
+def _export_encoding(params) -> str:
+    return GB18030 if params.get("encoding") == GB18030 else UTF8
+
+
 class SubAccountExportView(AgencyScopedView):
     """Export the ticked ids or the current filter as CSV (default) or XLSX: GET from the list's
     links (no token in them), POST from the selection form (its CSRF token stays in the body)."""
@@ -280,7 +323,14 @@ class SubAccountExportView(AgencyScopedView):
         fmt = "xlsx" if data.get("format") == "xlsx" else "csv"
         ids = data.getlist("ids") if not data.get("from_filter") else None
         queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data))
-        return export_response(agency=self.agency, queryset=queryset, fmt=fmt, header=data.get("header", "en"))
+        form, encoding = _export_form(data), _export_encoding(data)
+        masked = not self.access.can(CONTACT_PERMISSION)
+        if not masked:
+            params = {k: v for k, v in data.lists() if k not in ("csrfmiddlewaretoken",)}
+            export_unmasked_record(agency=self.agency, actor=self.request.user, fmt=fmt, form=form,
+                                   rows=queryset.count(), params=params)
+        return export_for_people(agency=self.agency, queryset=queryset, fmt=fmt, form=form, encoding=encoding,
+                                 masked=masked)
 
 
 class SubAccountImportTemplateView(AgencyScopedView):
@@ -288,7 +338,7 @@ class SubAccountImportTemplateView(AgencyScopedView):
 
     def get(self, request):
         fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
-        return template_response(fmt=fmt, header=request.GET.get("header", "en"))
+        return template_for_people(fmt=fmt, form=_export_form(request.GET), encoding=_export_encoding(request.GET))
 
 
 class SubAccountImportView(AgencyScopedView, TemplateView):
@@ -320,15 +370,39 @@ class SubAccountImportView(AgencyScopedView, TemplateView):
                       self.get_context_data(batch=batch, plan=plan, preview=_preview(plan)))
 
 
+def _column_words(name: str) -> str:
+    """A column by its name in the page's language (the header as written is shown next to it)."""
+    try:
+        return str(SubAccount._meta.get_field(name).verbose_name)
+    except Exception:  # noqa: BLE001 - a column that is not a model field keeps its name
+        return name
+
+
+def _cell_words(name: str, raw):
+    """A choice or yes/no cell as words (“抖音”, “否”) whether written as a label or a code."""
+    column = COLUMNS_BY_NAME.get(name)
+    if column is None or raw in ("", None):
+        return raw
+    try:
+        if column.kind == "choice":
+            return str(column.choices(field_rules.choice(column.choices, raw)).label)
+        if column.kind == "bool":
+            return _("yes") if field_rules.yes_no(raw) else _("no")
+    except field_rules.FieldError:
+        return raw
+    return raw
+
+
 def _preview(plan) -> dict:
     """The rows the preview table shows: every row with an error first, then the others, capped."""
     error_rows = [r for r in plan.rows if r.errors]
     other_rows = [r for r in plan.rows if not r.errors]
     rows = (error_rows + other_rows)[:PREVIEW_ROWS]
-    columns = plan.columns
+    columns = [(name, _column_words(name), title) for name, title in plan.columns]
     table = []
     for r in rows:
-        cells = [{"value": r.cells.get(name, ""), "error": r.errors.get(name, "")} for name, _title in columns]
+        cells = [{"value": _cell_words(name, r.cells.get(name, "")), "error": r.errors.get(name, "")}
+                 for name, _title in plan.columns]
         table.append({"row": r.row, "action": r.action, "cells": cells, "errors": r.errors})
     return {"columns": columns, "rows": table, "truncated": len(plan.rows) > len(rows), "total": len(plan.rows),
             "created": plan.count("create"), "updated": plan.count("update"), "unchanged": plan.count("unchanged"),

@@ -58,7 +58,9 @@ def site_url(path: str) -> str:
 
 
 def task_url(*, agency: Agency, task) -> str:
-    return site_url(reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk}))
+    """The task page as a path inside the back office: in-app notices and the inbox link to it
+    as is; emails and SMS make it absolute from SITE_URL when sent (`{{ link|absolute }}`)."""
+    return reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk})
 
 
 def notify_users(*, agency: Agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,

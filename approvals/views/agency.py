@@ -12,6 +12,7 @@ from django.views import View
 
 from agency.exceptions import DomainError, DomainValidationError
 from agency.views.base import AgencyScopedView
+from shutdown.event_words import event_group_label
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
 from shutdown.services import lifecycle
@@ -84,12 +85,26 @@ class PolicyEditView(AgencyScopedView, View):
                                      strategy=form.cleaned_data["strategy"],
                                      is_active=form.cleaned_data["is_active"], levels=levels)
             except DomainValidationError as exc:
-                error = exc
+                error = _policy_error(exc, form)
             else:
                 messages.success(request, _("The approval policy was saved."))
                 return HttpResponseRedirect(reverse("approvals:policy", kwargs={"agency_slug": self.agency.slug}))
         return render(request, "approvals/policy_form.html",
                       self.get_context_data(policy=policy, form=form, formset=formset, error=error), status=400)
+
+
+def _policy_error(exc, form) -> dict:
+    """The service's errors in words: a form field's next to it, a level's as “第 2 级：…”."""
+    rows = []
+    for key, problems in (exc.details or {}).items():
+        if key in form.fields:
+            for problem in problems:
+                form.add_error(key, problem)
+            continue
+        number = key.split(" ")[-1] if key.startswith("level ") else ""
+        label = _("Level %(n)s") % {"n": number} if number else (_("Levels") if key == "levels" else "")
+        rows.append((label, " ".join(str(p) for p in problems)))
+    return {"message": exc.message, "rows": rows}
 
 
 class PolicyDeleteView(AgencyScopedView, View):
@@ -186,7 +201,8 @@ class TaskAuditView(AgencyScopedView, View):
         else:
             page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
             rows = page.object_list
-        kinds = sorted({k.split(".")[0] for k in task_events(task=task).values_list("kind", flat=True).distinct()})
+        groups = sorted({k.split(".")[0] for k in task_events(task=task).values_list("kind", flat=True).distinct()})
+        kinds = [(group, event_group_label(group)) for group in groups]
         return render(request, "approvals/audit_print.html" if self.printable else "approvals/audit.html",
                       self.get_context_data(task=task, events=rows, page_obj=page, verification=verification,
                                             kind=kind, sort=order, kinds=kinds, task_url=_task_page(self.agency, task),

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from agency.api.base import AgencyScopedAPIView, AgencyScopedGenericViewSet, AgencyScopedReadOnlyModelViewSet
 from agency.exceptions import DomainValidationError
+from agency.filtering import EmptyMeansAnyFilterSet
 from agency.models import SubAccount
 from agency.services.imports import read_upload
 from deadlines.models import Alert, Deadline, ReminderRule
@@ -26,7 +27,7 @@ from .serializers import (
 )
 
 
-class DeadlineFilter(django_filters.FilterSet):
+class DeadlineFilter(EmptyMeansAnyFilterSet):
     # Plain filters (no model introspection at import time: the models' managers are scoped).
     kind = django_filters.CharFilter()
     provisional = django_filters.BooleanFilter()
@@ -36,7 +37,7 @@ class DeadlineFilter(django_filters.FilterSet):
     due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
 
 
-class AlertFilter(django_filters.FilterSet):
+class AlertFilter(EmptyMeansAnyFilterSet):
     status = django_filters.CharFilter()
     rule = django_filters.CharFilter()
     sub_account = django_filters.NumberFilter(field_name="sub_account_id")

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.generic import ListView, TemplateView
 
 from accounts.roles import Role
@@ -26,6 +27,9 @@ from deadlines.services.rules import (
 )
 from notifications.models import Channel
 from rulebook.policy import CALENDAR_WEEKS_AHEAD, DEFAULTS, RULE_OF_FIELD, policy_for
+
+from .metrics_words import METRIC_COLUMNS, metric_rows, with_codes
+from .policy_words import policy_words
 
 
 def _redirect(name: str, agency, **kwargs) -> HttpResponseRedirect:
@@ -101,12 +105,16 @@ class MetricsUploadView(AgencyScopedView, TemplateView):
     template_name = "deadlines/metrics_upload.html"
     required_permission = "monitoring.ingest"
 
+    def get_context_data(self, **kwargs):
+        columns = [(code, zh, str(help_text)) for code, (zh, help_text) in METRIC_COLUMNS.items()]
+        return super().get_context_data(columns=columns, metrics=metric_rows(), **kwargs)
+
     def post(self, request, *args, **kwargs):
         upload = request.FILES.get("file")
         if upload is None:
             return self.render_to_response(self.get_context_data(error=_("Choose a CSV file to upload.")))
         try:
-            rows = metrics_parse_csv(data=read_upload(upload))
+            rows = metrics_parse_csv(data=with_codes(read_upload(upload)))
             result = metrics_ingest(agency=self.agency, rows=rows, source="csv", user=request.user)
         except DomainValidationError as exc:
             return self.render_to_response(self.get_context_data(error=exc.message,
@@ -158,8 +166,12 @@ class PolicyView(AgencyScopedView, TemplateView):
     def get_context_data(self, **kwargs):
         effective = policy_for(self.agency).as_dict()
         overrides = (self.agency.settings or {}).get("policy") or {}
-        rows = [{"name": name, "rule": RULE_OF_FIELD.get(name, ""), "default": getattr(DEFAULTS, name),
-                 "value": effective[name], "overridden": name in overrides} for name in effective]
+        rows = []
+        for name in effective:
+            label, unit, explanation = policy_words(name)
+            rows.append({"name": name, "label": label, "unit": unit, "explanation": explanation,
+                         "rule": RULE_OF_FIELD.get(name, ""), "default": getattr(DEFAULTS, name),
+                         "value": effective[name], "overridden": name in overrides})
         return super().get_context_data(rows=rows, can_edit=self.access.can("agency.settings"), **kwargs)
 
     def post(self, request, *args, **kwargs):
@@ -182,7 +194,11 @@ class ReminderRulesView(AgencyScopedView, TemplateView):
     def get_context_data(self, **kwargs):
         rules = reminder_rules_effective(agency=self.agency) if self.request.method == "POST" else list(
             ReminderRule.objects.filter(agency=self.agency))
-        return super().get_context_data(rules=rules, kinds=DeadlineKind.choices, channels=Channel.choices,
+        channel_labels, role_labels = dict(Channel.choices), dict(Role.choices)
+        words = pgettext("list separator", ", ")
+        rows = [(r, words.join(str(channel_labels.get(c, c)) for c in r.channels or []),
+                 words.join(str(role_labels.get(x, x)) for x in r.recipient_roles or [])) for r in rules]
+        return super().get_context_data(rules=rules, rows=rows, kinds=DeadlineKind.choices, channels=Channel.choices,
                                         roles=Role.choices,
                                         can_edit=self.access.can("reminders.manage"), **kwargs)
 

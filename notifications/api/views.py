@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from agency.api.base import AgencyScopedReadOnlyModelViewSet
+from agency.filtering import EmptyMeansAnyFilterSet
 from notifications.models import OutboundMessage
 from notifications.services.delivery import message_cancel, message_mark_read, message_retry
 
@@ -30,14 +31,14 @@ class OutboundMessageSerializer(serializers.ModelSerializer):
         return obj.summary
 
 
-class OutboxFilter(django_filters.FilterSet):
+class OutboxFilter(EmptyMeansAnyFilterSet):
     status = django_filters.CharFilter()
     channel = django_filters.CharFilter()
     kind = django_filters.CharFilter()
     ref = django_filters.CharFilter()
 
 
-class InboxFilter(django_filters.FilterSet):
+class InboxFilter(EmptyMeansAnyFilterSet):
     unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull")
 
 

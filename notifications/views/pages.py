@@ -9,7 +9,7 @@ from django.views.generic import ListView
 
 from agency.views.base import AgencyScopedView
 from notifications import selectors
-from notifications.models import Channel, OutboundMessage
+from notifications.models import MESSAGE_KIND_LABELS, Channel, OutboundMessage
 from notifications.services.delivery import message_cancel, message_mark_read, message_retry
 
 
@@ -24,10 +24,13 @@ class OutboxView(AgencyScopedView, ListView):
         g = self.request.GET
         return selectors.outbox_list(agency=self.agency, status=self.fixed_status or g.get("status", ""),
                                      channel=g.get("channel", ""), kind=g.get("kind", ""), q=g.get("q", "").strip(),
-                                     sort=g.get("sort", "-send"))
+                                     sort=g.get("sort", "recent"))
 
     def get_context_data(self, **kwargs):
+        sort = self.request.GET.get("sort", "recent")
         return super().get_context_data(statuses=OutboundMessage.Status.choices, channels=Channel.choices,
+                                         kinds=[(k, str(v)) for k, v in MESSAGE_KIND_LABELS.items()],
+                                         sorts=selectors.SORT_CHOICES, sort=selectors.SORT_ALIASES.get(sort, sort),
                                          filters=self.request.GET, fixed_status=self.fixed_status, **kwargs)
 
 

@@ -48,14 +48,16 @@ def task_lock(*, task_id: int) -> ShutdownTask:
 
 def task_create_and_check(*, agency: Agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
                           filter_params=None, matrix_target=None, tier_rule: str | None = None,
-                          batch_size: int | None = None, publish: bool = True) -> ShutdownTask:
+                          batch_size: int | None = None, publish: bool = True,
+                          leave_out_busy: bool = False) -> ShutdownTask:
     """Create a task (from the page or the API) and queue the pre-checks of its items at once.
 
     `publish=False` leaves the pre-check run to the caller (see precheck_start)."""
     with transaction.atomic():
         task = task_create(agency=agency, actor=actor, title=title, strategy=strategy, reason=reason,
                            sub_account_ids=sub_account_ids, filter_params=filter_params,
-                           matrix_target=matrix_target, tier_rule=tier_rule, batch_size=batch_size)
+                           matrix_target=matrix_target, tier_rule=tier_rule, batch_size=batch_size,
+                           leave_out_busy=leave_out_busy)
         return precheck_start(agency=agency, task=task, actor=actor, publish=publish)
 
 

@@ -3,7 +3,9 @@
 from types import SimpleNamespace
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, SubAccount
@@ -39,6 +41,22 @@ def _short(ids) -> str:
     return text + (" …" if len(ids) > MAX_LISTED_IDS else "")
 
 
+def busy_accounts(*, sub_account_ids):
+    """The accounts among `sub_account_ids` (ids or a values("pk") queryset) that are held by
+    an open task: [(SubAccount, ShutdownTask)], ordered by platform and name."""
+    rows = (TaskItem.objects.filter(sub_account_id__in=sub_account_ids, task__state__in=OPEN_TASK_STATES)
+            .exclude(state__in=INACTIVE_ITEM_STATES).select_related("sub_account", "task")
+            .order_by("sub_account__platform", "sub_account__display_name", "sub_account_id"))
+    return [(row.sub_account, row.task) for row in rows]
+
+
+def account_names(accounts) -> str:
+    """“抖音 · 小鱼的日常、快手 · 阿强” — how people recognise accounts (platform · display name)."""
+    accounts = list(accounts)
+    text = pgettext("list separator", ", ").join(f"{a.get_platform_display()} · {a.display_name}" for a in accounts[:MAX_LISTED_IDS])
+    return text + (" …" if len(accounts) > MAX_LISTED_IDS else "")
+
+
 def selection_queryset(*, agency: Agency, sub_account_ids=None, filter_params=None):
     """The sub-accounts a task is created from: explicit ids (each checked) or a saved filter."""
     if sub_account_ids:
@@ -58,7 +76,9 @@ def selection_queryset(*, agency: Agency, sub_account_ids=None, filter_params=No
 
 def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str = "", sub_account_ids=None,
                 filter_params=None, matrix_target=None, tier_rule: str | None = None,
-                batch_size: int | None = None) -> ShutdownTask:
+                batch_size: int | None = None, leave_out_busy: bool = False) -> ShutdownTask:
+    """`leave_out_busy=True` creates the task without the accounts another open task holds
+    (the page offers it after naming them); otherwise they make the creation fail."""
     title = (title or "").strip()
     if not title:
         raise DomainValidationError(_("Give the task a title."), details={"title": ["required"]})
@@ -76,14 +96,18 @@ def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str
                 _("Archived sub-accounts cannot be shut down: %(ids)s.") % {"ids": _short(archived)},
                 details={"sub_account_ids": archived[:MAX_LISTED_IDS]})
         ids = [pk for pk, _a in rows]
-        busy = list(
-            TaskItem.objects.filter(sub_account_id__in=selection.values("pk"), task__state__in=OPEN_TASK_STATES)
-            .exclude(state__in=INACTIVE_ITEM_STATES).values_list("sub_account_id", flat=True)[:MAX_LISTED_IDS]
-        )
-        if busy:
+        busy = busy_accounts(sub_account_ids=selection.values("pk"))
+        if busy and not leave_out_busy:
             raise DomainValidationError(
-                _("These sub-accounts are already in an open task: %(ids)s.") % {"ids": _short(busy)},
-                details={"sub_account_ids": busy})
+                _("These sub-accounts are already in a running task: %(names)s.")
+                % {"names": account_names(a for a, _t in busy)},
+                code="busy", details={"sub_account_ids": [a.pk for a, _t in busy][:MAX_LISTED_IDS]})
+        if busy:
+            busy_ids = {a.pk for a, _t in busy}
+            ids = [pk for pk in ids if pk not in busy_ids]
+            if not ids:
+                raise DomainValidationError(_("Every selected sub-account is already in a running task."),
+                                            details={"sub_account_ids": ["empty"]})
         _check_matrix_target(strategy=strategy, matrix_target=matrix_target, ids=set(ids))
         task = ShutdownTask.objects.create(
             agency=agency, title=title, reason=reason or "", strategy=strategy, created_by=actor,
@@ -165,9 +189,10 @@ def tiers_split(*, agency: Agency, task: ShutdownTask, actor, rule: str | None =
                     for pk, platform, followers, high_risk in active.order_by(
                         "sub_account__followers" if rule == "followers" else "id").values_list(
                         "pk", "sub_account__platform", "sub_account__followers", "sub_account__high_risk")]
-            plan = [{"name": name, "planned_start": None, "item_ids": ids}
-                    for name, ids in rules.split_into_tiers(rows=rows, rule=rule, batch_size=batch_size,
-                                                            policy=policy_for(agency))]
+            with translation.override(rules.TIER_NAME_LANGUAGE):  # named in the viewer's language when shown
+                plan = [{"name": name, "planned_start": None, "item_ids": ids}
+                        for name, ids in rules.split_into_tiers(rows=rows, rule=rule, batch_size=batch_size,
+                                                                policy=policy_for(agency))]
         TaskItem.objects.filter(task=task).update(tier=None)
         Tier.objects.filter(task=task).delete()
         created = []

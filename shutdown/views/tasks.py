@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from agency.exceptions import DomainValidationError
+from agency.fields import FieldError, parent_ref
 from agency.files import stored_file_response
 from agency.forms import SELECTION_FORM_FIELDS
 from agency.models import Platform, SubAccount
@@ -68,6 +69,22 @@ class TaskListView(AgencyScopedView, _Capabilities, TemplateView):
         return context
 
 
+def _account_by_ref(ref: str):
+    """“抖音:dy_10001” (platform name or code, a colon, the account id) → the sub-account, or None.
+    A bare number is still read as the back-office id (links and older bookmarks)."""
+    ref = (ref or "").strip()
+    if ref.isdigit():
+        return SubAccount.objects.filter(pk=int(ref)).first()
+    try:
+        platform, account_id = parent_ref(ref)
+    except FieldError:
+        return None
+    qs = SubAccount.objects.filter(platform_account_id=account_id)
+    if platform:
+        qs = qs.filter(platform=platform)
+    return qs.first() if qs.count() == 1 else None
+
+
 class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
     """Pre-filled from the sub-account list: repeated `ids`, or its filter plus `from_filter=1`."""
 
@@ -97,9 +114,13 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
             for v in source.getlist(k)]
         policy = policy_for(self.agency)
         sample = list(selection.order_by("platform", "display_name")[:PREVIEW_LIMIT])
+        busy = task_services.busy_accounts(sub_account_ids=selection.values("pk"))
+        busy_task = {account.pk: task for account, task in busy}
         context.update({
+            "busy": busy, "busy_task": busy_task,
             "form": kwargs.get("form") or TaskCreateForm(initial={"title": _("Shutdown batch")}),
-            "count": selection.count(), "sample": [(a, rules.recommend(sub_account=a, policy=policy)) for a in sample],
+            "count": selection.count(),
+            "sample": [(a, rules.recommend(sub_account=a, policy=policy), busy_task.get(a.pk)) for a in sample],
             "hidden": hidden, "preview_limit": PREVIEW_LIMIT,
             "subaccounts_url": reverse("agency:subaccount_list", kwargs={"agency_slug": self.agency.slug}),
         })
@@ -117,7 +138,7 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
         data = form.cleaned_data
         matrix_target = None
         if data.get("matrix_target"):
-            matrix_target = SubAccount.objects.filter(pk=data["matrix_target"]).first()
+            matrix_target = _account_by_ref(data["matrix_target"])
             if matrix_target is None:
                 form.add_error("matrix_target", _("No such sub-account in this agency."))
                 return self.render_to_response(self.get_context_data(form=form))
@@ -125,7 +146,8 @@ class TaskCreateView(AgencyScopedView, _Capabilities, TemplateView):
             task = lifecycle.task_create_and_check(
                 agency=self.agency, actor=request.user, title=data["title"], reason=data["reason"],
                 strategy=data["strategy"], matrix_target=matrix_target, tier_rule=data.get("tier_rule") or None,
-                batch_size=data.get("batch_size"), **selection_args)
+                batch_size=data.get("batch_size"), leave_out_busy=bool(data.get("leave_out_busy")),
+                **selection_args)
         except DomainValidationError as exc:
             form.add_error(None, str(exc.message))
             return self.render_to_response(self.get_context_data(form=form))

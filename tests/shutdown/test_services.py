@@ -38,10 +38,23 @@ def test_create_rejects_other_agency_ids_and_writes_nothing(world_a, world_b, cl
         assert not TaskItem.objects.exists()
 
 
-def test_an_account_cannot_be_in_two_open_tasks(world_a, clean_accounts):
+def test_an_account_cannot_be_in_two_open_tasks_and_is_named_by_platform_and_name(world_a, clean_accounts):
     make_task(world_a, clean_accounts[:2])
-    with pytest.raises(DomainValidationError, match="already in an open task"):
+    busy = clean_accounts[1]
+    with pytest.raises(DomainValidationError, match="already in a running task") as exc:
         make_task(world_a, clean_accounts[1:3])
+    assert f"{busy.get_platform_display()} · {busy.display_name}" in str(exc.value.message)
+    assert str(busy.pk) not in str(exc.value.message).replace(busy.display_name, "")
+
+
+def test_busy_accounts_can_be_left_out_and_the_task_created_with_the_rest(world_a, clean_accounts):
+    make_task(world_a, clean_accounts[:2])
+    task = make_task(world_a, clean_accounts[1:4], leave_out_busy=True)
+    with world_a.scope():
+        held = set(TaskItem.objects.filter(task=task).values_list("sub_account_id", flat=True))
+    assert held == {clean_accounts[2].pk, clean_accounts[3].pk}
+    with pytest.raises(DomainValidationError, match="Every selected sub-account"):
+        make_task(world_a, clean_accounts[:2], leave_out_busy=True)
 
 
 def test_matrix_needs_a_target_outside_the_selection(world_a, clean_accounts):
