@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from agency.api.agencies import MyAgencyListAPIView
+from agency.views.member_admin import InvitationAcceptView
 from backoffice.views.home import home
 
 # Every HTML page of an agency lives under /a/<agency_slug>/ and every API under
@@ -27,6 +28,7 @@ agency_api = [
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("a/<slug:agency_slug>/", include(agency_html)),

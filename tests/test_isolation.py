@@ -142,3 +142,28 @@ def test_tasks_back_to_back_do_not_share_an_agency(world_a, world_b, accounts_a)
 
 def test_agency_model_is_not_scoped():
     assert not issubclass(Agency, AgencyOwned)
+
+
+@pytest.mark.django_db
+def test_a_token_of_one_agency_cannot_reach_another_even_for_a_member_of_both(world_a, world_b):
+    """A consultant in both agencies: their token for A is 404 on every endpoint of B."""
+    from rest_framework.test import APIClient
+
+    from accounts.models import Membership
+    from accounts.security import api_token_create
+
+    user = world_a.user("owner")
+    Membership.objects.create(user=user, agency=world_b.agency, role="owner")
+    _token, raw = api_token_create(user=user, agency=world_a.agency, name="a", scope="role")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    api_routes = [(r, p) for r, p in _slug_only_routes() if r.startswith("api/")]
+    assert api_routes
+    for route, _pattern in api_routes:
+        response = client.get(fill(route, agency_slug=world_b.agency.slug))
+        assert response.status_code in (404, 405), f"{route} answered {response.status_code} to a token of A"
+    assert client.get(f"/api/v1/agencies/{world_a.agency.slug}/members/").status_code == 200
+    assert client.get("/api/v1/inbox/").status_code == 200
+    # Writes too.
+    response = client.post(f"/api/v1/agencies/{world_b.agency.slug}/tokens/", {"name": "b"}, format="json")
+    assert response.status_code == 404
