@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_login_failed
 
+        from . import schema, signals  # noqa: F401  (receivers; the OpenAPI description of token auth)
         from .throttle import on_login_failed
 
         user_login_failed.connect(on_login_failed, dispatch_uid="accounts.login_address_failures")

@@ -113,3 +113,112 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.agency} ({self.role})"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def live(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
+class ApiToken(models.Model):
+    """A personal API token for one agency. Only a SHA-256 hash of the secret is stored;
+    the raw token is shown once, when it is created (accounts.tokens)."""
+
+    TENANCY_EXEMPT_REASON = (
+        "found by its hash before any agency is known; every other read names the user or the agency"
+    )
+
+    class Scope(models.TextChoices):
+        READ_ONLY = "read", _("Read-only")
+        ROLE = "role", _("Everything my role allows")
+
+    class RevokedReason(models.TextChoices):
+        BY_USER = "user", _("Revoked by its owner")
+        MEMBER_REMOVED = "removed", _("The member left the agency")
+        ROLE_LOWERED = "role", _("The member's role was lowered")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    agency = models.ForeignKey("agency.Agency", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices, default=Scope.READ_ONLY)
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_reason = models.CharField(max_length=8, choices=RevokedReason.choices, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["user", "agency"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope == self.Scope.READ_ONLY
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a user, so that a user can see and end their sessions and a
+    removed member is signed out everywhere (Django's sessions are not indexed by user)."""
+
+    TENANCY_EXEMPT_REASON = "a person's sign-ins, across agencies"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SecurityEvent(models.Model):
+    """Something that changed or tested a person's sign-in: seen by the user and, for the
+    agencies they belong to, by the agency's owners."""
+
+    TENANCY_EXEMPT_REASON = "a person's own record, across agencies; owners read it through their members"
+
+    class Kind(models.TextChoices):
+        MFA_ENROLLED = "mfa_enrolled", _("Authenticator app added")
+        MFA_REMOVED = "mfa_removed", _("Authenticator app removed")
+        MFA_FAILED = "mfa_failed", _("Wrong second-factor code")
+        MFA_LOCKED = "mfa_locked", _("Second factor locked after repeated wrong codes")
+        RECOVERY_USED = "recovery_used", _("Recovery code used")
+        RECOVERY_REGENERATED = "recovery_new", _("New recovery codes made")
+        TOKEN_CREATED = "token_created", _("API token created")
+        TOKEN_REVOKED = "token_revoked", _("API token revoked")
+        SESSIONS_ENDED = "sessions_ended", _("Sessions signed out")
+        SSO_LOGIN = "sso_login", _("Signed in through single sign-on")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()}"

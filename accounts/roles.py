@@ -29,6 +29,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agency.settings": MANAGERS,
     "members.view": ALL,
     "members.manage": MANAGERS,
+    # sign-in: the second-factor policy and identity providers; members' security events
+    "security.manage": MANAGERS,
+    "security.events": frozenset({Role.OWNER}),
     # sub-account registry
     "subaccounts.view": ALL,
     "subaccounts.edit": OPERATORS,

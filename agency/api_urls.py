@@ -5,12 +5,15 @@ from rest_framework.routers import SimpleRouter
 
 from .api import subaccounts as sub
 from .api.members import MemberListAPIView
+from .api.tokens import ApiTokenDetailAPIView, ApiTokenListAPIView
 
 router = SimpleRouter()
 router.register("sub-accounts", sub.SubAccountViewSet, basename="api-subaccount")
 
 urlpatterns = [
     path("members/", MemberListAPIView.as_view(), name="api-member-list"),
+    path("tokens/", ApiTokenListAPIView.as_view(), name="api-token-list"),
+    path("tokens/<int:pk>/", ApiTokenDetailAPIView.as_view(), name="api-token-detail"),
     path("sub-accounts/import/", sub.SubAccountImportAPIView.as_view(), name="api-subaccount-import"),
     path("sub-accounts/import-template.csv", sub.SubAccountTemplateCSVAPIView.as_view(),
          name="api-subaccount-template-csv"),

@@ -101,6 +101,10 @@ def seed_demo(*, accounts_per_agency: int = 240) -> list[tuple[str, str, str]]:
     logins = []
     for slug, name, tz in AGENCIES:
         agency, _ = Agency.objects.update_or_create(slug=slug, defaults={"name": name, "time_zone": tz})
+        if "mfa_required_roles" not in (agency.settings or {}):
+            # Demo logins stay password-only; an owner turns the requirement on in Security settings.
+            agency.settings = {**(agency.settings or {}), "mfa_required_roles": []}
+            agency.save(update_fields=["settings"])
         people = [(role.value, role, ROLE_PEOPLE[role]) for role in Role]
         if slug == "demo-mcn":
             people += EXTRA_DEMO_PEOPLE
@@ -127,6 +131,7 @@ def seed_demo(*, accounts_per_agency: int = 240) -> list[tuple[str, str, str]]:
         consultant.set_password(DEMO_PASSWORD)
         consultant.save()
     demo, rival = Agency.objects.get(slug="demo-mcn"), Agency.objects.get(slug="rival-mcn")
+    _seed_security(demo)
     Membership.objects.update_or_create(user=consultant, agency=demo, defaults={"role": Role.OPERATOR})
     Membership.objects.update_or_create(user=consultant, agency=rival, defaults={"role": Role.AUDITOR})
     logins.append(("demo-mcn + rival-mcn", "Operator / Auditor", consultant.email))
@@ -134,3 +139,39 @@ def seed_demo(*, accounts_per_agency: int = 240) -> list[tuple[str, str, str]]:
         User.objects.create_superuser(email="platform@mcn-demo.cn", password=DEMO_PASSWORD, full_name="平台运营")
     logins.append(("(platform operator, /admin/)", "superuser", "platform@mcn-demo.cn"))
     return logins
+
+
+# legal2@demo-mcn.cn signs in with an authenticator app: add this key to one (README) to get codes.
+DEMO_TOTP_KEY_HEX = "6d636e2d64656d6f2d746f74702d6b65792d3230"  # noqa: S105  (demo only; seed_demo needs DEBUG)
+DEMO_INVITATION_TOKEN = "demo-invitation-for-new-legal"  # noqa: S105  → /invitations/<this>/
+DEMO_INVITEE = "new.legal@demo-mcn.cn"
+
+
+def _seed_security(agency) -> None:
+    """A member with a TOTP device (and recovery codes) and one invitation waiting."""
+    import hashlib
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from agency.models import Invitation, MemberChange
+
+    legal2 = User.objects.get(email="legal2@demo-mcn.cn")
+    TOTPDevice.objects.update_or_create(user=legal2, name="authenticator",
+                                        defaults={"key": DEMO_TOTP_KEY_HEX, "confirmed": True})
+    recovery, created = StaticDevice.objects.get_or_create(user=legal2, name="recovery", defaults={"confirmed": True})
+    if created:
+        StaticToken.objects.bulk_create([StaticToken(device=recovery, token=f"demo{n:04d}") for n in range(10)])
+    owner = User.objects.get(email="owner@demo-mcn.cn")
+    with scope(agency=agency):
+        token_hash = hashlib.sha256(DEMO_INVITATION_TOKEN.encode()).hexdigest()
+        if not Invitation.objects.filter(token_hash=token_hash).exists():
+            Invitation.objects.create(agency=agency, email=DEMO_INVITEE, role=Role.LEGAL, token_hash=token_hash,
+                                      invited_by=owner, expires_at=timezone.now() + timedelta(days=7))
+            MemberChange.objects.create(agency=agency, kind=MemberChange.Kind.INVITED, email=DEMO_INVITEE,
+                                        new_role=Role.LEGAL, actor=owner)
+        else:  # keep the demo link alive on every run
+            Invitation.objects.filter(token_hash=token_hash, accepted_at__isnull=True).update(
+                expires_at=timezone.now() + timedelta(days=7), revoked_at=None)

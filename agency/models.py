@@ -260,3 +260,60 @@ class AgencyAuditEvent(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Invitation(AgencyOwned):
+    """An invitation by email to join the agency with a role: a single-use link that expires.
+    Only a hash of the link's secret is stored; resending makes a new link (the old one stops)."""
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class MemberChange(AgencyOwned):
+    """Who changed the agency's members, and when: invitations, joins, role changes, removals."""
+
+    class Kind(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        INVITATION_RESENT = "resent", _("Invitation sent again")
+        INVITATION_REVOKED = "revoked", _("Invitation withdrawn")
+        JOINED = "joined", _("Joined")
+        ROLE_CHANGED = "role", _("Role changed")
+        REMOVED = "removed", _("Removed")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    email = models.EmailField(_("member"))
+    old_role = models.CharField(max_length=16, blank=True)
+    new_role = models.CharField(max_length=16, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("by"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("member change")
+        verbose_name_plural = _("member changes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.get_kind_display()}"

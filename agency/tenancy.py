@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
-from accounts.roles import role_has, role_labels_with
+from accounts.roles import Role, role_has, role_labels_with
 
 from .models import Agency
 
@@ -20,19 +20,27 @@ from .models import Agency
 class AgencyAccess:
     agency: Agency
     membership: Membership
+    read_only: bool = False  # a read-only API token: only what the read-only role may do
 
     @property
     def role(self) -> str:
         return self.membership.role
 
     def can(self, permission: str) -> bool:
+        if self.read_only and not role_has(Role.AUDITOR, permission):
+            return False
         return role_has(self.role, permission)
 
 
-def resolve_agency_access(*, user, agency_slug: str, permission: str | None) -> AgencyAccess:
-    """404 for an unknown agency or a non-member (never reveal existence), 403 for a wrong role."""
+def resolve_agency_access(*, user, agency_slug: str, permission: str | None, token=None) -> AgencyAccess:
+    """404 for an unknown agency or a non-member (never reveal existence), 403 for a wrong role.
+
+    With an API token (accounts.ApiToken), only the token's agency exists: 404 for every other,
+    even one the user belongs to."""
     if not user or not user.is_authenticated:
         raise Http404
+    if token is not None and token.agency.slug != agency_slug:
+        raise Http404(_("No such agency."))
     membership = (
         Membership.objects.select_related("agency")
         .filter(user=user, agency__slug=agency_slug, agency__is_active=True)
@@ -40,7 +48,10 @@ def resolve_agency_access(*, user, agency_slug: str, permission: str | None) -> 
     )
     if membership is None:
         raise Http404(_("No such agency."))
-    access = AgencyAccess(agency=membership.agency, membership=membership)
+    read_only = token is not None and token.read_only
+    access = AgencyAccess(agency=membership.agency, membership=membership, read_only=read_only)
+    if read_only and permission and not access.can(permission) and role_has(membership.role, permission):
+        raise PermissionDenied(_("This API token is read-only."))
     if permission and not access.can(permission):
         raise PermissionDenied(
             _("This needs one of these roles: %(roles)s.") % {"roles": role_labels_with(permission)}

@@ -1,11 +1,18 @@
 from django.urls import path
 
-from .views import members, subaccounts
+from .views import member_admin, members, security, subaccounts, tokens
 
 app_name = "agency"
 
 urlpatterns = [
     path("members/", members.MemberListView.as_view(), name="member_list"),
+    path("members/invite/", member_admin.InviteView.as_view(), name="member_invite"),
+    path("members/invitations/<int:pk>/<slug:action>/", member_admin.InvitationActionView.as_view(),
+         name="invitation_action"),
+    path("members/<int:pk>/", member_admin.MemberRoleView.as_view(), name="member_role"),
+    path("security/", security.AgencySecurityView.as_view(), name="security"),
+    path("tokens/", tokens.ApiTokenListView.as_view(), name="token_list"),
+    path("tokens/<int:pk>/revoke/", tokens.ApiTokenRevokeView.as_view(), name="token_revoke"),
     path("sub-accounts/", subaccounts.SubAccountListView.as_view(), name="subaccount_list"),
     path("sub-accounts/new/", subaccounts.SubAccountCreateView.as_view(), name="subaccount_create"),
     path("sub-accounts/bulk/", subaccounts.SubAccountBulkView.as_view(), name="subaccount_bulk"),

@@ -59,12 +59,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # project apps, lowest layer first (config/layers.py; tests/test_layers.py checks the imports)
     *LAYERS,
 ]
@@ -82,6 +84,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # a person with a second factor confirms it once per session (accounts.mfa)
+    "accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -154,6 +159,14 @@ AXES_CLIENT_IP_CALLABLE = "accounts.net.client_ip"
 # Password spraying: this many failed logins from one address (any usernames) within the
 # cool-off window lock that address (accounts/throttle.py). 0 disables.
 LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+
+# Second factor (django-otp, accounts/mfa.py): TOTP apps with recovery codes; a step-up is a
+# check within MFA_STEP_UP_SECONDS; MFA_LOCKOUT_FAILURES wrong codes in a row lock the checks
+# for MFA_LOCKOUT_MINUTES (besides django-otp's own exponential back-off).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MCN Shutdown")
+MFA_STEP_UP_SECONDS = int(os.environ.get("MFA_STEP_UP_SECONDS", "300"))
+MFA_LOCKOUT_FAILURES = int(os.environ.get("MFA_LOCKOUT_FAILURES", "5"))
+MFA_LOCKOUT_MINUTES = int(os.environ.get("MFA_LOCKOUT_MINUTES", "15"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -358,8 +371,10 @@ for _app in ("agency", "notifications", "rulebook", "shutdown", "approvals", "de
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # personal API tokens, one agency each, stored as hashes (accounts.authentication); first,
+        # so that a refused token answers 401 with WWW-Authenticate: Bearer
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "agency.api.pagination.PageNumberPagination",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agency.api.agencies import MyAgencyListAPIView
+from agency.views.member_admin import InvitationAcceptView
 from backoffice.views.home import favicon, home
 from config.api_docs import RedocView, SchemaView, SwaggerView
 
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
+    path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("a/<slug:agency_slug>/", include(agency_html)),

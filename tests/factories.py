@@ -17,6 +17,8 @@ class AgencyFactory(factory.django.DjangoModelFactory):
 
     slug = factory.Sequence(lambda n: f"agency-{n}")
     name = factory.LazyAttribute(lambda o: f"机构 {o.slug}")
+    # No second factor required unless a test asks (the product default is tested in tests/accounts).
+    settings = factory.LazyFunction(lambda: {"mfa_required_roles": []})
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -165,6 +165,13 @@ PUBLIC_ROUTES = {
     "api/v1/docs/": "login unless API_DOCS_PUBLIC (Swagger UI, no data)",
     "api/v1/redoc/": "login unless API_DOCS_PUBLIC (Redoc, no data)",
     "favicon.ico": "none (the site icon)",
+    "accounts/security/": "login: the user's own second factor, sessions and security events",
+    "accounts/security/sessions/end/": "login: ends only the user's own sessions",
+    "accounts/2fa/setup/": "login: enrols the user's own authenticator",
+    "accounts/2fa/verify/": "login (password step done): the user's own second factor",
+    "accounts/2fa/remove/": "login + a fresh second-factor check: removes the user's own device",
+    "accounts/2fa/recovery-codes/": "login + a fresh second-factor check: the user's own recovery codes",
+    "invitations/<str:token>/": "the invitation's single-use token (hashed), for its email address",
     "": "login: redirects to the user's agency",
 }
 
@@ -203,3 +210,28 @@ def test_signature_actions_of_another_agency_are_404(worlds, action):
     assert b.client("owner").post(path).status_code == 404
     with scope(agency=a.agency):
         assert SignatureRequest.objects.get(pk=req.pk).token_version == 0
+
+
+@pytest.mark.django_db
+def test_a_token_of_one_agency_cannot_reach_another_even_for_a_member_of_both(world_a, world_b):
+    """A consultant in both agencies: their token for A is 404 on every endpoint of B."""
+    from rest_framework.test import APIClient
+
+    from accounts.models import Membership
+    from accounts.security import api_token_create
+
+    user = world_a.user("owner")
+    Membership.objects.create(user=user, agency=world_b.agency, role="owner")
+    _token, raw = api_token_create(user=user, agency=world_a.agency, name="a", scope="role")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    api_routes = [(r, p) for r, p in _slug_only_routes() if r.startswith("api/")]
+    assert api_routes
+    for route, _pattern in api_routes:
+        response = client.get(fill(route, agency_slug=world_b.agency.slug))
+        assert response.status_code in (404, 405), f"{route} answered {response.status_code} to a token of A"
+    assert client.get(f"/api/v1/agencies/{world_a.agency.slug}/members/").status_code == 200
+    assert client.get("/api/v1/inbox/").status_code == 200
+    # Writes too.
+    response = client.post(f"/api/v1/agencies/{world_b.agency.slug}/tokens/", {"name": "b"}, format="json")
+    assert response.status_code == 404

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
 from accounts.selectors import memberships_for_user
+from agency.api.base import api_token_of
 
 
 class MyAgencySerializer(serializers.Serializer):
@@ -20,4 +21,8 @@ class MyAgencyListAPIView(ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
-        return memberships_for_user(self.request.user)
+        memberships = memberships_for_user(self.request.user)
+        token = api_token_of(self.request)
+        if token is not None:  # a token reaches its own agency only
+            memberships = memberships.filter(agency_id=token.agency_id)
+        return memberships

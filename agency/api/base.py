@@ -9,11 +9,21 @@ viewsets, or per HTTP method (`{"GET": ..., "POST": ...}`) on plain API views;
 
 import contextlib
 
+from django.utils.translation import gettext as _
 from django_scopes import scope
 from rest_framework import exceptions, generics, mixins, viewsets
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.views import APIView
 
+from accounts.models import ApiToken
+from agency.security import enrolment_needed, step_up_api_check
 from agency.tenancy import resolve_agency_access
+
+
+def api_token_of(request) -> ApiToken | None:
+    """The personal API token that authenticated this request, if any."""
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, ApiToken) else None
 
 FINAL_METHODS = ("dispatch", "initial", "setup_agency")
 
@@ -21,6 +31,9 @@ FINAL_METHODS = ("dispatch", "initial", "setup_agency")
 class _AgencyScopedMixin:
     default_permission: str = "agency.view"
     required_permissions: dict[str, str] = {}
+    # HTTP methods or viewset actions that need a recent second-factor check (agency.security):
+    # a session stepped up in the last minutes, or the code in the X-Second-Factor header.
+    step_up_for: frozenset[str] = frozenset()
 
     agency = None
     access = None
@@ -45,12 +58,22 @@ class _AgencyScopedMixin:
 
         try:
             self.access = resolve_agency_access(
-                user=request.user, agency_slug=agency_slug, permission=self.get_required_permission()
+                user=request.user, agency_slug=agency_slug, permission=self.get_required_permission(),
+                token=api_token_of(request),
             )
         except Http404 as exc:
             raise exceptions.NotFound() from exc
         except PermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from exc
+        if self.access.read_only and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied(_("This API token is read-only."))
+        if api_token_of(request) is None and enrolment_needed(request, agency=self.access.agency,
+                                                              role=self.access.role):
+            raise exceptions.PermissionDenied(_("This agency requires a second factor for your role: add an "
+                                                "authenticator app in the back office first."))
+        action = getattr(self, "action", None)
+        if request.method in self.step_up_for or (action and action in self.step_up_for):
+            step_up_api_check(request, agency=self.access.agency, role=self.access.role)
         self.agency = self.access.agency
         request.agency = self.agency
         request.agency_access = self.access

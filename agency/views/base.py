@@ -13,6 +13,7 @@ from django.views import View
 from django_scopes import scope
 
 from agency.exceptions import Conflict, DomainValidationError
+from agency.security import enrolment_needed, enrolment_redirect, step_up_redirect
 from agency.tenancy import AgencyAccess, resolve_agency_access
 
 FINAL_METHODS = ("dispatch", "setup_agency")
@@ -21,6 +22,9 @@ FINAL_METHODS = ("dispatch", "setup_agency")
 class AgencyScopedView(View):
     required_permission: str = "agency.view"
     permission_by_method: dict[str, str] = {}
+    # HTTP methods that need a recent second-factor check (agency.security): approving, changing
+    # a policy, creating an API token…
+    step_up_for: frozenset[str] = frozenset()
 
     agency = None
     access: AgencyAccess | None = None
@@ -47,6 +51,12 @@ class AgencyScopedView(View):
             return redirect_to_login(request.get_full_path())
         agency_slug = kwargs.pop("agency_slug")
         self.setup_agency(request, agency_slug)
+        if enrolment_needed(request, agency=self.agency, role=self.access.role):
+            return enrolment_redirect(request, agency=self.agency)
+        if request.method in self.step_up_for:
+            needed = step_up_redirect(request, agency=self.agency, role=self.access.role)
+            if needed:
+                return needed
         with scope(agency=self.agency):
             try:
                 response = super().dispatch(request, *args, **kwargs)

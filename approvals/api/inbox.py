@@ -1,10 +1,14 @@
 """The approver's inbox across agencies (not under one agency: it checks each membership)."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from agency.api.base import api_token_of
+from agency.security import step_up_api_check_any_agency
 
 from ..selectors import inbox_for_user
 from ..services.common import client_meta
@@ -25,6 +29,9 @@ class InboxAPIView(APIView):
                    responses={200: dict})
     def get(self, request):
         entries = inbox_for_user(request.user)
+        token = api_token_of(request)
+        if token is not None:  # a token reaches its own agency only
+            entries = [e for e in entries if e.agency.pk == token.agency_id]
         return Response({"count": len(entries), "results": [entry_dict(e) for e in entries]})
 
 
@@ -41,6 +48,13 @@ class InboxBulkApproveAPIView(APIView):
     def post(self, request):
         body = BulkApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        results = approvals_bulk_approve(actor=request.user, keys=body.validated_data["items"],
+        step_up_api_check_any_agency(request)  # approving needs a recent second factor
+        keys = body.validated_data["items"]
+        token = api_token_of(request)
+        if token is not None:
+            if token.read_only:
+                raise exceptions.PermissionDenied(_("This API token is read-only."))
+            keys = [k for k in keys if k.split(":", 1)[0] == token.agency.slug]
+        results = approvals_bulk_approve(actor=request.user, keys=keys,
                                          comment=body.validated_data["comment"], meta=client_meta(request))
         return Response({"approved": sum(r["ok"] for r in results), "results": results})

@@ -66,6 +66,7 @@ class TaskSubmitAPIView(_TaskActionAPIView):
 
 class TaskApproveAPIView(_TaskActionAPIView):
     required_permissions = {"POST": "approvals.decide"}
+    step_up_for = frozenset({"POST"})
 
     def perform(self, *, task, comment, meta):
         svc.approval_decide(agency=self.agency, task=task, actor=self.request.user, decision="approve",
@@ -74,6 +75,7 @@ class TaskApproveAPIView(_TaskActionAPIView):
 
 class TaskRejectAPIView(_TaskActionAPIView):
     required_permissions = {"POST": "approvals.decide"}
+    step_up_for = frozenset({"POST"})
 
     def perform(self, *, task, comment, meta):
         svc.approval_decide(agency=self.agency, task=task, actor=self.request.user, decision="reject",
@@ -131,6 +133,7 @@ class PolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     serializer_class = PolicySerializer
     default_permission = "approvals.policy"
     required_permissions = {"list": "tasks.view", "retrieve": "tasks.view"}
+    step_up_for = frozenset({"POST", "PUT", "PATCH", "DELETE"})
     filter_backends: list = []
 
     def get_queryset(self):

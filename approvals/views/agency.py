@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from agency.exceptions import DomainError, DomainValidationError
+from agency.security import step_up_redirect
 from agency.views.base import AgencyScopedView
 from shutdown.event_words import event_group_label
 from shutdown.events import chain_verify
@@ -54,6 +55,7 @@ class PolicyListView(AgencyScopedView, View):
 
 class PolicyEditView(AgencyScopedView, View):
     required_permission = "approvals.policy"
+    step_up_for = frozenset({"POST"})
 
     def _policy(self, pk):
         return get_object_or_404(ApprovalPolicy.objects.all(), pk=pk) if pk else None
@@ -109,6 +111,7 @@ def _policy_error(exc, form) -> dict:
 
 class PolicyDeleteView(AgencyScopedView, View):
     required_permission = "approvals.policy"
+    step_up_for = frozenset({"POST"})
 
     def post(self, request, pk):
         policy = get_object_or_404(ApprovalPolicy.objects.all(), pk=pk)
@@ -143,6 +146,10 @@ class TaskActionView(AgencyScopedView, View):
             from agency.tenancy import permission_denied_message
 
             raise PermissionDenied(permission_denied_message(permission))
+        if action in ("approve", "reject"):  # a decision needs a recent second factor
+            needed = step_up_redirect(request, agency=self.agency, role=self.access.role)
+            if needed:
+                return needed
         task = get_object_or_404(ShutdownTask.objects.all(), pk=pk)
         comment = request.POST.get("comment", "")
         meta = client_meta(request)

@@ -23,6 +23,7 @@ from django_scopes import scope
 
 from accounts.net import client_ip, rate_limit_hit
 from agency.exceptions import DomainError
+from agency.security import step_up_redirect_any_agency
 
 from ..conf import INBOX_PAGE_SIZE, signing_code_max_attempts
 from ..selectors import inbox_for_user
@@ -64,6 +65,9 @@ class InboxView(View):
         if not keys:
             messages.error(request, _("Select at least one task to approve."))
             return HttpResponseRedirect(reverse("inbox"))
+        needed = step_up_redirect_any_agency(request)  # approving needs a recent second factor
+        if needed:
+            return needed
         results = approvals_bulk_approve(actor=request.user, keys=keys[:200],
                                          comment=request.POST.get("comment", ""), meta=client_meta(request))
         ok = sum(r["ok"] for r in results)

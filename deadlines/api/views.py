@@ -143,6 +143,7 @@ class ReminderRuleViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins
     serializer_class = ReminderRuleSerializer
     default_permission = "deadlines.view"
     required_permissions = {"create": "reminders.manage", "destroy": "reminders.manage"}
+    step_up_for = frozenset({"POST", "PUT", "PATCH", "DELETE"})
     pagination_class = None
 
     def get_queryset(self):

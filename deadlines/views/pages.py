@@ -162,6 +162,7 @@ class PolicyView(AgencyScopedView, TemplateView):
     template_name = "deadlines/policy.html"
     required_permission = "deadlines.view"
     permission_by_method = {"POST": "agency.settings"}
+    step_up_for = frozenset({"POST"})
 
     def get_context_data(self, **kwargs):
         effective = policy_for(self.agency).as_dict()
@@ -190,6 +191,7 @@ class ReminderRulesView(AgencyScopedView, TemplateView):
     template_name = "deadlines/reminder_rules.html"
     required_permission = "deadlines.view"
     permission_by_method = {"POST": "reminders.manage"}
+    step_up_for = frozenset({"POST"})
 
     def get_context_data(self, **kwargs):
         rules = reminder_rules_effective(agency=self.agency) if self.request.method == "POST" else list(

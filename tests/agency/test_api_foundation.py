@@ -69,12 +69,13 @@ def test_members_endpoint_lists_only_this_agency(world_a, world_b):
 
 @pytest.mark.django_db
 def test_token_authentication_works(world_a):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    token = Token.objects.create(user=world_a.user("operator"))
+    from accounts.security import api_token_create
+
+    _token, raw = api_token_create(user=world_a.user("operator"), agency=world_a.agency, name="ci")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert client.get(f"/api/v1/agencies/{world_a.agency.slug}/members/").status_code == 200
 
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from ..builders import make_task
 from ..factories import SubAccountFactory
@@ -29,7 +28,10 @@ def admin_token(transactional_db):
         for i in range(3):
             SubAccountFactory(agency=world.agency, platform_account_id=f"contract_{i}")
         make_task(world)
-    return world, Token.objects.create(user=world.users["admin"]).key
+    from accounts.security import api_token_create
+
+    _token, raw = api_token_create(user=world.users["admin"], agency=world.agency, name="contract", scope="role")
+    return world, raw
 
 
 @pytest.mark.contract
@@ -39,7 +41,7 @@ def test_every_answer_matches_the_published_schema(live_server, admin_token, tmp
     config.write_text(f'[parameters]\n"path.agency_slug" = "{world.agency.slug}"\n', encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
-         f"{live_server.url}/api/v1/schema/", "-H", f"Authorization: Token {token}", "-H", "Accept-Language: en",
+         f"{live_server.url}/api/v1/schema/", "-H", f"Authorization: Bearer {token}", "-H", "Accept-Language: en",
          "--checks", CHECKS, "--max-examples", EXAMPLES, "--max-time", MAX_SECONDS, "--seed", "12",
          "--phases", "examples,coverage,fuzzing", "--generation-deterministic", "--no-shrink",
          "--request-timeout", "20", "--no-color", "--warnings", "off", "--workers", "1"],
