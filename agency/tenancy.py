@@ -20,6 +20,9 @@ from .models import Agency
 class AgencyAccess:
     agency: Agency
     membership: Membership
+    # Every active membership of the user (agency loaded), by agency name: read in the same query,
+    # reused by the top bar (agency switcher) and the inbox count instead of reading them again.
+    memberships: tuple[Membership, ...] = ()
 
     @property
     def role(self) -> str:
@@ -33,14 +36,16 @@ def resolve_agency_access(*, user, agency_slug: str, permission: str | None) -> 
     """404 for an unknown agency or a non-member (never reveal existence), 403 for a wrong role."""
     if not user or not user.is_authenticated:
         raise Http404
-    membership = (
+    # One query for all of the user's memberships (a handful): the one asked for decides access.
+    memberships = tuple(
         Membership.objects.select_related("agency")
-        .filter(user=user, agency__slug=agency_slug, agency__is_active=True)
-        .first()
+        .filter(user=user, agency__is_active=True)
+        .order_by("agency__name", "pk")
     )
+    membership = next((m for m in memberships if m.agency.slug == agency_slug), None)
     if membership is None:
         raise Http404(_("No such agency."))
-    access = AgencyAccess(agency=membership.agency, membership=membership)
+    access = AgencyAccess(agency=membership.agency, membership=membership, memberships=memberships)
     if permission and not access.can(permission):
         raise PermissionDenied(
             _("This needs one of these roles: %(roles)s.") % {"roles": role_labels_with(permission)}
