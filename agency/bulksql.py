@@ -64,7 +64,7 @@ def _values_table(rows: list, width: int) -> str:
     column1, column2 … on both PostgreSQL and SQLite."""
     row = "(" + ", ".join(["%s"] * width) + ")"
     names = ", ".join(f"column{i + 1} AS c{i}" for i in range(width))
-    return f"(SELECT {names} FROM (VALUES {', '.join([row] * len(rows))}) AS x)"
+    return f"(SELECT {names} FROM (VALUES {', '.join([row] * len(rows))}) AS x)"  # noqa: S608 - placeholders only
 
 
 def _log_copy(table: str, columns: str, count: int, started: float) -> None:

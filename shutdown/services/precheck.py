@@ -13,8 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from agency.celery_base import task_publish
 from agency.bulksql import db_value, insert_values, update_values
+from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency
 from rulebook.policy import policy_for
