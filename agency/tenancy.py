@@ -21,6 +21,9 @@ class AgencyAccess:
     agency: Agency
     membership: Membership
     read_only: bool = False  # a read-only API token: only what the read-only role may do
+    # Every active membership of the user (agency loaded), by agency name: read in the same query,
+    # reused by the top bar (agency switcher) and the inbox count instead of reading them again.
+    memberships: tuple[Membership, ...] = ()
 
     @property
     def role(self) -> str:
@@ -41,15 +44,18 @@ def resolve_agency_access(*, user, agency_slug: str, permission: str | None, tok
         raise Http404
     if token is not None and token.agency.slug != agency_slug:
         raise Http404(_("No such agency."))
-    membership = (
+    # One query for all of the user's memberships (a handful): the one asked for decides access.
+    memberships = tuple(
         Membership.objects.select_related("agency")
-        .filter(user=user, agency__slug=agency_slug, agency__is_active=True)
-        .first()
+        .filter(user=user, agency__is_active=True)
+        .order_by("agency__name", "pk")
     )
+    membership = next((m for m in memberships if m.agency.slug == agency_slug), None)
     if membership is None:
         raise Http404(_("No such agency."))
     read_only = token is not None and token.read_only
-    access = AgencyAccess(agency=membership.agency, membership=membership, read_only=read_only)
+    access = AgencyAccess(agency=membership.agency, membership=membership, read_only=read_only,
+                          memberships=memberships)
     if read_only and permission and not access.can(permission) and role_has(membership.role, permission):
         raise PermissionDenied(_("This API token is read-only."))
     if permission and not access.can(permission):

@@ -34,11 +34,14 @@ class InboxEntry:
         return task_url(agency=self.agency, task=self.task)
 
 
-def inbox_for_user(user) -> list[InboxEntry]:
-    """Every level waiting for `user` in every agency they belong to, oldest first."""
+def inbox_for_user(user, *, memberships=None) -> list[InboxEntry]:
+    """Every level waiting for `user` in every agency they belong to, oldest first.
+    `memberships`: the user's active memberships when the caller has them already."""
     if not user.is_authenticated:
         return []
-    agencies = {m.agency_id: m.agency for m in memberships_for_user(user) if role_has(m.role, "approvals.decide")}
+    if memberships is None:
+        memberships = memberships_for_user(user)
+    agencies = {m.agency_id: m.agency for m in memberships if role_has(m.role, "approvals.decide")}
     if not agencies:
         return []
     now = timezone.now()
@@ -48,6 +51,8 @@ def inbox_for_user(user) -> list[InboxEntry]:
                                          task__state=TaskState.IN_APPROVAL)
             .select_related("task", "round").order_by("opened_at", "pk")
         )
+        if not stages:  # nothing waits: no decisions or delegations to read
+            return []
         round_ids = [s.round_id for s in stages]
         decisions = list(ApprovalDecision.objects.filter(round_id__in=round_ids).values_list(
             "round_id", "decided_by_id", "vote_of_id"))

@@ -14,10 +14,13 @@ def navigation(request):
         return {}
     agency = getattr(request, "agency", None)
     access = getattr(request, "agency_access", None)
+    # The tenancy check read every membership of the user already: reuse them (one read per request).
+    memberships = list(access.memberships) if access is not None and access.memberships else list(
+        memberships_for_user(user))
     context = {
-        "my_memberships": list(memberships_for_user(user)),
+        "my_memberships": memberships,
         "inbox_url": reverse("inbox"),
-        "inbox_count": len(inbox_for_user(user)),
+        "inbox_count": len(inbox_for_user(user, memberships=memberships)),
     }
     if agency is not None:
         context["current_agency"] = agency

@@ -68,4 +68,45 @@ def run():
     response = client.get(f"/api/v1/agencies/{agency.slug}/sub-accounts/export.xlsx")
     assert response.status_code == 200
     results.append(("export_10k_rows_xlsx_s", time.perf_counter() - start, "s"))
-    return results
+    return results + _list_ratio()
+
+
+def _list_ratio(accounts: int = 20_000, rounds: int = 30):
+    """The scoped API against a bare DRF ListAPIView + ModelSerializer over the same table and the
+    same page (bench/bare_urls.py), timed in the same run, interleaved; ratio = bare / scoped."""
+    import random
+
+    from django.db import transaction
+    from django.test.utils import override_settings
+
+    from accounts.models import Membership, User
+    from agency.bulksql import insert_values
+    from agency.models import Agency, SubAccount
+
+    agency, _ = Agency.objects.get_or_create(slug="bench-list", defaults={"name": "Bench list"})
+    user, _ = User.objects.get_or_create(email="bench-list@example.cn")
+    Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": "owner"})
+    rng = random.Random(16)
+    platforms = ["weibo", "douyin", "kuaishou", "wechat", "bilibili", "xiaohongshu"]
+    with transaction.atomic():
+        insert_values(SubAccount, ["agency_id", "platform", "platform_account_id", "display_name", "followers"],
+                      [(agency.pk, platforms[i % 6], f"list_{i}", f"账号{i}", rng.randint(0, 2_000_000))
+                       for i in range(accounts)])
+    client = Client()
+    client.force_login(user)
+    scoped = f"/api/v1/agencies/{agency.slug}/sub-accounts/?page_size=50&platform=douyin&ordering=-followers"
+    bare = f"/bench/bare-sub-accounts/?page_size=50&platform=douyin&agency_id={agency.pk}"
+    times = {scoped: [], bare: []}
+    with override_settings(ROOT_URLCONF="bench.bare_urls"):
+        for url in times:
+            response = client.get(url)
+            assert response.status_code == 200 and response.json()["count"] == len(range(1, accounts, 6))
+        for k in range(rounds):
+            for url in (scoped, bare) if k % 2 == 0 else (bare, scoped):
+                start = time.perf_counter()
+                client.get(url)
+                times[url].append(time.perf_counter() - start)
+    scoped_ms = sorted(times[scoped])[rounds // 2] * 1000
+    bare_ms = sorted(times[bare])[rounds // 2] * 1000
+    return [("subaccount_list_api_20k_ms", scoped_ms, "ms"), ("bare_drf_list_20k_ms", bare_ms, "ms"),
+            ("subaccount_list_api_ratio", bare_ms / scoped_ms, "x")]

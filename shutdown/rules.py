@@ -10,6 +10,7 @@ order of tiers (R6). Every output carries the rule id it comes from. Numbers com
 
 import math
 import re
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -69,6 +70,14 @@ BLOCKERS: dict[str, tuple[str, str, object, object]] = {
         gettext_lazy("Name the target account on the item"),
     ),
 }
+
+
+# The sub-account fields the pre-check and the expected dates read (precheck_codes,
+# required_documents, expected_effective, estimate_group_key): the pre-check loads only these.
+PRECHECK_FIELDS = ("kind", "region", "owner_relation", "high_risk", "open_infringement_complaints",
+                   "mcn_contract_end", "pending_orders", "bound_mini_programs", "third_party_authorisations",
+                   "api_anomaly", "hosted_topics")
+AccountFacts = namedtuple("AccountFacts", PRECHECK_FIELDS)
 
 
 def blocker_reason(code: str) -> str:

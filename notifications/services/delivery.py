@@ -27,13 +27,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django_scopes import scopes_disabled
 
+from agency.bulksql import db_value, update_values
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict
 from notifications.models import Channel, OutboundMessage
@@ -145,46 +146,110 @@ def _sending_timeout() -> timedelta:
 
 def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], int]:
     """Step 1: lock due rows (skip those another worker holds), turn them `sending`, COMMIT.
-    Returns (claimed rows, how many SMS were postponed to the end of quiet hours)."""
+    Returns (claimed rows, how many SMS were postponed to the end of quiet hours).
+    Per batch: one SELECT … FOR UPDATE SKIP LOCKED and one UPDATE for the claimed rows (plus
+    one per distinct morning for postponed SMS and one for rows taken over from a dead worker)."""
     with transaction.atomic():
         rows = list(queryset.select_for_update(skip_locked=True, of=("self",))
                     .select_related("agency", "recipient_user").order_by("send_after")[:limit])
-        postponed = 0
-        claimed = []
+        claimed, stale_ids = [], []
+        mornings: dict[datetime, list[int]] = {}
         for message in rows:
             if message.status == Status.SENDING:  # left by a worker that died mid-send
                 message.last_error = "The worker sending this message stopped; it is sent again."
+                stale_ids.append(message.pk)
             tz = message.agency.tz
             if message.channel == Channel.SMS and not message.transactional and in_quiet_hours(now, tz):
                 message.send_after = quiet_hours_end(now, tz)
                 message.status = Status.PENDING
-                postponed += 1
+                mornings.setdefault(message.send_after, []).append(message.pk)
                 continue
             message.status = Status.SENDING
             message.claimed_at = now
             claimed.append(message)
-        OutboundMessage.objects.bulk_update(rows, ["status", "claimed_at", "send_after", "last_error"])
-    return claimed, postponed
+        by_pk = OutboundMessage.objects.filter
+        if stale_ids:
+            by_pk(pk__in=stale_ids).update(last_error="The worker sending this message stopped; it is sent again.")
+        if claimed:
+            by_pk(pk__in=[m.pk for m in claimed]).update(status=Status.SENDING, claimed_at=now)
+        for morning, ids in mornings.items():
+            by_pk(pk__in=ids).update(status=Status.PENDING, send_after=morning)
+    return claimed, sum(len(ids) for ids in mornings.values())
 
 
 RECORDED_FIELDS = ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
                    "subject", "body", "params", "sealed"]
+_VALUE_FIELDS = [f for f in RECORDED_FIELDS if f != "attempts"]
 
 
 def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> str:
-    """Step 3: store the outcome of one claimed message in a transaction of its own.
-    `sent` says whether the transport was called (attempts counts those calls)."""
+    """Step 3 for one message (email: its outcome is stored before the next email leaves), in one
+    UPDATE: `attempts` counts transport calls; a row another worker took over as stale and
+    already recorded as sent keeps that record (only our send is counted)."""
+    fields = _value_fields()
+    quote = connection.ops.quote_name
+    table = quote(OutboundMessage._meta.db_table)
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    claimed = OutboundMessage._meta.get_field("claimed_at")
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Visible to every other worker at COMMIT, without waiting for the WAL flush: a killed
+            # worker loses nothing; only a crash of the database server itself within a fraction of
+            # a second could forget the record (that email would then go out again).
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # One precompiled statement (no ORM compilation per email).
+        cursor.execute(
+            f"UPDATE {table} SET {sets}, attempts = attempts + %s WHERE id = %s "  # noqa: S608 - our own names
+            f"AND (claimed_at = %s OR status <> %s)",
+            [*(db_value(f, getattr(message, f.attname)) for f in fields), 1 if sent else 0, message.pk,
+             db_value(claimed, claimed_at), str(Status.SENT)])
+        if cursor.rowcount:
+            return message.status
+    rows = OutboundMessage.objects.filter(pk=message.pk)
+    if sent:  # taken over and sent by another worker: count our send only
+        rows.update(attempts=F("attempts") + 1)
+    return rows.values_list("status", flat=True).first() or "gone"
+
+
+def _value_fields() -> list:
+    return [OutboundMessage._meta.get_field(name) for name in _VALUE_FIELDS]
+
+
+def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> list[str]:
+    """Step 3 for a batch (in-app, SMS, messages that could not be sent), in one short
+    transaction: one SELECT … FOR UPDATE of the rows, one UPDATE … FROM (VALUES …)."""
+    if not outcomes:
+        return []
+    fields = [OutboundMessage._meta.get_field(name) for name in RECORDED_FIELDS]
+    statuses = []
     with transaction.atomic():
-        current = OutboundMessage.objects.select_for_update().filter(pk=message.pk).first()
-        if current is None:
-            return "gone"
-        if current.claimed_at != claimed_at and current.status == Status.SENT:
-            # Another worker took the row over as stale and sent it as well: count our send only.
-            OutboundMessage.objects.filter(pk=message.pk).update(attempts=current.attempts + (1 if sent else 0))
-            return current.status
-        message.attempts = current.attempts + (1 if sent else 0)
-        message.save(update_fields=RECORDED_FIELDS)
-    return message.status
+        current = {pk: (attempts, claimed, status) for pk, attempts, claimed, status in
+                   OutboundMessage.objects.select_for_update().filter(pk__in=[m.pk for m, _c, _s in outcomes])
+                   .values_list("pk", "attempts", "claimed_at", "status")}
+        rows, taken_over = [], []
+        for message, claimed_at, sent in outcomes:
+            found = current.get(message.pk)
+            if found is None:
+                statuses.append("gone")
+                continue
+            attempts, claimed, status = found
+            if claimed != claimed_at and status == Status.SENT:
+                # Another worker took the row over as stale and sent it as well: count our send only.
+                if sent:
+                    taken_over.append((message.pk, attempts + 1))
+                statuses.append(status)
+                continue
+            message.attempts = attempts + (1 if sent else 0)
+            rows.append((message.pk, *(db_value(f, getattr(message, f.attname)) for f in fields)))
+            statuses.append(message.status)
+        agency_ids = {m.agency_id for m, _c, _s in outcomes}
+        for agency_id in agency_ids:  # the bulk helper bounds every UPDATE to one agency
+            mine = {m.pk for m, _c, _s in outcomes if m.agency_id == agency_id}
+            update_values(model=OutboundMessage, names=RECORDED_FIELDS, agency_id=agency_id, prepared=True,
+                          rows=[r for r in rows if r[0] in mine])
+            update_values(model=OutboundMessage, names=["attempts"], agency_id=agency_id,
+                          rows=[r for r in taken_over if r[0] in mine])
+    return statuses
 
 
 def _email_for(message: OutboundMessage, subject: str, text: str, address: str) -> EmailMessage:
@@ -195,38 +260,42 @@ def _email_for(message: OutboundMessage, subject: str, text: str, address: str) 
 
 
 def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
-    """Steps 2 and 3 for rows this worker claimed (committed as `sending`). Returns counts by outcome."""
+    """Steps 2 and 3 for rows this worker claimed (committed as `sending`). Returns counts by outcome.
+
+    Only the transport call is per message: SMS go to the provider in one call and are recorded
+    together with the in-app messages and those that could not be sent, in one batch; an email's
+    outcome is stored (one UPDATE) right after its own transport call, so a worker killed mid-batch
+    sends at most that one email twice."""
     counts = {"sent": 0, "failed": 0, "retry": 0, "postponed": 0}
 
-    delivered: list[OutboundMessage] = []
+    delivered: list[OutboundMessage] = []  # told to `message_sent` receivers (e.g. a code's expiry)
 
-    def done(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> None:
-        status = _record(message, claimed_at, sent=sent)
-        key = {Status.SENT: "sent", Status.FAILED: "failed"}.get(status, "retry")
-        counts[key] += 1
+    def count(message: OutboundMessage, status: str) -> None:
+        counts[{Status.SENT: "sent", Status.FAILED: "failed"}.get(status, "retry")] += 1
         if status == Status.SENT and message.status == Status.SENT:
             delivered.append(message)
 
+    later: list[tuple[OutboundMessage, datetime, bool]] = []  # recorded together at the end
     sms = []
     for message in batch:
         claimed_at = message.claimed_at
         address = _address(message)
         if message.channel != Channel.INAPP and not address:
             _fail(message, "The recipient has no address for this channel.", now, permanent=True)
-            done(message, claimed_at, sent=False)
+            later.append((message, claimed_at, False))
             continue
         try:
             subject, text = render_message(message)
         except Exception as exc:  # noqa: BLE001 - a broken template must not stop the batch
             logger.exception("rendering message %s failed", message.pk)
             _fail(message, f"render: {exc}", now, permanent=True)  # an operator retries it once fixed
-            done(message, claimed_at, sent=False)
+            later.append((message, claimed_at, False))
             continue
         if message.channel == Channel.INAPP:
             if not message.sealed:  # an in-app text that carried a secret is not kept
                 message.subject, message.body = message.subject or subject, message.body or text
             _succeed(message, now)
-            done(message, claimed_at, sent=False)
+            later.append((message, claimed_at, False))
         elif message.channel == Channel.EMAIL:
             email = _email_for(message, subject, text, address)
             message.attempts += 1  # for _fail's limit; _record stores the database's count + 1
@@ -236,7 +305,7 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
                 _fail(message, f"email: {exc}", now)
             else:
                 _succeed(message, now, email.extra_headers.get("Message-ID", ""))
-            done(message, claimed_at, sent=True)
+            count(message, _record(message, claimed_at, sent=True))
         else:
             sms.append((message, claimed_at, SmsMessage(
                 to=address, template_code=_sms_code(message.template_code),
@@ -257,8 +326,9 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
                     _succeed(message, now, result.provider_message_id)
                 else:
                     _fail(message, result.error or "sms: rejected", now)
-        for message, claimed_at, _sms in sms:
-            done(message, claimed_at, sent=True)
+        later += [(message, claimed_at, True) for message, claimed_at, _sms in sms]
+    for (message, _claimed, _sent), status in zip(later, _record_batch(later), strict=True):
+        count(message, status)
     if delivered:
         message_sent.send(sender=OutboundMessage, messages=delivered)
     return counts

@@ -10,23 +10,24 @@ most PROGRESS_STEPS updates so the task page can show a bar.
 import math
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agency.bulksql import db_value, insert_values, update_values
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency
 from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.events import event_record
-from shutdown.models import Blocker, EventKind, ShutdownTask, TaskDocument, TaskItem
-from shutdown.services.tasks import BULK_BATCH
+from shutdown.models import Blocker, EventKind, ShutdownTask, TaskDocument, TaskItem, Tier
 from shutdown.services.transitions import task_state_roll_up, task_transition
 from shutdown.states import EDITABLE_TASK_STATES, ItemState, TaskState
 
 PROGRESS_STEPS = 10
-ID_BATCH = 10000  # ids per UPDATE … WHERE id IN (…): one statement per 10,000 blocked items
+# What the pre-check writes on each item besides its state (the expected dates of R1.3/R7.2/R7.3).
+ITEM_ESTIMATE_FIELDS = ("expected_effective_at", "expected_effective_latest_at", "expected_is_provisional",
+                        "expected_from")
 CHECKABLE_ITEM_STATES = [ItemState.DRAFT, ItemState.BLOCKED, ItemState.READY, ItemState.CHECKING]
 
 
@@ -57,8 +58,14 @@ def precheck_start(*, agency: Agency, task: ShutdownTask, actor, item_ids: list[
 
 
 def precheck_run(*, agency: Agency, task_id: int) -> dict:
-    """Check every item in state `checking`; idempotent (a second run finds nothing to do)."""
-    task = ShutdownTask.objects.select_related("matrix_target").get(pk=task_id)
+    """Check every item in state `checking`; idempotent (a second run finds nothing to do).
+
+    Reads the items with only the sub-account fields the rules use (`rules.PRECHECK_FIELDS`,
+    plain tuples, no model instances), computes in Python, then writes in a fixed number of
+    statements: the new blockers as rows (COPY on PostgreSQL, executemany on SQLite), the
+    blockers' state changes and every item's state and expected dates each with one
+    UPDATE … FROM (VALUES …) (agency.bulksql)."""
+    task = ShutdownTask.objects.get(pk=task_id)
     if task.state != TaskState.CHECKING:
         return {"task": task_id, "skipped": task.state}
     policy = policy_for(agency)
@@ -69,52 +76,58 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
     documents: dict[int, set[str]] = {}
     for item_id, kind in TaskDocument.objects.filter(task=task, item__isnull=False).values_list("item_id", "kind"):
         documents.setdefault(item_id, set()).add(kind)
-    existing: dict[tuple[int, str], tuple[int, str]] = {
-        (item_id, code): (pk, state)
-        for pk, item_id, code, state in Blocker.objects.filter(task=task).values_list("pk", "item_id", "code", "state")
-    }
-    existing_by_item: dict[int, list[str]] = {}
-    for item_id, code in existing:
-        existing_by_item.setdefault(item_id, []).append(code)
+    existing: dict[int, dict[str, tuple[int, str]]] = {}  # item → code → (blocker pk, state)
+    for pk, item_id, code, state in Blocker.objects.filter(task=task).values_list("pk", "item_id", "code", "state"):
+        existing.setdefault(item_id, {})[code] = (pk, state)
+    tier_starts = dict(Tier.objects.filter(task=task, planned_start__isnull=False).values_list("pk", "planned_start"))
+    rows = list(TaskItem.objects.filter(task=task, state=ItemState.CHECKING).order_by("pk").values_list(
+        "pk", "tier_id", "topic_transfer_target", *(f"sub_account__{name}" for name in rules.PRECHECK_FIELDS)))
 
     total = task.progress_total or 1
     step = max(1, math.ceil(total / PROGRESS_STEPS))
-    new_blockers: list[Blocker] = []
-    clear_ids: list[int] = []
-    reopen_ids: list[int] = []
-    blocked_ids: list[int] = []
-    estimates: dict[tuple, rules.Estimate] = {}
+    new_blockers: list[tuple] = []  # (item_id, check_type, rule, code)
+    blocker_states: list[tuple[int, str]] = []  # (blocker pk, new state)
+    cleared = 0
+    item_rows: list[tuple] = []  # (item pk, state, *estimate values ready for the database)
+    estimates: dict[tuple, tuple] = {}
+    date_fields = [TaskItem._meta.get_field(n) for n in ITEM_ESTIMATE_FIELDS]
+    no_documents: set[str] = set()
+    strategy = task.strategy
+    blocking = set(Blocker.BLOCKING_STATES)
+    # Plain strings for the database (the adapters take enum members by name, not value).
+    OPEN, CLEARED = str(Blocker.State.OPEN), str(Blocker.State.CLEARED)  # noqa: N806
+    BLOCKED, READY = str(ItemState.BLOCKED), str(ItemState.READY)  # noqa: N806
     done = 0
-    items = (TaskItem.objects.filter(task=task, state=ItemState.CHECKING)
-             .select_related("sub_account", "tier").order_by("pk"))
-    for item in items.iterator(chunk_size=2000):
-        account = item.sub_account
+    for item_id, tier_id, topic_target, *facts in rows:
+        account = rules.AccountFacts(*facts)
+        codes = rules.precheck_codes(sub_account=account, strategy=strategy, topic_transfer_target=topic_target,
+                                     documents=documents.get(item_id, no_documents), today=today)
+        found_codes = existing.get(item_id, {})
         is_blocked = False
-        codes = rules.precheck_codes(
-            sub_account=account, strategy=task.strategy, topic_transfer_target=item.topic_transfer_target,
-            documents=documents.get(item.pk, set()), today=today,
-        )
         for code in codes:
-            found = existing.get((item.pk, code))
+            found = found_codes.get(code)
             if found is None or found[1] != Blocker.State.RESOLVED:
                 is_blocked = True
             if found is None:
                 check, rule, _reason, _channel = rules.BLOCKERS[code]
-                new_blockers.append(Blocker(agency=agency, task=task, item_id=item.pk, check_type=check, rule=rule,
-                                            code=code))
+                new_blockers.append((item_id, str(check), rule, code))
             elif found[1] == Blocker.State.CLEARED:
-                reopen_ids.append(found[0])
-        for code in existing_by_item.get(item.pk, ()):
-            pk, state = existing[(item.pk, code)]
-            if code not in codes and state in Blocker.BLOCKING_STATES:
-                clear_ids.append(pk)
-        if is_blocked:
-            blocked_ids.append(item.pk)
-        key = (rules.estimate_group_key(account), item.tier_id)
-        if key not in estimates:
-            start = max(now, item.tier.planned_start) if item.tier and item.tier.planned_start else now
-            estimates[key] = rules.expected_effective(sub_account=account, policy=policy, start=start, tz=tz,
-                                                      strategy=task.strategy)
+                blocker_states.append((found[0], OPEN))
+        for code, (pk, state) in found_codes.items():
+            if code not in codes and state in blocking:
+                blocker_states.append((pk, CLEARED))
+                cleared += 1
+        key = (rules.estimate_group_key(account), tier_id)
+        estimate = estimates.get(key)
+        if estimate is None:
+            planned = tier_starts.get(tier_id)
+            start = max(now, planned) if planned else now
+            e = rules.expected_effective(sub_account=account, policy=policy, start=start, tz=tz,
+                                         strategy=task.strategy)
+            estimate = estimates[key] = tuple(
+                db_value(f, v) for f, v in zip(date_fields, (e.earliest, e.latest, e.provisional, e.start),
+                                               strict=True))
+        item_rows.append((item_id, BLOCKED if is_blocked else READY, *estimate))
         done += 1
         if done % step == 0 and done < total:
             ShutdownTask.objects.filter(pk=task.pk).update(progress_done=done)
@@ -123,32 +136,18 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
         task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
         if task.state != TaskState.CHECKING:  # reset or cancelled meanwhile: write nothing
             return {"task": task_id, "skipped": task.state}
-        Blocker.objects.bulk_create(new_blockers, batch_size=BULK_BATCH)
-        for ids, state in ((clear_ids, Blocker.State.CLEARED), (reopen_ids, Blocker.State.OPEN)):
-            for k in range(0, len(ids), BULK_BATCH):
-                Blocker.objects.filter(pk__in=ids[k:k + BULK_BATCH]).update(state=state)
-        checking = TaskItem.objects.filter(task=task, state=ItemState.CHECKING)
-        # One UPDATE per distinct estimate (a handful), whatever the number of items.
-        by_value: dict[tuple, Q] = {}
-        for ((kind, region, high_risk), tier_id), e in estimates.items():
-            match = Q(tier_id=tier_id, sub_account__kind=kind, sub_account__region=region,
-                      sub_account__high_risk=high_risk)
-            value = (e.earliest, e.latest, e.provisional, e.start)
-            by_value[value] = by_value[value] | match if value in by_value else match
-        for (earliest, latest, provisional, start), match in by_value.items():
-            checking.filter(match).update(expected_effective_at=earliest, expected_effective_latest_at=latest,
-                                          expected_is_provisional=provisional, expected_from=start)
-        # The blocked items are known from the loop: update them by id. (A join against the
-        # freshly bulk-inserted blockers made PostgreSQL pick a nested loop: 25 s for 10k items.)
-        blocked = 0
-        for k in range(0, len(blocked_ids), ID_BATCH):
-            blocked += checking.filter(pk__in=blocked_ids[k:k + ID_BATCH]).update(state=ItemState.BLOCKED)
-        ready = checking.update(state=ItemState.READY)
+        insert_values(Blocker, ["agency_id", "task_id", "item_id", "check_type", "rule", "code"],
+                      [(agency.pk, task.pk, *row) for row in new_blockers], prepared=True)
+        update_values(model=Blocker, names=["state"], rows=blocker_states, agency_id=agency.pk, prepared=True)
+        # Only the items read above, and only if still being checked (a reset wins).
+        update_values(model=TaskItem, names=["state", *ITEM_ESTIMATE_FIELDS], rows=item_rows, agency_id=agency.pk,
+                      where="state = %s", where_params=(str(ItemState.CHECKING),), prepared=True)
+        blocked = sum(1 for row in item_rows if row[1] == BLOCKED)
         task.progress_done = task.progress_total
         task.checked_at = now
         task.save(update_fields=["progress_done", "checked_at", "updated_at"])
-        summary = {"checked": done, "blocked": blocked, "ready": ready, "new_blockers": len(new_blockers),
-                   "cleared": len(clear_ids)}
+        summary = {"checked": done, "blocked": blocked, "ready": done - blocked, "new_blockers": len(new_blockers),
+                   "cleared": cleared}
         event_record(agency=agency, task=task, kind=EventKind.PRECHECK_FINISHED, data=summary, actor_label="system")
         task = task_state_roll_up(agency=agency, task=task)
     return {"task": task_id, **summary, "state": task.state}

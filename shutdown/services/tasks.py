@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from agency.bulksql import insert_values
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, SubAccount
 from agency.selectors import subaccount_filter_queryset
@@ -113,9 +114,9 @@ def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str
             agency=agency, title=title, reason=reason or "", strategy=strategy, created_by=actor,
             matrix_target=matrix_target if strategy == Strategy.MATRIX else None,
         )
-        TaskItem.objects.bulk_create(
-            [TaskItem(agency=agency, task=task, sub_account_id=pk) for pk in ids], batch_size=BULK_BATCH
-        )
+        # Rows, not instances (COPY on PostgreSQL): bulk_create compiles every value through the ORM.
+        insert_values(TaskItem, ["agency_id", "task_id", "sub_account_id"],
+                      [(agency.pk, task.pk, pk) for pk in ids], prepared=True)
         event_record(agency=agency, task=task, kind=EventKind.TASK_CREATED, actor=actor,
                      data={"title": title, "strategy": strategy, "items": len(ids)})
         if tier_rule:

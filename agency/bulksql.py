@@ -1,0 +1,185 @@
+"""Bulk SQL on PostgreSQL and SQLite, below the ORM: INSERT by COPY (PostgreSQL) or
+executemany (SQLite), UPDATE … FROM (VALUES …) in one statement per batch. Shared by the
+importer (`agency/importers/bulk.py`) and the pre-checks (`shutdown/services/precheck.py`).
+
+Identifiers and types come from the model's metadata; values are always parameters. No
+signals are sent (like bulk_create / bulk_update), primary keys are not returned. Every
+UPDATE is bounded to one agency (`agency_id = %s`): these helpers never cross tenants.
+"""
+
+import enum
+import sqlite3
+import time
+
+from django.db import connection
+from django.utils import timezone
+
+BATCH = 1000  # rows per statement (or per COPY) for model instances
+PG_MAX_PARAMS = 65535  # PostgreSQL's bind-parameter limit per statement
+
+PLAIN_TYPES = {  # internal type → the Python type its get_db_prep_save returns unchanged
+    "CharField": str, "TextField": str, "BooleanField": bool, "PositiveIntegerField": int, "IntegerField": int,
+    "ForeignKey": int,
+}
+
+
+def db_value(field, value):
+    """field.get_db_prep_save(value), skipping the call for plain values that it returns as they are."""
+    if value is None and field.null:
+        return None
+    if type(value) is PLAIN_TYPES.get(field.get_internal_type()):
+        return value
+    if isinstance(value, enum.Enum):  # TextChoices/IntegerChoices members: their value
+        value = value.value
+    return field.get_db_prep_save(value, connection)
+
+
+def is_postgresql() -> bool:
+    """PostgreSQL runs one statement with many rows far faster than executemany (a round of
+    statement processing per row); SQLite runs executemany fastest."""
+    return connection.vendor == "postgresql"
+
+
+def max_params() -> int:
+    if is_postgresql():
+        return PG_MAX_PARAMS
+    connection.ensure_connection()
+    try:
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:  # pragma: no cover - Python < 3.11
+        return 999
+
+
+def rows_per_statement(params_per_row: int, extra: int = 0) -> int:
+    return max(1, (max_params() - extra - 1) // max(params_per_row, 1))
+
+
+def _cast(field) -> str:
+    """A cast for a VALUES column on PostgreSQL (parameters arrive as text/unknown or a narrower type)."""
+    return f"::{field.cast_db_type(connection)}" if is_postgresql() else ""
+
+
+def _values_table(rows: list, width: int) -> str:
+    """`(SELECT column1 AS c0, … FROM (VALUES (%s, …), …) AS x)`: VALUES columns are named
+    column1, column2 … on both PostgreSQL and SQLite."""
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    names = ", ".join(f"column{i + 1} AS c{i}" for i in range(width))
+    return f"(SELECT {names} FROM (VALUES {', '.join([row] * len(rows))}) AS x)"  # noqa: S608 - placeholders only
+
+
+def _log_copy(table: str, columns: str, count: int, started: float) -> None:
+    """COPY goes around Django's debug cursor: log it like a query, so query counts stay honest."""
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": f"COPY {table} ({columns}) FROM STDIN -- {count} rows",
+                                       "time": f"{time.monotonic() - started:.3f}"})
+
+
+# --- INSERT -----------------------------------------------------------------------------------------
+def insert_values(model, names: list[str], rows: list[tuple | list], *, prepared: bool = False) -> int:
+    """INSERT rows given as tuples of the fields `names` (attnames, e.g. `item_id`); the other
+    concrete fields get their default (auto_now/auto_now_add: now), computed once. `prepared`:
+    the values are already what the database takes (no get_db_prep_save per value).
+    COPY on PostgreSQL, executemany on SQLite. Returns the number of rows."""
+    if not rows:
+        return 0
+    meta = model._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    given = [by_attname[n] for n in names]
+    given_names = {f.attname for f in given}
+    now = timezone.now()
+    rest = []
+    for f in meta.concrete_fields:
+        if f.primary_key or f.attname in given_names:
+            continue
+        value = now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default()
+        rest.append((f, db_value(f, value)))
+    fields = given + [f for f, _v in rest]
+    constants = [v for _f, v in rest]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            started = time.monotonic()
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    values = row if prepared else [db_value(f, v) for f, v in zip(given, row, strict=True)]
+                    copy.write_row([*values, *constants])
+            _log_copy(table, columns, len(rows), started)
+        else:
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+            if prepared:
+                cursor.executemany(sql, [[*row, *constants] for row in rows])
+            else:
+                cursor.executemany(sql, [[*(db_value(f, v) for f, v in zip(given, row, strict=True)), *constants]
+                                         for row in rows])
+    return len(rows)
+
+
+def insert_rows(model, objs: list) -> None:
+    """INSERT these new instances in batches of BATCH rows: COPY on PostgreSQL, executemany
+    on SQLite (bulk_create compiles every value through the ORM, which costs far more than running
+    the statement). Like bulk_create: no signals; primary keys are not set on the instances."""
+    if not objs:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), BATCH):
+            values = [
+                [db_value(f, f.pre_save(obj, True)) for f in fields]
+                for obj in objs[start:start + BATCH]
+            ]
+            if is_postgresql():  # PostgreSQL: COPY, the fastest way in
+                started = time.monotonic()
+                with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+                    for value in values:
+                        copy.write_row(value)
+                _log_copy(quote(model._meta.db_table), columns, len(values), started)
+            else:
+                cursor.executemany(sql + row, values)
+
+
+# --- UPDATE -----------------------------------------------------------------------------------------
+def update_rows(*, model, objs: list, names: list[str], agency_id: int) -> None:
+    """UPDATE these fields of these instances (of this agency), in batches of BATCH rows."""
+    fields = [model._meta.get_field(name) for name in names]
+    rows = [(obj.pk, *(db_value(f, getattr(obj, f.attname)) for f in fields)) for obj in objs]
+    update_values(model=model, names=names, rows=rows, agency_id=agency_id, prepared=True, batch=BATCH)
+
+
+def update_values(*, model, names: list[str], rows: list[tuple | list], agency_id: int, where: str = "",
+                  where_params: tuple = (), prepared: bool = False, batch: int | None = None) -> int:
+    """UPDATE … SET name = v.name … FROM (VALUES (pk, value, …), …) WHERE id = v.pk AND
+    agency_id = %s [AND `where`]: rows are (pk, *values of `names`). One statement per batch
+    (as many rows as the parameter limit allows); on SQLite an executemany of one-row UPDATEs,
+    which it runs faster than a join. `where` may name the table's columns unqualified.
+    Returns how many rows changed."""
+    if not rows:
+        return 0
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if not prepared:
+        rows = [(pk, *(db_value(f, v) for f, v in zip(fields, values, strict=True))) for pk, *values in rows]
+    extra = f" AND {where}" if where else ""
+    changed = 0
+    with connection.cursor() as cursor:
+        if not is_postgresql():
+            sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+            sql = f"UPDATE {table} SET {sets} WHERE id = %s AND agency_id = %s{extra}"  # noqa: S608
+            cursor.executemany(sql, [[*values, pk, agency_id, *where_params] for pk, *values in rows])
+            return cursor.rowcount
+        width = len(fields) + 1
+        size = batch or rows_per_statement(width, extra=1 + len(where_params))
+        sets = ", ".join(f"{quote(f.column)} = v.c{i + 1}{_cast(f)}" for i, f in enumerate(fields))
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            sql = (f"UPDATE {table} SET {sets} FROM {_values_table(chunk, width)} AS v "  # noqa: S608
+                   f"WHERE {table}.id = v.c0::bigint AND {table}.agency_id = %s{extra}")
+            cursor.execute(sql, [*(p for row in chunk for p in row), agency_id, *where_params])
+            changed += cursor.rowcount
+    return changed
