@@ -66,7 +66,7 @@ def test_two_beats_and_two_workers_send_every_reminder_once(tmp_path):
     attempts = (tmp_path / "sms" / "attempts.log").read_text().split()
     assert sorted(attempts) == sorted(keys)  # each handed to the provider once, none twice
     assert sorted(_delivered(tmp_path)) == sorted(f"{k.replace(':', '_')}.json" for k in keys)
-    assert _status_counts() == {"pending": 0, "sent": 400, "failed": 0}
+    assert _status_counts() == {"pending": 0, "sending": 0, "sent": 400, "failed": 0}
     # Both workers did part of the work (the claims spread, they did not serialise on one).
     logs = [(tmp_path / f"{name}.log").read_text() for name in ("beat1", "beat2")]
     assert all("Traceback" not in log for log in logs), logs
