@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from agency.models import AgencyOwned
+from agency.privacy import mask_address
 
 
 class Channel(models.TextChoices):
@@ -115,8 +116,6 @@ class OutboundMessage(AgencyOwned):
     @property
     def recipient_display(self) -> str:
         """The recipient as staff see it: an owner's address behind a secret is masked."""
-        from notifications.masking import mask_address
-
         address = self.recipient_address or (self.recipient_user.email if self.recipient_user_id else "")
         return mask_address(address) if self.carries_secret else address
 

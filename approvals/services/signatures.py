@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
-from notifications.masking import mask_email, mask_mobile
+from agency.privacy import mask_address
 from notifications.services.enqueue import message_enqueue, messages_enqueue_bulk
 from rulebook.consequences import consequence_facts, consequences_for_facts
 from shutdown.events import event_record
@@ -44,9 +44,6 @@ from .common import canonical_json, member_ids_with_role, notify_users, sha256_h
 
 SIGNING_LANGUAGES = ("zh-hans", "en")
 State = SignatureRequest.State
-__all__ = ["mask_email", "mask_mobile"]  # re-exported: the masks live with the outbox that shows them
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -288,10 +285,6 @@ def check_usable(req, *, now=None) -> None:
         raise LinkInvalid(_("Too many wrong codes. Ask the agency to send a new link."), "locked")
 
 
-def _masked(channel: str, address: str) -> str:
-    return mask_mobile(address) if channel == "sms" else mask_email(address)
-
-
 def signature_code_send(*, req: SignatureRequest, channel: str) -> str:
     """Send a 6-digit code to the owner's phone or email, at once (quiet hours do not hold a
     code back). Returns the masked address. The raw code is sealed in the message only."""
@@ -323,8 +316,8 @@ def signature_code_send(*, req: SignatureRequest, channel: str) -> str:
                         send_after=now, ref=f"signature:{req.pk}")
         event_record(agency=req.agency, task=req.task, item=req.item, kind=EventKind.SIGNATURE_CODE_SENT,
                      actor_label=_("owner"), data={"signature": req.pk, "channel": channel,
-                                                   "to": _masked(channel, address)})
-    return _masked(channel, address)
+                                                   "to": mask_address(address)})
+    return mask_address(address)
 
 
 def signature_codes_sent(*, messages) -> int:
@@ -389,7 +382,7 @@ def signature_confirm(*, req: SignatureRequest, code: str, shown_sha256: str, la
         target = req.mobile if req.code_channel == "sms" else req.email
         req.evidence = {
             "signer": req.owner_name, "identity_check": f"{req.code_channel}_code",
-            "sent_to": _masked(req.code_channel, target),
+            "sent_to": mask_address(target),
             "signed_at": now.isoformat(), "ip": ip_address, "user_agent": user_agent[:400], "language": language,
             "content_sha256": expected_sha, "link_version": req.token_version,
         }
@@ -417,7 +410,7 @@ def signature_decline(*, req: SignatureRequest, reason: str, code: str = "", lan
         agency = req.agency
         target = req.mobile if req.code_channel == "sms" else req.email
         req.evidence = {"signer": req.owner_name, "identity_check": f"{req.code_channel}_code",
-                        "sent_to": _masked(req.code_channel, target), "declined_at": now.isoformat(),
+                        "sent_to": mask_address(target), "declined_at": now.isoformat(),
                         "ip": ip_address, "user_agent": user_agent[:400], "language": language,
                         "content_sha256": content_sha256(req.content, language), "link_version": req.token_version}
         req.state, req.completed_at, req.decline_reason, req.code_hash = State.DECLINED, now, reason, ""

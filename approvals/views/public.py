@@ -23,6 +23,7 @@ from django_scopes import scope
 
 from accounts.net import client_ip, rate_limit_hit
 from agency.exceptions import DomainError
+from agency.privacy import mask_address
 from agency.security import step_up_redirect_any_agency
 
 from ..conf import INBOX_PAGE_SIZE, signing_code_max_attempts
@@ -34,8 +35,6 @@ from ..services.signatures import (
     LinkInvalid,
     check_usable,
     content_sha256,
-    mask_email,
-    mask_mobile,
     signature_by_session,
     signature_by_token,
     signature_code_send,
@@ -179,8 +178,8 @@ class SignView(_SigningView):
             "form_token": (self._entry(request) or {}).get("form", ""),
             "req": req, "content": req.content.get(lang) or {}, "notice": notice, "error": error, "done": done,
             "content_sha256": content_sha256(req.content, lang),
-            "mobile_masked": mask_mobile(req.mobile) if req.mobile else "",
-            "email_masked": mask_email(req.email) if req.email else "",
+            "mobile_masked": mask_address(req.mobile),
+            "email_masked": mask_address(req.email),
             "attempts_left": max(0, signing_code_max_attempts() - req.code_attempts),
             "code_sent": bool(req.code_hash),
         }, lang=lang, status=status)
