@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .fields import FieldError, parent_ref
 from .models import OwnerRelation, Platform, SubAccount
+from .privacy import CONTACT_FIELDS, mask_contact
 from .services.subaccounts import EDITABLE_FIELDS
 from .services.tags import tags_normalise
 
@@ -25,9 +26,15 @@ class SubAccountForm(forms.ModelForm):
             "mcn_contract_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
-    def __init__(self, *args, agency, **kwargs):
+    def __init__(self, *args, agency, may_see_contacts: bool = True, **kwargs):
         self.agency = agency
         super().__init__(*args, **kwargs)
+        if self.instance.pk and not may_see_contacts:
+            # PIPL: shown masked; sent back unchanged, the stored value is kept (the service's rule).
+            for name in CONTACT_FIELDS:
+                self.initial[name] = mask_contact(name, getattr(self.instance, name))
+                self.fields[name].help_text = _("Masked: your role may not see it. Leave it as shown to keep it, "
+                                                "or type a new value.")
         for field in self.fields.values():  # Django's “- Select an option -” has no zh-hans words
             choices = list(getattr(field, "choices", []) or [])
             if isinstance(field, forms.ChoiceField) and choices and choices[0][0] == "":

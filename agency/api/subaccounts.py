@@ -25,7 +25,9 @@ from agency.exporters.subaccounts import export_response, template_response
 from agency.filters import SubAccountFilter
 from agency.importers.reader import FileRejected
 from agency.models import OwnerRelation, SubAccount, SubAccountChange
+from agency.privacy import CONTACT_FIELDS, CONTACT_PERMISSION, masked_contacts, unmask_unchanged
 from agency.selectors import subaccount_history, subaccount_selection_queryset
+from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, rejected_answer, subaccount_import
 from agency.services.subaccounts import (
     EDITABLE_FIELDS,
@@ -61,7 +63,35 @@ class SubAccountSerializer(serializers.ModelSerializer):
         model = SubAccount
         fields = ["id", *EDITABLE_FIELDS, "archived_at", "created_at", "updated_at"]
         read_only_fields = ["id", "archived_at", "created_at", "updated_at"]
+        extra_kwargs = {name: {"help_text": "masked (138****8013, z***@example.cn) unless the member's role may see "
+                                            "contacts; a masked value sent back unchanged keeps the stored one"}
+                        for name in CONTACT_FIELDS}
         validators: list = []  # the (agency, platform, platform_account_id) rule is checked by the service
+
+    def to_internal_value(self, data):
+        # A masked contact sent back as read means "unchanged": dropped before the field's validators
+        # (which would call 138****8013 an invalid number); any other masked value is a field error.
+        if self.instance is not None and hasattr(data, "keys"):
+            shown = {k: data.get(k) for k in CONTACT_FIELDS if k in data}
+            kept, errors = unmask_unchanged(shown, current=self.instance)
+            if errors:
+                raise ValidationError(errors)
+            if len(kept) != len(shown):
+                data = data.copy()
+                for name in set(shown) - set(kept):
+                    data.pop(name)
+        return super().to_internal_value(data)
+
+    def to_representation(self, instance):
+        # PIPL: the account holder's contacts are masked (138****8013) unless the member's role may
+        # see them; sending a masked value back unchanged keeps the stored one (the service's rule).
+        return masked_contacts(super().to_representation(instance), may_see=_may_see_contacts(self.context))
+
+
+def _may_see_contacts(context) -> bool:
+    view = context.get("view")
+    access = getattr(view, "access", None)
+    return bool(access is not None and access.can(CONTACT_PERMISSION))
 
 
 class SubAccountChangeSerializer(serializers.ModelSerializer):
@@ -74,6 +104,11 @@ class SubAccountChangeSerializer(serializers.ModelSerializer):
 
     def get_actor(self, obj) -> str | None:
         return obj.actor.email if obj.actor else None
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["changes"] = masked_contacts(data.get("changes") or {}, may_see=_may_see_contacts(self.context))
+        return data
 
 
 class BulkSerializer(serializers.Serializer):
@@ -160,8 +195,9 @@ class SubAccountViewSet(AgencyScopedModelViewSet):
         changes = subaccount_history(agency=self.agency, subaccount_id=account.pk)
         page = self.paginator.paginate_queryset(changes, request, view=self) if self.paginator else None
         if page is not None:
-            return self.paginator.get_paginated_response(SubAccountChangeSerializer(page, many=True).data)
-        return Response(SubAccountChangeSerializer(changes, many=True).data)
+            return self.paginator.get_paginated_response(
+                SubAccountChangeSerializer(page, many=True, context=self.get_serializer_context()).data)
+        return Response(SubAccountChangeSerializer(changes, many=True, context=self.get_serializer_context()).data)
 
     @extend_schema(
         summary="Bulk action on a selection (ids) or on everything matching a filter",
@@ -328,7 +364,11 @@ class _ExportAPIView(_FileAPIView):
         ids = request.query_params.getlist("ids") or None
         header = _header(request)
         queryset = subaccount_selection_queryset(agency=self.agency, ids=ids, params=request.query_params)
-        return export_response(agency=self.agency, queryset=queryset, fmt=self.fmt, header=header)
+        masked = not self.access.can(CONTACT_PERMISSION)
+        if not masked:  # PIPL: an export with full contacts is an audit event
+            export_unmasked_record(agency=self.agency, actor=request.user, fmt=self.fmt, form="codes",
+                                   rows=queryset.count(), params=dict(request.query_params.lists()))
+        return export_response(agency=self.agency, queryset=queryset, fmt=self.fmt, header=header, masked=masked)
 
 
 class SubAccountExportCSVAPIView(_ExportAPIView):

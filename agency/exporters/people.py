@@ -20,12 +20,12 @@ from agency.exporters.subaccounts import (
     export_filename,
     export_queryset_rows,
     file_response,
+    masked_row,
     render_csv,
     render_xlsx,
 )
 from agency.importers.columns import COLUMNS
 from agency.models import Platform
-from agency.privacy import mask_email, mask_mobile
 
 LABELS, CODES = "labels", "codes"
 UTF8, GB18030 = "utf-8", "gb18030"
@@ -53,14 +53,9 @@ def _label(col, value):
 
 
 def people_row(values: list, *, labels: bool, masked: bool) -> list:
-    out = []
-    for col, value in zip(COLUMNS, values, strict=True):
-        if masked and col.name == "owner_mobile":
-            value = mask_mobile(value)
-        elif masked and col.name == "owner_email":
-            value = mask_email(value)
-        out.append(_label(col, value) if labels else value)
-    return out
+    if masked:
+        values = masked_row(values)
+    return [_label(col, value) for col, value in zip(COLUMNS, values, strict=True)] if labels else list(values)
 
 
 def people_rows(rows, *, labels: bool, masked: bool):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from agency.fields import FORMULA_PREFIXES
 from agency.importers.columns import COLUMNS
+from agency.privacy import CONTACT_FIELDS, mask_contact
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -111,6 +112,12 @@ def export_queryset_rows(queryset):
         yield account_values(account)
 
 
+def masked_row(values: list) -> list:
+    """A row with the account holder's mobile number and email masked (PIPL)."""
+    return [mask_contact(col.name, value) if col.name in CONTACT_FIELDS and value else value
+            for col, value in zip(COLUMNS, values, strict=True)]
+
+
 def template_rows() -> list[list]:
     return [[c.example for c in COLUMNS]]
 
@@ -126,8 +133,10 @@ def export_filename(agency, fmt: str) -> str:
     return f"sub-accounts-{agency.slug}-{stamp}.{fmt}"
 
 
-def export_response(*, agency, queryset, fmt: str, header: str = "en") -> HttpResponse:
+def export_response(*, agency, queryset, fmt: str, header: str = "en", masked: bool = True) -> HttpResponse:
     rows = export_queryset_rows(queryset)
+    if masked:
+        rows = map(masked_row, rows)
     content = render_csv(rows, header) if fmt == "csv" else render_xlsx(rows, header)
     return file_response(content, filename=export_filename(agency, fmt), fmt=fmt)
 

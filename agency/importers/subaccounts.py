@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from agency.fields import FieldError, is_blank
 from agency.models import Agency, SubAccount, SubAccountChange
+from agency.privacy import CONTACT_FIELDS, MASK_MARK, unmask_unchanged
 from agency.services.subaccounts import TRACKED_FIELDS, creation_changes, jsonable, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
 from agency.status import status_refusal
@@ -43,6 +44,7 @@ class RowPlan:
     account: SubAccount | None = None
     parent_ref: tuple | None = None
     changes: dict = field(default_factory=dict)
+    masked: dict = field(default_factory=dict)  # contact field → a masked value as exported (138****8013)
 
 
 @dataclass
@@ -162,6 +164,9 @@ def _plan_rows(plan: ImportPlan, rows) -> None:
             if is_blank(value):
                 continue
             row.cells[name] = value
+            if name in CONTACT_FIELDS and isinstance(value, str) and MASK_MARK in value:
+                row.masked[name] = value.strip()  # a masked export read back: judged against the stored value
+                continue
             cache_key = (name, type(value), value)
             if cache_key in converted:
                 row.values[name] = converted[cache_key]
@@ -233,6 +238,14 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
     new_snapshot = None  # the snapshot of a new, empty account: the same for every created row
     for row in keyed:
         account = existing.get(row.key)
+        if row.masked:
+            # PIPL: an export masked for the member's role, imported back: a masked value equal to
+            # the stored one's mask leaves it unchanged (like an empty cell); any other is refused.
+            _kept, masked_errors = unmask_unchanged(row.masked, current=account)
+            if masked_errors:
+                row.errors.update({name: messages[0] for name, messages in masked_errors.items()})
+                row.action = "error"
+                continue
         if account is None:
             missing = [n for n in REQUIRED_ON_CREATE if n not in row.values]
             for name in missing:

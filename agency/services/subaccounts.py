@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from agency import fields
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, OwnerRelation, SubAccount, SubAccountChange, SubAccountStatus
+from agency.privacy import unmask_unchanged
 from agency.selectors import subaccount_selection_queryset
 from agency.status import status_transition_check
 
@@ -152,6 +153,9 @@ def subaccount_update(*, agency: Agency, actor, subaccount_id: int, data: dict) 
         if account.archived_at:
             raise Conflict(_("This sub-account is archived: restore it before editing."))
         before = subaccount_snapshot(account)
+        data, masked_errors = unmask_unchanged(data, current=account)
+        if masked_errors:
+            raise DomainValidationError(_("Some fields are invalid."), details=masked_errors)
         _apply(agency=agency, account=account, data=data)
         status_transition_check(agency=agency, sub_account=account, old=before["status"], new=account.status)
         changes = snapshot_diff(before, subaccount_snapshot(account))

@@ -28,7 +28,7 @@ from agency.importers.columns import COLUMNS_BY_NAME
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
 from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
-from agency.privacy import CONTACT_PERMISSION
+from agency.privacy import CONTACT_PERMISSION, masked_contacts
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, subaccount_import_confirm, subaccount_import_upload
@@ -163,7 +163,8 @@ class SubAccountDetailView(AgencyScopedView, TemplateView):
             children=list(account.children.filter(agency=self.agency).order_by("platform", "display_name")[:100]),
             related_links=subaccount_links(agency=self.agency, account=account),
             can_see_contacts=self.access.can(CONTACT_PERMISSION),
-            history=_history_rows(subaccount_history(agency=self.agency, subaccount_id=account.pk)[:HISTORY_ROWS]),
+            history=_history_rows(subaccount_history(agency=self.agency, subaccount_id=account.pk)[:HISTORY_ROWS],
+                                  may_see=self.access.can(CONTACT_PERMISSION)),
             can_edit=self.access.can("subaccounts.edit"),
         )
         return context
@@ -188,13 +189,13 @@ def _field_value(field, value) -> str:
     return _shown(value)
 
 
-def _history_rows(changes) -> list[dict]:
+def _history_rows(changes, *, may_see: bool) -> list[dict]:
     by_name = {f.name: f for f in SubAccount._meta.fields}
     by_name.update({f.attname: f for f in SubAccount._meta.fields})
     rows = []
     for c in changes:
         fields = []
-        for name, pair in (c.changes or {}).items():
+        for name, pair in masked_contacts(c.changes or {}, may_see=may_see).items():
             field = by_name.get(name)
             label = field.verbose_name if field is not None else name.replace("_", " ")
             fields.append((label, _field_value(field, pair[0]), _field_value(field, pair[1])))
@@ -211,12 +212,14 @@ class _SubAccountFormView(AgencyScopedView, TemplateView):
 
     def get(self, request, *args, **kwargs):
         account = self.get_account()
-        form = SubAccountForm(instance=account or SubAccount(agency=self.agency), agency=self.agency)
+        form = SubAccountForm(instance=account or SubAccount(agency=self.agency), agency=self.agency,
+                              may_see_contacts=self.access.can(CONTACT_PERMISSION))
         return self.render_to_response(self.get_context_data(form=form, account=account))
 
     def post(self, request, *args, **kwargs):
         account = self.get_account()
-        form = SubAccountForm(request.POST, instance=account or SubAccount(agency=self.agency), agency=self.agency)
+        form = SubAccountForm(request.POST, instance=account or SubAccount(agency=self.agency), agency=self.agency,
+                              may_see_contacts=self.access.can(CONTACT_PERMISSION))
         if form.is_valid():
             data = {k: form.cleaned_data[k] for k in form.Meta.fields if k in form.cleaned_data}
             try:

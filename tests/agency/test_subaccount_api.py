@@ -24,7 +24,7 @@ NEW = {"platform": "weibo", "platform_account_id": "wb_9001", "display_name": "�
 
 @pytest.mark.django_db
 def test_create_normalises_and_records_history(world_a):
-    response = world_a.client("operator").post(base(world_a), NEW, format="json")
+    response = world_a.client("admin").post(base(world_a), NEW, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["owner_mobile"] == "+8613800138000"
@@ -33,7 +33,7 @@ def test_create_normalises_and_records_history(world_a):
     assert body["tags"] == ["直播", "重点"]
     history = world_a.client("auditor").get(f"{base(world_a)}{body['id']}/history/").json()
     assert history["results"][0]["action"] == "created"
-    assert history["results"][0]["actor"] == world_a.user("operator").email
+    assert history["results"][0]["actor"] == world_a.user("admin").email
     assert history["results"][0]["changes"]["platform_account_id"] == [None, "wb_9001"]
 
 
@@ -232,7 +232,7 @@ def test_export_csv_opens_in_excel_and_neutralises_formulas(world_a, world_b):
                       tags=["重点"])
     SubAccountFactory(agency=world_a.agency, display_name="小红书号", platform="xiaohongshu")
     SubAccountFactory(agency=world_b.agency, display_name="别家的号", platform="weibo")
-    response = world_a.client("auditor").get(base(world_a) + "export.csv?platform=weibo")
+    response = world_a.client("legal").get(base(world_a) + "export.csv?platform=weibo")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel on Chinese Windows reads it
