@@ -77,10 +77,10 @@ class BulkTagForm(forms.Form):
 
 
 class BulkOwnerForm(forms.Form):
-    owner_name = forms.CharField(label=_("Owner name"), required=False)
-    owner_mobile = forms.CharField(label=_("Owner mobile"), required=False)
-    owner_email = forms.EmailField(label=_("Owner email"), required=False)
-    owner_relation = forms.ChoiceField(label=_("Owner relation"), required=False,
+    owner_name = forms.CharField(label=_("Account holder name"), required=False)
+    owner_mobile = forms.CharField(label=_("Account holder mobile"), required=False)
+    owner_email = forms.EmailField(label=_("Account holder email"), required=False)
+    owner_relation = forms.ChoiceField(label=_("Account holder relation"), required=False,
                                        choices=[("", "—"), *OwnerRelation.choices])
 
 

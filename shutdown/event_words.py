@@ -156,8 +156,8 @@ def event_data_rows(event) -> list[tuple[str, str]]:
 EVENT_GROUPS = {
     "task": gettext_lazy("Task"), "item": gettext_lazy("Accounts in the task"),
     "items": gettext_lazy("Accounts in the task"), "tier": gettext_lazy("Tiers"), "tiers": gettext_lazy("Tiers"),
-    "approval": gettext_lazy("Approvals"), "signature": gettext_lazy("Owner signatures"),
-    "signatures": gettext_lazy("Owner signatures"),
+    "approval": gettext_lazy("Approvals"), "signature": gettext_lazy("Account holder signatures"),
+    "signatures": gettext_lazy("Account holder signatures"),
     "blocker": gettext_lazy("Blockers"), "document": gettext_lazy("Documents"),
     "precheck": gettext_lazy("Pre-checks"),
 }

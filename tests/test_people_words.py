@@ -103,3 +103,17 @@ def test_outbox_kind_filter_is_a_select_of_labels(world_a):
     kind = page.split('name="kind"')[1].split("</select>")[0]
     assert "<option" in kind and "签署" in kind
     assert ">signature_declined<" not in kind
+
+
+def test_in_english_the_creator_who_signs_is_the_account_holder_never_the_owner(world_a):
+    """One word for each person in English too: "Agency owner" is the role, "Account holder" the
+    creator whose account it is (the list column, the account page, the signatures page)."""
+    from tests.factories import SubAccountFactory
+
+    account = SubAccountFactory(agency=world_a.agency, owner_name="张三")
+    client = world_a.client("owner")
+    slug = world_a.agency.slug
+    for url in (f"/a/{slug}/sub-accounts/", f"/a/{slug}/sub-accounts/{account.pk}/"):
+        page = client.get(url, headers={"accept-language": "en"}).content.decode()
+        assert "Account holder" in page, url
+        assert ">Owner<" not in page and "Change owner" not in page and "Owner name" not in page, url
