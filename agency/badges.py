@@ -1,6 +1,9 @@
 """Badges that apps above `agency` add to rows of the sub-account list (the shutdown app marks
-the accounts held by a running task). Each provider is called once per page with the page's
-accounts and returns {sub_account_id: [(label, url)]}; apps register theirs in ready()."""
+the accounts held by a running task); apps register theirs in ready().
+
+A provider has `annotate(queryset) -> queryset`, which adds what it needs to the list's own page
+query (a subquery per row, so badges cost no query of their own), and
+`rows(agency=, account=) -> [(label, url)]`, which reads those annotations."""
 
 SUBACCOUNT_BADGE_PROVIDERS: list = []
 
@@ -11,14 +14,20 @@ def register_subaccount_badges(provider):
     return provider
 
 
-def subaccount_badges(*, agency, accounts) -> dict[int, list[tuple[str, str]]]:
-    badges: dict[int, list[tuple[str, str]]] = {}
-    accounts = list(accounts)
-    if not accounts:
-        return badges
+def subaccount_badge_annotate(queryset):
     for provider in SUBACCOUNT_BADGE_PROVIDERS:
-        for pk, rows in provider(agency=agency, accounts=accounts).items():
-            badges.setdefault(pk, []).extend(rows)
+        queryset = provider.annotate(queryset)
+    return queryset
+
+
+def subaccount_badges(*, agency, accounts) -> dict[int, list[tuple[str, str]]]:
+    """{sub_account_id: [(label, url)]} for accounts read through subaccount_badge_annotate."""
+    badges: dict[int, list[tuple[str, str]]] = {}
+    for account in accounts:
+        for provider in SUBACCOUNT_BADGE_PROVIDERS:
+            rows = provider.rows(agency=agency, account=account)
+            if rows:
+                badges.setdefault(account.pk, []).extend(rows)
     return badges
 
 

@@ -10,9 +10,9 @@ class ShutdownConfig(AppConfig):
         from django.conf import settings
 
         from agency.badges import register_subaccount_badges, register_subaccount_links
-        from shutdown.badges import running_task_badges, task_links
+        from shutdown.badges import RunningTaskBadges, task_links
 
-        register_subaccount_badges(running_task_badges)
+        register_subaccount_badges(RunningTaskBadges)
         register_subaccount_links(task_links)
 
         overrides = settings.SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})

@@ -4,15 +4,30 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 
-def running_task_badges(*, agency, accounts) -> dict:
-    from shutdown.services.tasks import busy_accounts
+class RunningTaskBadges:
+    """“In running task …” on the list rows of accounts an open task holds, linking to the task;
+    read with the page's own query (two correlated subqueries over the page's rows)."""
 
-    rows = {}
-    for account, task in busy_accounts(sub_account_ids=[a.pk for a in accounts]):
-        url = reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk})
-        rows.setdefault(account.pk, []).append(
-            (_("In running task “%(title)s”") % {"title": task.title}, url))
-    return rows
+    @staticmethod
+    def annotate(queryset):
+        from django.db.models import OuterRef, Subquery
+
+        from shutdown.models import TaskItem
+        from shutdown.services.tasks import OPEN_TASK_STATES
+        from shutdown.states import INACTIVE_ITEM_STATES
+
+        held = (TaskItem.objects.filter(sub_account_id=OuterRef("pk"), task__state__in=OPEN_TASK_STATES)
+                .exclude(state__in=INACTIVE_ITEM_STATES).order_by("-task__created_at", "-task_id"))
+        return queryset.annotate(running_task_id=Subquery(held.values("task_id")[:1]),
+                                 running_task_title=Subquery(held.values("task__title")[:1]))
+
+    @staticmethod
+    def rows(*, agency, account) -> list:
+        task_id = getattr(account, "running_task_id", None)
+        if not task_id:
+            return []
+        url = reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task_id})
+        return [(_("In running task “%(title)s”") % {"title": account.running_task_title}, url)]
 
 
 def task_links(*, agency, account) -> list:

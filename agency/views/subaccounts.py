@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from agency import fields as field_rules
-from agency.badges import subaccount_badges, subaccount_links
+from agency.badges import subaccount_badge_annotate, subaccount_badges, subaccount_links
 from agency.exceptions import Conflict, DomainValidationError
 from agency.exporters.people import (
     CODES,
@@ -105,7 +105,8 @@ class SubAccountListView(AgencyScopedView, TemplateView):
         params = self.request.GET
         filterset = SubAccountFilter(data=params, queryset=SubAccount.objects.filter(agency=self.agency))
         if filterset.is_valid():
-            queryset = subaccount_list_queryset(agency=self.agency, filterset_qs=filterset.qs)
+            queryset = subaccount_badge_annotate(
+                subaccount_list_queryset(agency=self.agency, filterset_qs=filterset.qs))
         else:
             queryset = SubAccount.objects.none()
         paginator = Paginator(queryset, _page_size(params))
