@@ -533,13 +533,13 @@ def subaccount_bulk_job(
         "filter": plain_params(params) if ids is None else None,
     }
     if action == "tag":
-        bulk_tag_arguments(add=add, remove=remove)
+        add, remove = bulk_tag_arguments(add=add, remove=remove)  # "a, b" from a form → ["a", "b"]
         return job_create(
             agency=agency,
             actor=actor,
             kind=Job.Kind.BULK_TAG,
             total=count,
-            params={**selection, "add": list(add or []), "remove": list(remove or [])},
+            params={**selection, "add": list(add), "remove": sorted(remove)},
         )
     values = {k: v for k, v in (values or {}).items() if v not in (None, "")}
     bulk_owner_values(**values)

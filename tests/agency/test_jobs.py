@@ -264,6 +264,22 @@ def test_a_big_bulk_action_runs_as_a_job(world_a, run_jobs):
     assert response["Location"] == job_page(world_a, job) and job.kind == Job.Kind.BULK_OWNER
     assert job.state == Job.State.SUCCEEDED
     assert f'<div class="stat">{BIG}</div>changed' in client.get(job_page(world_a, job)).content.decode()
+    # Tags typed in the form ("a, b") over everything matching the list's filter.
+    with run_jobs():
+        response = client.post(
+            f"/a/{world_a.agency.slug}/sub-accounts/bulk/",
+            {
+                "action": "tag",
+                "from_filter": "1",
+                "platform": "weibo",
+                "add_tags": "重点, 直播",
+                "remove_tags": "待评估",
+            },
+        )
+    job = jobs(world_a)[-1]
+    assert response["Location"] == job_page(world_a, job) and job.state == Job.State.SUCCEEDED
+    with scopes_disabled():
+        assert all(SubAccount.objects.get(pk=a.pk).tags == ["直播", "重点"] for a in accounts)
 
 
 @pytest.mark.django_db
@@ -470,3 +486,50 @@ def test_my_jobs_is_in_the_navigation_and_lists_in_few_queries(
     with django_assert_max_num_queries(queries_for_three):  # 8 jobs cost what 3 cost
         response = client.get(f"/a/{world_a.agency.slug}/jobs/")
     assert response.content.decode().count("Sub-account import #") == 8
+
+
+# --- as a worker runs it: outside the test's transaction -------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_visible_while_the_rows_are_checked(world_a, settings, monkeypatch):
+    settings.JOB_MAX_ROWS = 5000
+    client = world_a.client("operator")
+    response = upload(client, world_a.agency.slug, csv_bytes([HEADER, *rows(1200)]))
+    job = jobs(world_a)[-1]
+    assert response.status_code == 202 and job.state == Job.State.QUEUED
+    monkeypatch.setattr(job_services, "PROGRESS_WRITE_SECONDS", 0)
+    seen = []
+    original = job_services.JobRun.progress
+
+    def watched(self, done, **kwargs):
+        original(self, done, **kwargs)
+        with scopes_disabled():  # what the job page would read now
+            seen.append(
+                tuple(Job.objects.filter(pk=job.pk).values_list("stage", "progress_done", "state").get())
+            )
+
+    monkeypatch.setattr(job_services.JobRun, "progress", watched)
+    assert job_services.job_run(agency=world_a.agency, job_id=job.pk) == Job.State.SUCCEEDED
+    assert ("checking", 500, "running") in seen and ("checking", 1000, "running") in seen
+    assert count_accounts(world_a) == 1200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_cancelled_from_its_page_stops_and_writes_nothing(world_a, settings, monkeypatch):
+    settings.JOB_MAX_ROWS = 5000
+    client = world_a.client("operator")
+    upload(client, world_a.agency.slug, csv_bytes([HEADER, *rows(1200)]))
+    job = jobs(world_a)[-1]
+    monkeypatch.setattr(job_services, "CANCEL_CHECK_SECONDS", 0)
+    original = job_services.JobRun.progress
+
+    def cancel_midway(self, done, **kwargs):
+        if done == 500 and self.job.stage == Job.Stage.CHECKING:
+            assert client.post(f"/a/{world_a.agency.slug}/jobs/{job.pk}/cancel/").status_code == 302
+        original(self, done, **kwargs)
+
+    monkeypatch.setattr(job_services.JobRun, "progress", cancel_midway)
+    assert job_services.job_run(agency=world_a.agency, job_id=job.pk) == Job.State.CANCELLED
+    assert count_accounts(world_a) == 0
+    assert "Cancelled at your request" in client.get(job_page(world_a, job)).content.decode()
