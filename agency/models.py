@@ -333,6 +333,7 @@ class Job(AgencyOwned):
     sweep (agency/beat.py)."""
 
     class Kind(models.TextChoices):
+        IMPORT_CHECK = "subaccount_import_check", _("Sub-account import: checking the file")
         IMPORT = "subaccount_import", _("Sub-account import")
         EXPORT = "subaccount_export", _("Sub-account export")
         BULK_TAG = "subaccount_bulk_tag", _("Tags changed in bulk")

@@ -223,6 +223,32 @@ def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     return {**answer, "import_id": batch.pk}
 
 
+def _run_import_check(*, agency: Agency, job: Job, run: JobRun) -> dict:
+    """The preview of a big upload: every row read and checked, nothing written. The answer
+    (counts, errors) is kept on the import row, whose confirmation then runs as an import job."""
+    from agency.importers.subaccounts import plan_import
+
+    batch = SubAccountImport.objects.filter(agency=agency, pk=job.params.get("import_id")).first()
+    if batch is None:
+        raise DomainValidationError(_("The uploaded file is no longer there. Upload it again."))
+    run.stage(Job.Stage.CHECKING)
+    plan = plan_import(agency=agency, content=bytes(batch.content), progress=run.progress)
+    if plan.rejected:
+        raise DomainValidationError(str(plan.rejected))
+    answer = plan.answer(dry_run=True, applied=False)
+    answer = {**answer, "errors": answer["errors"][:STORED_ERRORS]}
+    SubAccountImport.objects.filter(pk=batch.pk).update(result=answer)
+    if not plan.ok:
+        raise JobFailed(
+            _(
+                "The file has %(n)s problems; nothing was written. Fix the rows listed below and upload it again."
+            )
+            % {"n": _n(len(plan.errors))},
+            result=answer,
+        )
+    return {**answer, "import_id": batch.pk, "rows": len(plan.rows)}
+
+
 def _counted(rows, run: JobRun):
     done = 0
     for row in rows:
@@ -289,6 +315,7 @@ def _run_bulk(*, agency: Agency, job: Job, run: JobRun) -> dict:
 
 
 RUNNERS = {
+    Job.Kind.IMPORT_CHECK: _run_import_check,
     Job.Kind.IMPORT: _run_import,
     Job.Kind.EXPORT: _run_export,
     Job.Kind.BULK_TAG: _run_bulk,
@@ -435,6 +462,10 @@ def subaccount_import_confirm_or_job(*, agency: Agency, actor, import_id: int) -
     batch = SubAccountImport.objects.filter(agency=agency, pk=import_id).first()
     if batch is None:
         raise SubAccountImport.DoesNotExist
+    if not batch.result and batch.status != SubAccountImport.Status.APPLIED:
+        raise Conflict(
+            _("This file is still being checked: confirm it from its job's page when the check is done.")
+        )
     rows = import_rows_of(batch)
     if rows <= settings.IMPORT_JOB_THRESHOLD_ROWS:
         return subaccount_import_confirm(agency=agency, actor=actor, import_id=batch.pk)
@@ -449,6 +480,26 @@ def subaccount_import_confirm_or_job(*, agency: Agency, actor, import_id: int) -
         return running
     return job_create(
         agency=agency, actor=actor, kind=Job.Kind.IMPORT, params={"import_id": batch.pk}, total=rows
+    )
+
+
+def subaccount_import_check_job(*, agency: Agency, actor, content: bytes, filename: str) -> Job | None:
+    """The back office's upload of a file of more than IMPORT_JOB_THRESHOLD_ROWS rows (counted
+    without reading them): kept, and previewed by a job whose page then offers the confirmation.
+    None: preview it now (also when the file breaks a limit, so that the form names it)."""
+    from agency.importers.reader import FileRejected, estimated_rows
+
+    try:
+        rows = max(estimated_rows(content) - 1, 0)
+    except FileRejected:
+        return None
+    if rows <= settings.IMPORT_JOB_THRESHOLD_ROWS:
+        return None
+    batch = SubAccountImport.objects.create(
+        agency=agency, original_name=filename[:255], content=content, created_by=actor, result={}
+    )
+    return job_create(
+        agency=agency, actor=actor, kind=Job.Kind.IMPORT_CHECK, params={"import_id": batch.pk}, total=rows
     )
 
 

@@ -32,7 +32,12 @@ from agency.privacy import CONTACT_PERMISSION
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, subaccount_import_upload
-from agency.services.jobs import subaccount_bulk_job, subaccount_export_job, subaccount_import_confirm_or_job
+from agency.services.jobs import (
+    subaccount_bulk_job,
+    subaccount_export_job,
+    subaccount_import_check_job,
+    subaccount_import_confirm_or_job,
+)
 from agency.services.subaccounts import (
     subaccount_archive,
     subaccount_bulk_set_owner,
@@ -390,8 +395,19 @@ class SubAccountImportView(AgencyScopedView, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         upload = form.cleaned_data["file"]
         try:
+            content = read_upload(upload)
+        except FileRejected as exc:
+            form.add_error("file", str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        job = subaccount_import_check_job(agency=self.agency, actor=request.user, content=content,
+                                          filename=upload.name)
+        if job is not None:
+            messages.info(request, _("The file has about %(n)d rows: it is checked in the background. This page "
+                                     "shows the progress, then what the import would do.") % {"n": job.progress_total})
+            return HttpResponseRedirect(job_url(job))
+        try:
             batch, plan = subaccount_import_upload(agency=self.agency, actor=request.user,
-                                                   content=read_upload(upload), filename=upload.name)
+                                                   content=content, filename=upload.name)
         except FileRejected as exc:
             form.add_error("file", str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)

@@ -109,13 +109,24 @@ def test_small_api_work_answers_at_once(world_a):
 
 
 @pytest.mark.django_db
-def test_a_big_import_runs_as_a_job_and_its_page_shows_the_counts(world_a, run_jobs):
+def test_a_big_upload_is_checked_then_imported_by_jobs_and_the_pages_show_the_counts(world_a, run_jobs):
     client = world_a.client("operator")
-    preview = page_upload(client, world_a, csv_bytes([HEADER, *rows(BIG)]))
-    assert preview.status_code == 200
+    with run_jobs():
+        response = page_upload(client, world_a, csv_bytes([HEADER, *rows(BIG)]))
+    [check] = jobs(world_a)
+    assert response.status_code == 302 and response["Location"] == job_page(world_a, check)
+    assert (check.kind, check.state, check.result["created"]) == (
+        Job.Kind.IMPORT_CHECK,
+        Job.State.SUCCEEDED,
+        BIG,
+    )
+    assert count_accounts(world_a) == 0  # checked, nothing written
+    page = client.get(job_page(world_a, check)).content.decode().replace("\n", "")
+    assert f'<div class="stat">{BIG}</div>to create' in page
+    assert f'action="{confirm_url(world_a, latest_import_id(world_a))}"' in page
     with run_jobs():
         response = client.post(confirm_url(world_a, latest_import_id(world_a)))
-    [job] = jobs(world_a)
+    job = jobs(world_a)[-1]
     assert response.status_code == 302 and response["Location"] == job_page(world_a, job)
     assert (job.kind, job.state, job.progress_total) == (Job.Kind.IMPORT, Job.State.SUCCEEDED, BIG)
     assert count_accounts(world_a) == BIG
@@ -129,24 +140,51 @@ def test_a_big_import_runs_as_a_job_and_its_page_shows_the_counts(world_a, run_j
 
 
 @pytest.mark.django_db
+def test_a_big_upload_with_errors_fails_its_check_naming_rows(world_a, run_jobs):
+    client = world_a.client("operator")
+    bad = rows(BIG)
+    bad[6][1] = bad[0][1]  # a duplicate key on row 8
+    with run_jobs():
+        page_upload(client, world_a, csv_bytes([HEADER, *bad]))
+    [check] = jobs(world_a)
+    assert check.state == Job.State.FAILED and "1 problems" in check.error
+    page = client.get(job_page(world_a, check)).content.decode()
+    assert (
+        "Duplicate: row 2" in page and "Upload a corrected file" in page and "job-confirm-import" not in page
+    )
+    # The file cannot be confirmed around its check.
+    client.post(confirm_url(world_a, latest_import_id(world_a)))
+    assert count_accounts(world_a) == 0
+
+
+@pytest.mark.django_db
 def test_a_queued_job_page_polls_with_htmx_and_shows_a_progress_bar(
     world_a, django_capture_on_commit_callbacks
 ):
     client = world_a.client("operator")
-    page_upload(client, world_a, csv_bytes([HEADER, *rows(BIG)]))
     with django_capture_on_commit_callbacks(execute=False):  # no worker: the job stays queued
-        client.post(confirm_url(world_a, latest_import_id(world_a)))
-    [job] = jobs(world_a)
-    assert job.state == Job.State.QUEUED and count_accounts(world_a) == 0
-    page = client.get(job_page(world_a, job)).content.decode()
-    assert f'hx-get="/a/{world_a.agency.slug}/jobs/{job.pk}/status/"' in page
+        page_upload(client, world_a, csv_bytes([HEADER, *rows(BIG)]))
+    [check] = jobs(world_a)
+    assert check.state == Job.State.QUEUED
+    # Confirming before the check is done is refused.
+    client.post(confirm_url(world_a, latest_import_id(world_a)))
+    assert len(jobs(world_a)) == 1 and count_accounts(world_a) == 0
+    page = client.get(job_page(world_a, check)).content.decode()
+    assert f'hx-get="/a/{world_a.agency.slug}/jobs/{check.pk}/status/"' in page
     assert 'hx-trigger="every ' in page and "<progress" in page and "Queued" in page
-    status = client.get(f"/a/{world_a.agency.slug}/jobs/{job.pk}/status/", HTTP_HX_REQUEST="true")
+    status = client.get(f"/a/{world_a.agency.slug}/jobs/{check.pk}/status/", HTTP_HX_REQUEST="true")
     assert status.status_code == 200 and "<html" not in status.content.decode()
+    job_services.job_run(agency=world_a.agency, job_id=check.pk)
+    status = client.get(f"/a/{world_a.agency.slug}/jobs/{check.pk}/status/").content.decode()
+    assert "Succeeded" in status and "hx-get" not in status and "job-confirm-import" in status
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(confirm_url(world_a, latest_import_id(world_a)))
+    job = jobs(world_a)[-1]
+    assert job.kind == Job.Kind.IMPORT and job.state == Job.State.QUEUED and count_accounts(world_a) == 0
     # A second click on "confirm" finds the same job instead of queueing another.
     with django_capture_on_commit_callbacks(execute=False):
         again = client.post(confirm_url(world_a, latest_import_id(world_a)))
-    assert again["Location"] == job_page(world_a, job) and len(jobs(world_a)) == 1
+    assert again["Location"] == job_page(world_a, job) and len(jobs(world_a)) == 2
     # The worker picks it up: the same status block now holds the result.
     job_services.job_run(agency=world_a.agency, job_id=job.pk)
     status = client.get(f"/a/{world_a.agency.slug}/jobs/{job.pk}/status/").content.decode()
