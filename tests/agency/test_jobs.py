@@ -571,3 +571,15 @@ def test_a_running_job_cancelled_from_its_page_stops_and_writes_nothing(world_a,
     assert job_services.job_run(agency=world_a.agency, job_id=job.pk) == Job.State.CANCELLED
     assert count_accounts(world_a) == 0
     assert "Cancelled at your request" in client.get(job_page(world_a, job)).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_big_upload_over_a_file_limit_fails_its_check_naming_the_limit(world_a, settings, run_jobs):
+    settings.IMPORT_MAX_ROWS = 7  # the file has 8 data rows: seen only as they stream
+    client = world_a.client("operator")
+    with run_jobs():
+        page_upload(client, world_a, csv_bytes([HEADER, *rows(BIG)]))
+    [check] = jobs(world_a)
+    assert check.state == Job.State.FAILED and "more than 7 rows" in check.error
+    page = client.get(job_page(world_a, check)).content.decode()
+    assert "more than 7 rows" in page and "Traceback" not in page and count_accounts(world_a) == 0
