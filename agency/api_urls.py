@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .api import subaccounts as sub
+from .api.jobs import JobDetailAPIView, JobDownloadAPIView
 from .api.members import MemberListAPIView
 from .api.tokens import ApiTokenDetailAPIView, ApiTokenListAPIView
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("members/", MemberListAPIView.as_view(), name="api-member-list"),
     path("tokens/", ApiTokenListAPIView.as_view(), name="api-token-list"),
     path("tokens/<int:pk>/", ApiTokenDetailAPIView.as_view(), name="api-token-detail"),
+    path("jobs/<int:pk>/", JobDetailAPIView.as_view(), name="api-job-detail"),
+    path("jobs/<int:pk>/download/", JobDownloadAPIView.as_view(), name="api-job-download"),
     path("sub-accounts/import/", sub.SubAccountImportAPIView.as_view(), name="api-subaccount-import"),
     path("sub-accounts/import-template.csv", sub.SubAccountTemplateCSVAPIView.as_view(),
          name="api-subaccount-template-csv"),

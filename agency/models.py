@@ -317,3 +317,88 @@ class MemberChange(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.email}: {self.get_kind_display()}"
+
+
+def job_file_path(job, filename: str) -> str:
+    """Where a job's result file lives in storage: under its agency, never guessable across jobs."""
+    import secrets
+
+    return f"jobs/{job.agency_id}/{job.pk or 'new'}-{secrets.token_hex(8)}/{filename}"
+
+
+class Job(AgencyOwned):
+    """Work too big for a web request (a large import, export or bulk action), run by a Celery
+    worker (agency.services.jobs). The row is the source of truth: its state, progress, result
+    and error are what the job page and the API show; a lost broker message is re-sent by the
+    sweep (agency/beat.py)."""
+
+    class Kind(models.TextChoices):
+        IMPORT_CHECK = "subaccount_import_check", _("Sub-account import: checking the file")
+        IMPORT = "subaccount_import", _("Sub-account import")
+        EXPORT = "subaccount_export", _("Sub-account export")
+        BULK_TAG = "subaccount_bulk_tag", _("Tags changed in bulk")
+        BULK_OWNER = "subaccount_bulk_owner", _("Owner contact changed in bulk")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Stage(models.TextChoices):
+        CHECKING = "checking", _("Checking the rows")
+        WRITING = "writing", _("Writing")
+
+    FINISHED = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("by"))
+    language = models.CharField(max_length=16, blank=True, help_text="the requester's language, for messages")
+    params = models.JSONField(default=dict, blank=True)
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, blank=True)
+    progress_done = models.PositiveIntegerField(_("done"), default=0)
+    progress_total = models.PositiveIntegerField(_("total"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    result_file = models.FileField(_("result file"), upload_to=job_file_path, max_length=300, blank=True)
+    result_filename = models.CharField(max_length=255, blank=True)
+    result_content_type = models.CharField(max_length=120, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    time_budget_seconds = models.PositiveIntegerField(_("time limit (seconds)"))
+    row_budget = models.PositiveIntegerField(_("row limit"))
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["agency", "created_by", "created_at"], name="job_agency_user_created"),
+            models.Index(fields=["state", "created_at"], name="job_state_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.state})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED
+
+    @property
+    def progress_percent(self) -> int:
+        if self.state == self.State.SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, int(100 * self.progress_done / self.progress_total))
+
+
+# Top-level names for the API schema's enums (settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+JobKind = Job.Kind
+JobState = Job.State
+JobStage = Job.Stage

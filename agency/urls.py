@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import member_admin, members, security, subaccounts, tokens
+from .views import jobs, member_admin, members, security, subaccounts, tokens
 
 app_name = "agency"
 
@@ -13,6 +13,11 @@ urlpatterns = [
     path("security/", security.AgencySecurityView.as_view(), name="security"),
     path("tokens/", tokens.ApiTokenListView.as_view(), name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.ApiTokenRevokeView.as_view(), name="token_revoke"),
+    path("jobs/", jobs.JobListView.as_view(), name="job_list"),
+    path("jobs/<int:pk>/", jobs.JobDetailView.as_view(), name="job_detail"),
+    path("jobs/<int:pk>/status/", jobs.JobStatusView.as_view(), name="job_status"),
+    path("jobs/<int:pk>/download/", jobs.JobDownloadView.as_view(), name="job_download"),
+    path("jobs/<int:pk>/cancel/", jobs.JobCancelView.as_view(), name="job_cancel"),
     path("sub-accounts/", subaccounts.SubAccountListView.as_view(), name="subaccount_list"),
     path("sub-accounts/new/", subaccounts.SubAccountCreateView.as_view(), name="subaccount_create"),
     path("sub-accounts/bulk/", subaccounts.SubAccountBulkView.as_view(), name="subaccount_bulk"),

@@ -14,6 +14,7 @@ AGENCY_NAV = [
     ("deadlines:alert_list", _("Alerts"), "deadlines.view", "alerts"),
     ("notifications:outbox", _("Notifications"), "deadlines.view", "outbox"),
     ("agency:member_list", _("Members"), "members.view", "members"),
+    ("agency:job_list", _("My jobs"), "agency.view", "jobs"),
 ]
 
 

@@ -245,6 +245,15 @@ IMPORT_MAX_COMPRESSION_RATIO = int(os.environ.get("IMPORT_MAX_COMPRESSION_RATIO"
 IMPORT_TIME_BUDGET_SECONDS = float(os.environ.get("IMPORT_TIME_BUDGET_SECONDS", "60"))
 # An import with more rows than this runs as a background job (agency.jobs) instead of in the request.
 IMPORT_JOB_THRESHOLD_ROWS = int(os.environ.get("IMPORT_JOB_THRESHOLD_ROWS", "5000"))
+# Likewise an export of more accounts than this, and a bulk action over more accounts than this:
+# they run in a Celery worker with a progress page, the API answers 202 with the job to poll.
+EXPORT_JOB_THRESHOLD_ROWS = int(os.environ.get("EXPORT_JOB_THRESHOLD_ROWS", "5000"))
+BULK_JOB_THRESHOLD_ACCOUNTS = int(os.environ.get("BULK_JOB_THRESHOLD_ACCOUNTS", "1000"))
+# Every background job stops (and says which limit it hit) past its time or row budget.
+JOB_TIME_BUDGET_SECONDS = int(os.environ.get("JOB_TIME_BUDGET_SECONDS", "900"))
+JOB_MAX_ROWS = int(os.environ.get("JOB_MAX_ROWS", "200000"))
+# How often the job page polls while a job runs (milliseconds).
+JOB_POLL_MS = int(os.environ.get("JOB_POLL_MS", "1500"))
 
 # Cache: Redis when REDIS_URL is set, local memory otherwise. Keys always carry the agency
 # (nothing caches tenant data today; any such key must carry the agency id).
@@ -415,6 +424,9 @@ SPECTACULAR_SETTINGS = {
         "AccountKindEnum": "agency.models.AccountKind",
         "DeadlineKindEnum": "deadlines.models.DeadlineKind",
         "TaskStateEnum": "shutdown.states.TaskState",
+        "JobKindEnum": "agency.models.JobKind",
+        "JobStateEnum": "agency.models.JobState",
+        "JobStageEnum": "agency.models.JobStage",
     },
 }
 

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from agency.api.base import AgencyScopedAPIView, AgencyScopedModelViewSet
 from agency.api.errors import error_body
 from agency.api.fields import ScopedPrimaryKeyRelatedField
+from agency.api.jobs import JOB_ACCEPTED, accepted
 from agency.api.schema import ErrorObjectSerializer
 from agency.exporters.subaccounts import export_response, template_response
 from agency.filters import SubAccountFilter
@@ -29,6 +30,7 @@ from agency.privacy import CONTACT_FIELDS, CONTACT_PERMISSION, masked_contacts, 
 from agency.selectors import subaccount_history, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, rejected_answer, subaccount_import
+from agency.services.jobs import subaccount_bulk_job, subaccount_export_job, subaccount_import_job_for_upload
 from agency.services.subaccounts import (
     EDITABLE_FIELDS,
     subaccount_archive,
@@ -201,8 +203,11 @@ class SubAccountViewSet(AgencyScopedModelViewSet):
 
     @extend_schema(
         summary="Bulk action on a selection (ids) or on everything matching a filter",
+        description="Over more than BULK_JOB_THRESHOLD_ACCOUNTS accounts (1,000 by default) the change runs as "
+                    "a background job: 202 with the job to poll.",
         request=BulkSerializer,
-        responses=inline_serializer("BulkResult", {"changed": serializers.IntegerField()}),
+        responses={200: inline_serializer("BulkResult", {"changed": serializers.IntegerField()}),
+                   202: JOB_ACCEPTED},
     )
     @action(detail=False, methods=["post"], filter_backends=[])
     def bulk(self, request):
@@ -210,6 +215,11 @@ class SubAccountViewSet(AgencyScopedModelViewSet):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         selection = {"ids": data.get("ids"), "params": data.get("filter")}
+        owner_values = {k: data.get(k) for k in ("owner_name", "owner_mobile", "owner_email", "owner_relation")}
+        job = subaccount_bulk_job(agency=self.agency, actor=request.user, action=data["action"], **selection,
+                                  add=data.get("add_tags"), remove=data.get("remove_tags"), values=owner_values)
+        if job is not None:
+            return accepted(request, job)
         if data["action"] == "tag":
             changed = subaccount_bulk_tag(agency=self.agency, actor=request.user, **selection,
                                           add=data.get("add_tags"), remove=data.get("remove_tags"))
@@ -273,11 +283,13 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         description="Columns are the API field names (Chinese titles accepted). Rows are matched by "
                     "(platform, platform_account_id): existing accounts are updated, others created; blank "
                     "cells leave an existing value unchanged. If any row has an error nothing is written "
-                    "and the answer is 400 with the same body plus an `error` object.",
+                    "and the answer is 400 with the same body plus an `error` object. A file of more than "
+                    "IMPORT_JOB_THRESHOLD_ROWS rows (5,000 by default) is imported by a background job: 202 "
+                    "with the job to poll; its `result` holds the same counts and errors.",
         request={"multipart/form-data": inline_serializer("SubAccountImportUpload", {
             "file": serializers.FileField(), "dry_run": serializers.BooleanField(required=False)})},
         parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate only, write nothing")],
-        responses={200: ImportResultSerializer, 400: ImportRefusedSerializer},
+        responses={200: ImportResultSerializer, 400: ImportRefusedSerializer, 202: JOB_ACCEPTED},
     )
     def post(self, request):
         dry_run = _truthy(request.data.get("dry_run") or request.query_params.get("dry_run"))
@@ -289,6 +301,10 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         except FileRejected as exc:
             answer = rejected_answer(exc, dry_run=dry_run)
         else:
+            job = None if dry_run else subaccount_import_job_for_upload(
+                agency=self.agency, actor=request.user, content=content, filename=upload.name or "upload")
+            if job is not None:
+                return accepted(request, job)
             answer = subaccount_import(agency=self.agency, actor=request.user, content=content,
                                        filename=upload.name or "upload", dry_run=dry_run)
         if "error" in answer:
@@ -310,14 +326,17 @@ class _FileAPIView(AgencyScopedAPIView):
     renderer_classes = [JSONRenderer, FileRenderer]
 
     def finalize_response(self, request, response, *args, **kwargs):
-        if isinstance(response, Response) and response.status_code >= 400:
+        if isinstance(response, Response) and (response.status_code >= 400 or response.status_code == 202):
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
         return super().finalize_response(request, response, *args, **kwargs)
 
 
-def _file_schema(fmt: str, **kwargs):
+def _file_schema(fmt: str, *, big: bool = False, **kwargs):
     media_type = CSV_MEDIA_TYPE if fmt == "csv" else XLSX_MEDIA_TYPE
-    return extend_schema(responses={(200, media_type): OpenApiResponse(OpenApiTypes.BINARY)}, **kwargs)
+    responses = {(200, media_type): OpenApiResponse(OpenApiTypes.BINARY)}
+    if big:  # an export of many accounts: a job that stores the file
+        responses[(202, "application/json")] = JOB_ACCEPTED
+    return extend_schema(responses=responses, **kwargs)
 
 
 TEMPLATE_SCHEMA = {"summary": "The import template: header row and one example row",
@@ -350,7 +369,8 @@ class SubAccountTemplateXLSXAPIView(_TemplateAPIView):
 
 EXPORT_SCHEMA = {
     "summary": "Export the filtered list (same filters as the list; or repeated `ids`)",
-    "description": "An unknown filter name is a 400 naming it.",
+    "description": "An unknown filter name is a 400 naming it. More than EXPORT_JOB_THRESHOLD_ROWS accounts "
+                   "(5,000 by default): 202 with a background job to poll; its `download_url` gives the file.",
     "parameters": [OpenApiParameter("ids", int, many=True, description="export only these accounts"),
                    OpenApiParameter("header", str, enum=list(HEADER_CHOICES)),
                    *[OpenApiParameter(name, str) for name in FILTER_PARAMS]],
@@ -368,13 +388,18 @@ class _ExportAPIView(_FileAPIView):
         if not masked:  # PIPL: an export with full contacts is an audit event
             export_unmasked_record(agency=self.agency, actor=request.user, fmt=self.fmt, form="codes",
                                    rows=queryset.count(), params=dict(request.query_params.lists()))
+        params = {k: v for k, v in request.query_params.lists() if k not in ("ids", "header", "format")}
+        job = subaccount_export_job(agency=self.agency, actor=request.user, count=queryset.count(), ids=ids,
+                                    params=params, fmt=self.fmt, header=header, masked=masked)
+        if job is not None:
+            return accepted(request, job)
         return export_response(agency=self.agency, queryset=queryset, fmt=self.fmt, header=header, masked=masked)
 
 
 class SubAccountExportCSVAPIView(_ExportAPIView):
     fmt = "csv"
 
-    @_file_schema("csv", **EXPORT_SCHEMA)
+    @_file_schema("csv", big=True, **EXPORT_SCHEMA)
     def get(self, request):
         return super().get(request)
 
@@ -382,6 +407,6 @@ class SubAccountExportCSVAPIView(_ExportAPIView):
 class SubAccountExportXLSXAPIView(_ExportAPIView):
     fmt = "xlsx"
 
-    @_file_schema("xlsx", **EXPORT_SCHEMA)
+    @_file_schema("xlsx", big=True, **EXPORT_SCHEMA)
     def get(self, request):
         return super().get(request)

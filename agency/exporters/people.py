@@ -17,6 +17,7 @@ from django.utils.translation import pgettext
 
 from agency.exporters.subaccounts import (
     CSV_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
     export_filename,
     export_queryset_rows,
     file_response,
@@ -77,11 +78,23 @@ def _response(content: bytes, *, filename: str, fmt: str, encoding: str) -> Http
     return response
 
 
-def export_for_people(*, agency, queryset, fmt: str, form: str, encoding: str, masked: bool) -> HttpResponse:
+def export_bytes_for_people(*, rows, fmt: str, form: str, encoding: str, masked: bool) -> bytes:
+    """The export file's bytes from account rows (`export_queryset_rows`), as a person reads them."""
     labels = form == LABELS
-    rows = people_rows(export_queryset_rows(queryset), labels=labels, masked=masked)
+    rows = people_rows(rows, labels=labels, masked=masked)
     header = "zh" if labels else "en"
-    content = encode_csv(render_csv(rows, header), encoding) if fmt == "csv" else render_xlsx(rows, header)
+    return encode_csv(render_csv(rows, header), encoding) if fmt == "csv" else render_xlsx(rows, header)
+
+
+def export_content_type(fmt: str, encoding: str = UTF8) -> str:
+    if fmt == "csv":
+        return CSV_CONTENT_TYPE.replace("utf-8", "gb18030") if encoding == GB18030 else CSV_CONTENT_TYPE
+    return XLSX_CONTENT_TYPE
+
+
+def export_for_people(*, agency, queryset, fmt: str, form: str, encoding: str, masked: bool) -> HttpResponse:
+    content = export_bytes_for_people(rows=export_queryset_rows(queryset), fmt=fmt, form=form, encoding=encoding,
+                                      masked=masked)
     return _response(content, filename=export_filename(agency, fmt), fmt=fmt, encoding=encoding)
 
 

@@ -101,6 +101,20 @@ def read_table(content: bytes) -> Table:
     return _read_csv(content, limits)
 
 
+XLSX_BYTES_PER_ROW_GUESS = 60  # packed bytes per row of a typical registry sheet, for sheets without a dimension
+
+
+def estimated_rows(content: bytes) -> int:
+    """About how many rows a file holds, without reading them (to decide whether an import runs
+    as a background job): the sheet's declared dimension for an XLSX, the line breaks of a CSV.
+    FileRejected when the file breaks a limit that can be seen up front."""
+    if content.startswith(XLSX_MAGIC):
+        declared = read_table(content).declared_rows
+        return declared if declared is not None else len(content) // XLSX_BYTES_PER_ROW_GUESS
+    check_size(len(content))
+    return content.count(b"\n") + (0 if content.endswith(b"\n") else 1)
+
+
 # --- the budget, rows and columns, whatever the format --------------------------------------------
 
 class _Clock:

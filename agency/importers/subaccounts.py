@@ -93,15 +93,31 @@ def file_error(message: str, *, row=None, column=None) -> dict:
     return {"row": row, "column": column, "field": None, "message": str(message)}
 
 
-def plan_import(*, agency: Agency, content: bytes, lock: bool = False) -> ImportPlan:
+PROGRESS_EVERY = 500  # rows between two progress reports (background jobs)
+
+
+def _reporting(rows, progress):
+    """The rows unchanged, telling `progress(rows read)` every PROGRESS_EVERY rows (a background
+    job shows it and checks its budget there: it may raise to stop the import)."""
+    count = 0
+    for item in rows:
+        yield item
+        count += 1
+        if count % PROGRESS_EVERY == 0:
+            progress(count)
+    progress(count)
+
+
+def plan_import(*, agency: Agency, content: bytes, lock: bool = False, progress=None) -> ImportPlan:
     """Read, convert and validate every row; match existing accounts by (platform, platform_account_id).
     The rows stream from the reader, which refuses the file (FileRejected) at the first limit it
-    passes: the plan then holds that one refusal and no rows."""
+    passes: the plan then holds that one refusal and no rows. `progress(rows)`, when given, is
+    called as the rows are read."""
     plan = ImportPlan()
     try:
         table = read_table(content)
         plan.kind, plan.encoding = table.kind, table.encoding
-        _plan_rows(plan, table.rows)
+        _plan_rows(plan, _reporting(table.rows, progress) if progress else table.rows)
     except FileRejected as exc:
         plan.rows, plan.file_errors, plan.rejected = [], [file_error(str(exc))], exc
         return plan

@@ -72,15 +72,16 @@ def subaccount_import_upload(*, agency: Agency, actor, content: bytes, filename:
     return batch, plan
 
 
-def subaccount_import_confirm(*, agency: Agency, actor, import_id: int) -> dict:
-    """Apply a previewed file. Re-validated against the registry as it is now; all-or-nothing."""
+def subaccount_import_confirm(*, agency: Agency, actor, import_id: int, progress=None) -> dict:
+    """Apply a previewed file. Re-validated against the registry as it is now; all-or-nothing.
+    `progress(rows)` (a background job's) is called as the rows are read again."""
     with transaction.atomic():
         batch = SubAccountImport.objects.select_for_update().filter(agency=agency, pk=import_id).first()
         if batch is None:
             raise SubAccountImport.DoesNotExist
         if batch.status == SubAccountImport.Status.APPLIED:
             raise Conflict(_("This file has already been imported."))
-        plan = plan_import(agency=agency, content=bytes(batch.content), lock=True)
+        plan = plan_import(agency=agency, content=bytes(batch.content), lock=True, progress=progress)
         if not plan.ok:
             answer = plan.answer(dry_run=False, applied=False)
             batch.result = {**answer, "errors": answer["errors"][:STORED_ERRORS]}

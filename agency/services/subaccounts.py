@@ -229,10 +229,9 @@ def _bulk_write(*, agency, actor, action, accounts, befores, fields) -> int:
     return len(changed)
 
 
-def subaccount_bulk_tag(
-    *, agency: Agency, actor, ids=None, params=None, add: list[str] | None = None, remove: list[str] | None = None
-) -> int:
-    """Add and/or remove tags on a selection (ids) or on everything matching `params`. Returns how many changed."""
+def bulk_tag_arguments(*, add: list[str] | None, remove: list[str] | None) -> tuple[list[str], set[str]]:
+    """The tags to add and remove, normalised; DomainValidationError when there is nothing to do or a
+    tag is too long (checked before a selection is read, and before a bulk job is queued)."""
     add, remove = tags_normalise(add or []), set(tags_normalise(remove or []))
     if not add and not remove:
         raise DomainValidationError(_("Name at least one tag to add or remove."),
@@ -240,6 +239,14 @@ def subaccount_bulk_tag(
     too_long = fields.too_long_tags(add)
     if too_long:
         raise DomainValidationError(fields.tag_too_long_message(too_long[0]), details={"add_tags": too_long})
+    return add, remove
+
+
+def subaccount_bulk_tag(
+    *, agency: Agency, actor, ids=None, params=None, add: list[str] | None = None, remove: list[str] | None = None
+) -> int:
+    """Add and/or remove tags on a selection (ids) or on everything matching `params`. Returns how many changed."""
+    add, remove = bulk_tag_arguments(add=add, remove=remove)
     with transaction.atomic():
         accounts = _locked_selection(agency=agency, ids=ids, params=params)
         befores = [subaccount_snapshot(a) for a in accounts]
@@ -256,6 +263,21 @@ def subaccount_bulk_set_owner(
     owner_email: str | None = None, owner_relation: str | None = None,
 ) -> int:
     """Set the owner contact fields that are given (None = leave as is) on a selection."""
+    values = bulk_owner_values(owner_name=owner_name, owner_mobile=owner_mobile, owner_email=owner_email,
+                               owner_relation=owner_relation)
+    with transaction.atomic():
+        accounts = _locked_selection(agency=agency, ids=ids, params=params)
+        befores = [subaccount_snapshot(a) for a in accounts]
+        for account in accounts:
+            for name, value in values.items():
+                setattr(account, name, value)
+        return _bulk_write(agency=agency, actor=actor, action=SubAccountChange.Action.BULK_OWNER,
+                           accounts=accounts, befores=befores, fields=list(values))
+
+
+def bulk_owner_values(*, owner_name: str | None = None, owner_mobile: str | None = None,
+                      owner_email: str | None = None, owner_relation: str | None = None) -> dict:
+    """The owner fields to set, normalised; DomainValidationError naming each invalid one."""
     values = {k: v for k, v in {"owner_name": owner_name, "owner_mobile": owner_mobile, "owner_email": owner_email,
                                 "owner_relation": owner_relation}.items() if v not in (None, "")}
     if not values:
@@ -279,14 +301,7 @@ def subaccount_bulk_set_owner(
         values["owner_name"] = values["owner_name"].strip()[: SubAccount._meta.get_field("owner_name").max_length]
     if errors:
         raise DomainValidationError(_("Some fields are invalid."), details=errors)
-    with transaction.atomic():
-        accounts = _locked_selection(agency=agency, ids=ids, params=params)
-        befores = [subaccount_snapshot(a) for a in accounts]
-        for account in accounts:
-            for name, value in values.items():
-                setattr(account, name, value)
-        return _bulk_write(agency=agency, actor=actor, action=SubAccountChange.Action.BULK_OWNER,
-                           accounts=accounts, befores=befores, fields=list(values))
+    return values
 
 
 def subaccounts_status_set(*, agency: Agency, actor, subaccount_ids: list[int], status: str) -> int:

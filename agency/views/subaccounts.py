@@ -27,11 +27,17 @@ from agency.forms import SELECTION_FORM_FIELDS, BulkOwnerForm, BulkTagForm, Impo
 from agency.importers.columns import COLUMNS_BY_NAME
 from agency.importers.reader import FileRejected
 from agency.importers.subaccounts import PREVIEW_ROWS
-from agency.models import AccountKind, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
+from agency.models import AccountKind, Job, Platform, Region, SubAccount, SubAccountImport, SubAccountStatus
 from agency.privacy import CONTACT_PERMISSION, masked_contacts
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
-from agency.services.imports import read_upload, subaccount_import_confirm, subaccount_import_upload
+from agency.services.imports import read_upload, subaccount_import_upload
+from agency.services.jobs import (
+    subaccount_bulk_job,
+    subaccount_export_job,
+    subaccount_import_check_job,
+    subaccount_import_confirm_or_job,
+)
 from agency.services.subaccounts import (
     subaccount_archive,
     subaccount_bulk_set_owner,
@@ -42,6 +48,7 @@ from agency.services.subaccounts import (
 )
 
 from .base import AgencyScopedView
+from .jobs import job_url
 
 HISTORY_ROWS = 200
 DEFAULT_PAGE_SIZE = 50
@@ -280,6 +287,11 @@ class SubAccountBulkView(AgencyScopedView):
         back = _list_url(self.agency) + ("?" + request.POST["return_qs"] if request.POST.get("return_qs") else "")
         ids, params = _selection(request)
         action = request.POST.get("action")
+        job = self._as_job(action, ids, params)
+        if job is not None:
+            messages.info(request, _("%(n)d sub-accounts are more than a page should wait for: the change runs in "
+                                     "the background. This page shows its progress.") % {"n": job.progress_total})
+            return HttpResponseRedirect(job_url(job))
         if action == "tag":
             form = BulkTagForm(request.POST)
             form.is_valid()
@@ -296,6 +308,21 @@ class SubAccountBulkView(AgencyScopedView):
             raise DomainValidationError(_("Choose a bulk action."))
         messages.success(request, _("%(n)d sub-accounts changed.") % {"n": changed})
         return HttpResponseRedirect(back)
+
+    def _as_job(self, action, ids, params) -> Job | None:
+        """A selection over BULK_JOB_THRESHOLD_ACCOUNTS accounts: a background job (None: now)."""
+        if action == "tag":
+            form = BulkTagForm(self.request.POST)
+            form.is_valid()
+            return subaccount_bulk_job(agency=self.agency, actor=self.request.user, action="tag", ids=ids,
+                                       params=params, add=form.cleaned_data.get("add_tags"),
+                                       remove=form.cleaned_data.get("remove_tags"))
+        if action == "owner":
+            form = BulkOwnerForm(self.request.POST)
+            if form.is_valid():
+                return subaccount_bulk_job(agency=self.agency, actor=self.request.user, action="owner", ids=ids,
+                                           params=params, values=form.cleaned_data)
+        return None
 
 
 def _export_form(params) -> str:
@@ -329,10 +356,17 @@ class SubAccountExportView(AgencyScopedView):
         queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data))
         form, encoding = _export_form(data), _export_encoding(data)
         masked = not self.access.can(CONTACT_PERMISSION)
+        count = queryset.count()
         if not masked:
             params = {k: v for k, v in data.lists() if k not in ("csrfmiddlewaretoken",)}
             export_unmasked_record(agency=self.agency, actor=self.request.user, fmt=fmt, form=form,
-                                   rows=queryset.count(), params=params)
+                                   rows=count, params=params)
+        job = subaccount_export_job(agency=self.agency, actor=self.request.user, count=count, ids=ids or None,
+                                    params=_filter_params(data), fmt=fmt, form=form, encoding=encoding, masked=masked)
+        if job is not None:
+            messages.info(self.request, _("%(n)d sub-accounts are exported in the background; the file will be "
+                                          "ready to download on this page.") % {"n": count})
+            return HttpResponseRedirect(job_url(job))
         return export_for_people(agency=self.agency, queryset=queryset, fmt=fmt, form=form, encoding=encoding,
                                  masked=masked)
 
@@ -365,8 +399,19 @@ class SubAccountImportView(AgencyScopedView, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         upload = form.cleaned_data["file"]
         try:
+            content = read_upload(upload)
+        except FileRejected as exc:
+            form.add_error("file", str(exc))
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        job = subaccount_import_check_job(agency=self.agency, actor=request.user, content=content,
+                                          filename=upload.name)
+        if job is not None:
+            messages.info(request, _("The file has about %(n)d rows: it is checked in the background. This page "
+                                     "shows the progress, then what the import would do.") % {"n": job.progress_total})
+            return HttpResponseRedirect(job_url(job))
+        try:
             batch, plan = subaccount_import_upload(agency=self.agency, actor=request.user,
-                                                   content=read_upload(upload), filename=upload.name)
+                                                   content=content, filename=upload.name)
         except FileRejected as exc:
             form.add_error("file", str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
@@ -422,7 +467,11 @@ class SubAccountImportConfirmView(AgencyScopedView):
         batch = SubAccountImport.objects.filter(agency=self.agency, pk=import_id).first()
         if batch is None:
             raise Http404(_("No such import."))
-        answer = subaccount_import_confirm(agency=self.agency, actor=request.user, import_id=batch.pk)
+        answer = subaccount_import_confirm_or_job(agency=self.agency, actor=request.user, import_id=batch.pk)
+        if isinstance(answer, Job):
+            messages.info(request, _("The file has %(n)d rows: it is imported in the background. This page shows "
+                                     "its progress.") % {"n": answer.progress_total})
+            return HttpResponseRedirect(job_url(answer))
         if answer["applied"]:
             messages.success(request, _("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
                              % answer)
