@@ -59,3 +59,13 @@ def agency_language(agency) -> str:
         if chosen in codes:
             return chosen
     return settings.LANGUAGE_CODE
+
+
+def parse_local(value: str, agency) -> datetime:
+    """A moment typed by a person ("2026-03-30T11:00" from a datetime-local field, or with a space,
+    optionally with seconds or an explicit offset): without an offset it is the agency's local time.
+    Raises ValueError for anything else."""
+    moment = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=agency.tz)
+    return moment
