@@ -89,7 +89,9 @@ def test_a_provisional_date_says_so_and_a_recount_raises_the_sequence_of_the_sam
     with scopes_disabled():
         settlement = Deadline.objects.get(sub_account=account, kind="earnings_settlement")
     uid = f"deadline-{settlement.pk}@{world_a.agency.slug}.mcn-shutdown"
-    before = events_by_uid(parse(client.get(url)))
+    feed = parse(client.get(url))
+    assert [str(z["TZID"]) for z in feed.walk("VTIMEZONE")] == ["Asia/Shanghai"]
+    before = events_by_uid(feed)
     event = before[uid]
     assert str(event["SUMMARY"]).endswith(" (provisional)")  # counted across 2027: no official data yet
     assert event["DTSTART"].dt == date(2027, 1, 6) and int(event["SEQUENCE"]) == 0
