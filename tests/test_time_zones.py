@@ -145,3 +145,20 @@ def test_the_zone_is_reset_after_each_request(berlin, world_b):
         assert timezone.get_current_timezone_name() == settings.TIME_ZONE
     with scopes_disabled():
         assert OutboundMessage.objects.count() == 0
+
+
+def test_an_invitation_email_gives_its_expiry_in_berlin_time(berlin, django_capture_on_commit_callbacks):
+    from agency.services.members import invitation_create
+
+    with (
+        time_machine.travel(datetime(2030, 3, 4, 23, 30, tzinfo=BERLIN), tick=False),
+        scope(agency=berlin.agency),
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            invitation, _raw = invitation_create(
+                agency=berlin.agency, actor=berlin.user("owner"), email="new@example.com", role="operator"
+            )
+    expiry = timezone.localtime(invitation.expires_at, BERLIN).strftime("%Y-%m-%d %H:%M")
+    assert expiry.endswith("23:30")
+    (message,) = [m for m in mail.outbox if "new@example.com" in m.to]
+    assert expiry in message.body
