@@ -17,3 +17,24 @@ class AdminScopesMiddleware:
                     response.render()
                 return response
         return self.get_response(request)
+
+
+class AgencyTimezoneMiddleware:
+    """Times in the agency's zone: the agency-scoped base views (agency.views.base,
+    agency.api.base) activate the zone once tenancy has resolved the agency; this resets it after
+    every request, so the next request on the same thread starts from the site's zone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import timezone
+
+        try:
+            response = self.get_response(request)
+            agency = getattr(request, "agency", None)
+            if agency is not None:
+                response.headers.setdefault("X-Agency-Time-Zone", agency.time_zone)
+            return response
+        finally:
+            timezone.deactivate()

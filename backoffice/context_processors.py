@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from accounts.selectors import memberships_for_user
+from agency.timezones import zone_label
 from approvals.selectors import inbox_for_user
 
 from .navigation import build_agency_nav
@@ -24,6 +25,7 @@ def navigation(request):
     }
     if agency is not None:
         context["current_agency"] = agency
+        context["current_zone"] = zone_label(agency)  # every time on the page is in this zone
         context["current_access"] = access
         context["agency_nav"] = build_agency_nav(agency, access, request.path)
     return context

@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "agency.middleware.AdminScopesMiddleware",
+    # the agency's time zone, activated by the agency-scoped views, reset after each request
+    "agency.middleware.AgencyTimezoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

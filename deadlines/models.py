@@ -52,6 +52,9 @@ class Deadline(AgencyOwned):
     # The calendar version (rulebook.models.CalendarVersion) a working-day deadline was counted
     # on: a recount after any calendar change visits exactly the deadlines counted on another one.
     calendar_version = models.CharField(max_length=32, blank=True, default="")
+    # The ICS SEQUENCE of this deadline's event: raised each time its date moves (a recount), so
+    # calendar apps subscribed to the feed replace the event instead of keeping the old date.
+    sequence = models.PositiveIntegerField(default=0)
     # data["changes"]: the date moves, newest last ({"at", "from", "to", "provisional", "change"}).
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

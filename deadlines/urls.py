@@ -12,6 +12,7 @@ urlpatterns = [
     path("metrics/upload/", pages.MetricsUploadView.as_view(), name="metrics_upload"),
     path("tasks/<int:pk>/", pages.TaskTimelineView.as_view(), name="task_timeline"),
     path("accounts/<int:pk>/", pages.AccountTimelineView.as_view(), name="account_timeline"),
+    path("dormant-logins/<int:pk>/", pages.DormantLoginView.as_view(), name="dormant_login"),
     path("policy/", pages.PolicyView.as_view(), name="policy"),
     path("reminder-rules/", pages.ReminderRulesView.as_view(), name="reminder_rules"),
 ]

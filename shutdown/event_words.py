@@ -38,12 +38,15 @@ KEY_LABELS = {
     "checked": gettext_lazy("Checked"), "cleared": gettext_lazy("Cleared"), "new_blockers": gettext_lazy("New blockers"),
     "ready": gettext_lazy("Ready"), "escalated_to": gettext_lazy("Escalated to"),
     "document_sha256": gettext_lazy("File fingerprint"), "topic_transfer_target": gettext_lazy("Topics handed over to"),
+    "account": gettext_lazy("Account"), "logged_in_at": gettext_lazy("Logged in"),
+    "next_due_at": gettext_lazy("Next login due"), "note": gettext_lazy("Note"),
 }
 IDENTITY_CHECKS = {"sms_code": gettext_lazy("Code by SMS"), "email_code": gettext_lazy("Code by email"),
                    "link": gettext_lazy("Signing link")}
 REASONS = {"strategy changed": gettext_lazy("The strategy changed")}
 RULE_WORDS = {"manual": gettext_lazy("By hand")}
-DATE_KEYS = {"due_at", "effective_at", "planned_start", "signed_at", "declined_at", "submitted_at"}
+DATE_KEYS = {"due_at", "effective_at", "planned_start", "signed_at", "declined_at", "submitted_at", "logged_in_at",
+             "next_due_at"}
 HASH_KEYS = {"content_hash", "content_sha256", "sha256", "document_sha256"}
 
 

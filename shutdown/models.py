@@ -198,6 +198,9 @@ class EventKind(models.TextChoices):
     # the working-day calendar changed: dates counted from it were recounted
     ITEM_EXPECTED_RECOMPUTED = "item.expected_recomputed", _("Expected effective date recounted")
     DEADLINE_RECOMPUTED = "deadline.recomputed", _("Deadline recounted")
+    # R5.1: an operator recorded the monthly login of a dormant account, or the month passed without one
+    DORMANT_LOGIN_RECORDED = "deadline.dormant_login", _("Dormant account login recorded")
+    DORMANT_LOGIN_MISSED = "deadline.dormant_login_missed", _("Dormant account login missed")
 
     @classmethod
     def for_task_state(cls, state: str) -> "EventKind":

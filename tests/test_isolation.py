@@ -235,3 +235,31 @@ def test_a_token_of_one_agency_cannot_reach_another_even_for_a_member_of_both(wo
     # Writes too.
     response = client.post(f"/api/v1/agencies/{world_b.agency.slug}/tokens/", {"name": "b"}, format="json")
     assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_dormant_login_of_another_agency_is_404_on_the_page_and_the_api(worlds):
+    """R5.1 login recording (deadlines:dormant_login, api-deadline-dormant-login): B's owner, by B's
+    prefix or A's, cannot complete A's deadline."""
+    from django.test import Client
+
+    from deadlines.models import Deadline
+
+    from .factories import SubAccountFactory
+
+    a, b = worlds
+    account = SubAccountFactory(agency=a.agency, status="dormant")
+    with scope(agency=a.agency):
+        deadline = Deadline.objects.create(agency=a.agency, sub_account=account, kind="dormant_login", rule="R5.1",
+                                           label="Next required login of the dormant account",
+                                           effective_at="2030-03-03T10:00+08:00", due_at="2030-04-03T10:00+08:00")
+    browser = Client()
+    browser.force_login(b.user("owner"))
+    for slug in (b.agency.slug, a.agency.slug):
+        assert browser.post(f"/a/{slug}/deadlines/dormant-logins/{deadline.pk}/").status_code == 404
+        response = b.client("owner").post(f"/api/v1/agencies/{slug}/deadlines/{deadline.pk}/dormant-login/", {},
+                                          format="json")
+        assert response.status_code == 404
+    with scope(agency=a.agency):
+        assert Deadline.objects.get(pk=deadline.pk).completed_at is None
+        assert Deadline.objects.filter(sub_account=account).count() == 1

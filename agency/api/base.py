@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiToken
 from agency.security import enrolment_needed, step_up_api_check
 from agency.tenancy import resolve_agency_access
+from agency.timezones import agency_zone_activate
 
 
 def api_token_of(request) -> ApiToken | None:
@@ -77,6 +78,7 @@ class _AgencyScopedMixin:
         self.agency = self.access.agency
         request.agency = self.agency
         request.agency_access = self.access
+        agency_zone_activate(self.agency)  # datetimes in the body carry the agency's offset
         self._scope_stack.enter_context(scope(agency=self.agency))
 
     def initial(self, request, *args, **kwargs):

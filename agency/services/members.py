@@ -34,7 +34,8 @@ def _send(invitation: Invitation, raw: str) -> None:
     context = {"agency": invitation.agency, "role": dict(Role.choices).get(invitation.role, invitation.role),
                "url": invitation_url(raw), "expires_at": invitation.expires_at,
                "invited_by": invitation.invited_by}
-    with translation.override(settings.LANGUAGE_CODE):
+    # The expiry in the agency's zone, whoever (or whichever process) sends the invitation.
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(invitation.agency.tz):
         subject = render_to_string("agency/invitation_subject.txt", context).strip()
         body = render_to_string("agency/invitation_email.txt", context)
     transaction.on_commit(lambda: send_mail(subject, body, None, [invitation.email]))

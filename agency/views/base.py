@@ -15,6 +15,7 @@ from django_scopes import scope
 from agency.exceptions import Conflict, DomainValidationError
 from agency.security import enrolment_needed, enrolment_redirect, step_up_redirect
 from agency.tenancy import AgencyAccess, resolve_agency_access
+from agency.timezones import agency_zone_activate
 
 FINAL_METHODS = ("dispatch", "setup_agency")
 
@@ -45,6 +46,7 @@ class AgencyScopedView(View):
         self.agency = self.access.agency
         request.agency = self.agency
         request.agency_access = self.access
+        agency_zone_activate(self.agency)  # every time on the page in the agency's zone
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:

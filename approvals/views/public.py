@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
@@ -174,6 +174,10 @@ class SignView(_SigningView):
             "title": _("Page timed out")}, lang=lang, status=403)
 
     def _page(self, request, req, lang, *, notice="", error="", status=200, done=None):
+        with timezone.override(req.agency.tz):  # the link's expiry in the agency's zone
+            return self._page_in_zone(request, req, lang, notice=notice, error=error, status=status, done=done)
+
+    def _page_in_zone(self, request, req, lang, *, notice, error, status, done):
         return _render(request, "approvals/sign.html", {
             "form_token": (self._entry(request) or {}).get("form", ""),
             "req": req, "content": req.content.get(lang) or {}, "notice": notice, "error": error, "done": done,

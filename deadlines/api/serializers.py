@@ -12,7 +12,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
     class Meta:
         model = Deadline
         fields = ["id", "sub_account", "sub_account_name", "task", "item", "kind", "kind_display", "rule", "label",
-                  "note", "effective_at", "due_at", "provisional", "working_days"]
+                  "note", "effective_at", "due_at", "provisional", "working_days", "completed_at", "sequence"]
         read_only_fields = fields
 
     def get_label(self, obj) -> str:
@@ -57,3 +57,17 @@ class ReminderRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReminderRule
         fields = ["id", "deadline_kind", "days_before", "channels", "recipient_roles", "notify_owner", "is_active"]
+
+
+class DormantLoginSerializer(serializers.Serializer):
+    """R5.1: the monthly login of a dormant account, as an operator records it."""
+
+    logged_in_at = serializers.DateTimeField(
+        required=False, help_text="When the login happened (default: now). Without an offset, the agency's time zone.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+
+
+class DormantLoginResultSerializer(serializers.Serializer):
+    done = DeadlineSerializer(help_text="The deadline just completed.")
+    next = DeadlineSerializer(allow_null=True, help_text="The next month's login (null once the account "
+                                                        "is no longer dormant).")

@@ -1,8 +1,10 @@
 import django_filters
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -11,8 +13,9 @@ from agency.exceptions import DomainValidationError
 from agency.filtering import EmptyMeansAnyFilterSet
 from agency.models import SubAccount
 from agency.services.imports import read_upload
-from deadlines.models import Alert, Deadline, ReminderRule
+from deadlines.models import Alert, Deadline, DeadlineKind, ReminderRule
 from deadlines.services.deadlines import reopen_request_create
+from deadlines.services.dormant import dormant_login_record
 from deadlines.services.monitoring import alert_update, metrics_ingest, metrics_parse_csv
 from deadlines.services.rules import reminder_rule_delete, reminder_rule_save, reminder_rules_effective
 from rulebook.policy import RULE_OF_FIELD, policy_for
@@ -21,6 +24,8 @@ from .serializers import (
     AlertSerializer,
     AlertStatusSerializer,
     DeadlineSerializer,
+    DormantLoginResultSerializer,
+    DormantLoginSerializer,
     MetricsIngestSerializer,
     ReminderRuleSerializer,
     ReopenRequestSerializer,
@@ -48,12 +53,30 @@ class DeadlineViewSet(AgencyScopedReadOnlyModelViewSet):
 
     serializer_class = DeadlineSerializer
     default_permission = "deadlines.view"
+    required_permissions = {"dormant_login": "subaccounts.edit"}
     filterset_class = DeadlineFilter
     ordering_fields = ["due_at", "kind", "id"]
     ordering = ["due_at", "id"]
 
     def get_queryset(self):
         return Deadline.objects.filter(agency=self.agency).select_related("sub_account")
+
+    @extend_schema(request=DormantLoginSerializer, responses={201: DormantLoginResultSerializer})
+    @action(detail=True, methods=["post"], url_path="dormant-login")
+    def dormant_login(self, request, pk=None):
+        """R5.1: record the monthly login of a dormant account on its open `dormant_login` deadline:
+        it is completed and the next month's deadline is created (409 if already done or missed)."""
+        deadline = self.get_object()
+        if deadline.kind != DeadlineKind.DORMANT_LOGIN:
+            raise NotFound(_("This deadline is not a dormant-account login."))
+        body = DormantLoginSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = dormant_login_record(agency=self.agency, deadline_id=deadline.pk, user=request.user,
+                                      logged_in_at=body.validated_data.get("logged_in_at"),
+                                      note=body.validated_data.get("note", ""))
+        return Response({"done": DeadlineSerializer(result.done).data,
+                         "next": DeadlineSerializer(result.next).data if result.next else None},
+                        status=status.HTTP_201_CREATED)
 
 
 class AlertViewSet(AgencyScopedReadOnlyModelViewSet):

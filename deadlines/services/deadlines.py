@@ -202,13 +202,16 @@ def deadlines_recompute(*, agency, change: dict | None = None, now: datetime | N
                     "provisional": provisional, "change": change or {"reason": "recount"}}
             deadline.data = {**(deadline.data or {}), "changes": [*(deadline.data or {}).get("changes", []), move]}
             deadline.due_at, deadline.provisional = due_at, provisional
+            deadline.sequence += 1  # the ICS event is replaced, not duplicated
+            deadline.updated_at = now  # bulk_update leaves auto_now fields alone
             changed += 1
             _reminders_move(deadline=deadline, tz=tz, now=now)
             if deadline.task_id:
                 changed_by_task.setdefault(deadline.task_id, []).append(
                     {"deadline": deadline.pk, "kind": deadline.kind, "account": deadline.sub_account.display_name,
                      "from": move["from"], "to": move["to"], "provisional": provisional})
-        Deadline.objects.bulk_update(stale, ["due_at", "provisional", "calendar_version", "data", "updated_at"],
+        Deadline.objects.bulk_update(stale, ["due_at", "provisional", "calendar_version", "data", "sequence",
+                                             "updated_at"],
                                      batch_size=500)
         tasks = {d.task_id: d.task for d in stale if d.task_id in changed_by_task}
         for task_id, moves in changed_by_task.items():

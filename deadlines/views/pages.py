@@ -10,13 +10,15 @@ from django.utils.translation import pgettext
 from django.views.generic import ListView, TemplateView
 
 from accounts.roles import Role
-from agency.exceptions import DomainValidationError
+from agency.exceptions import Conflict, DomainValidationError
 from agency.models import SubAccount
 from agency.services.imports import read_upload
+from agency.timezones import DATE, local_format, parse_local
 from agency.views.base import AgencyScopedView
 from deadlines import selectors
-from deadlines.models import Alert, AlertRule, DeadlineKind, ReminderRule
+from deadlines.models import Alert, AlertRule, Deadline, DeadlineKind, ReminderRule
 from deadlines.services.deadlines import reopen_possible_from, reopen_request_create
+from deadlines.services.dormant import dormant_login_record
 from deadlines.services.feed import calendar_feed_get, calendar_feed_rotate
 from deadlines.services.monitoring import alert_update, metrics_ingest, metrics_parse_csv
 from deadlines.services.rules import (
@@ -146,9 +148,12 @@ class AccountTimelineView(AgencyScopedView, TemplateView):
 
     def get_context_data(self, **kwargs):
         account = self.get_account()
+        timeline = selectors.account_timeline(agency=self.agency, sub_account=account)
+        open_login = next((d for d in timeline["deadlines"]
+                           if d.kind == DeadlineKind.DORMANT_LOGIN and d.completed_at is None), None)
         return super().get_context_data(account=account, now=timezone.now(), possible_from=reopen_possible_from(
-            agency=self.agency, sub_account=account), **selectors.account_timeline(agency=self.agency,
-                                                                                  sub_account=account), **kwargs)
+            agency=self.agency, sub_account=account), open_dormant_login=open_login,
+            can_record_login=self.access.can("subaccounts.edit"), **timeline, **kwargs)
 
     def post(self, request, pk):
         account = self.get_account()
@@ -156,6 +161,42 @@ class AccountTimelineView(AgencyScopedView, TemplateView):
                               reason=request.POST.get("reason", ""))
         messages.success(request, _("The reopening request for %(a)s was recorded.") % {"a": account.display_name})
         return _redirect("account_timeline", self.agency, pk=pk)
+
+
+class DormantLoginView(AgencyScopedView):
+    """R5.1: an operator records the monthly login of a dormant account (the form on its timeline)."""
+
+    required_permission = "subaccounts.edit"
+
+    def post(self, request, pk):
+        deadline = get_object_or_404(Deadline.objects.select_related("sub_account"), pk=pk,
+                                     kind=DeadlineKind.DORMANT_LOGIN)
+        back = _redirect("account_timeline", self.agency, pk=deadline.sub_account_id)
+        written = request.POST.get("logged_in_at", "").strip()
+        try:
+            logged_in_at = parse_local(written, self.agency) if written else None
+        except ValueError:
+            messages.error(request, _("The login was not recorded: “%(value)s” is not a date and time "
+                                      "(write it as 2026-03-30 11:00).") % {"value": written})
+            return back
+        try:
+            result = dormant_login_record(agency=self.agency, deadline_id=deadline.pk, user=request.user,
+                                          logged_in_at=logged_in_at, note=request.POST.get("note", ""))
+        except DomainValidationError as exc:
+            reasons = " ".join(str(m) for field in exc.details.values() for m in field)
+            messages.error(request, f"{exc.message} {reasons}".strip())
+            return back
+        except Conflict as exc:
+            messages.error(request, str(exc.message))
+            return back
+        if result.next is not None:
+            messages.success(request, _("Login recorded for %(a)s. The next login is due by %(d)s.")
+                             % {"a": deadline.sub_account.display_name,
+                                "d": local_format(result.next.due_at, self.agency, DATE)})
+        else:
+            messages.success(request, _("Login recorded for %(a)s. The account is no longer dormant: no further "
+                                        "login is required.") % {"a": deadline.sub_account.display_name})
+        return back
 
 
 class PolicyView(AgencyScopedView, TemplateView):

@@ -83,7 +83,8 @@ def render_message(message: OutboundMessage) -> tuple[str, str]:
     context = dict(message.params or {})
     context.setdefault("site_url", settings.SITE_URL)
     context.update(unseal(message.sealed))  # the one place a sealed secret is read: for the transport
-    with translation.override(message.language or settings.LANGUAGE_CODE):
+    # No request in a worker: the agency's zone is set here for any time a template shows.
+    with translation.override(message.language or settings.LANGUAGE_CODE), timezone.override(message.agency.tz):
         body = message.body
         if not body:
             body = _render(f"notifications/{message.template_code}.txt", context)
