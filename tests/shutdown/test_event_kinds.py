@@ -32,6 +32,8 @@ STORED = {
     "signature.code_sent", "signature.code_wrong", "signature.signed", "signature.declined",
     "item.excluded_by_owner", "tier.opened", "item.retried", "tier.complete", "tier.closed",
     "item.expected_recomputed", "deadline.recomputed", "signature.link_shown", "signatures.tier_ready",
+    "preparation.ticked", "preparation.waived", "shell.started", "shell.cancelled", "unbinding.confirmed",
+    "recommendation.overridden",
 }
 
 
