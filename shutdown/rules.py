@@ -223,7 +223,7 @@ _STRATEGY_ORDER = [Strategy.SHUTDOWN, Strategy.RESTRICT, Strategy.DORMANT, Strat
 # an empty field weighs nothing.
 DECISION_WEIGHTS = {
     ("stage", "growing"): (gettext_lazy("Growing account: it still gains an audience; keep it rather than close it."),
-                           {"dormant": 2, "restrict": 1}),
+                           {"dormant": 2, "restrict": 2}),
     ("stage", "mature"): (gettext_lazy("Mature account: its audience is worth keeping; move its content to a "
                                        "sub-account and keep it as a funnel."), {"matrix": 2, "dormant": 1}),
     ("stage", "declining"): (gettext_lazy("Declining account: little is lost by closing it."), {"shutdown": 2}),

@@ -156,14 +156,18 @@ def preparation_gate(*, agency: Agency, tier: Tier) -> str | None:
     waived. The refusal names the accounts and their missing phases. Two queries."""
     if tier.task.strategy != Strategy.SHUTDOWN:
         return None
-    items = list(TaskItem.objects.filter(tier=tier, state=ItemState.APPROVED).order_by("pk")
-                 .values_list("pk", "sub_account__display_name"))
-    if not items:
+    return preparation_waiting(items=TaskItem.objects.filter(tier=tier), tier_name=tier.display_name)
+
+
+def preparation_waiting(*, items, tier_name: str) -> str | None:
+    """What the approved items among `items` still wait for (R9.1), in words; None when nothing."""
+    approved = items.filter(state=ItemState.APPROVED)
+    rows = list(approved.order_by("pk").values_list("pk", "sub_account__display_name"))
+    if not rows:
         return None
-    settled = set(ItemPreparation.objects.filter(item__tier=tier, item__state=ItemState.APPROVED)
-                  .values_list("item_id", "phase"))
+    settled = set(ItemPreparation.objects.filter(item__in=approved).values_list("item_id", "phase"))
     missing = []
-    for pk, name in items:
+    for pk, name in rows:
         left = [str(p.label) for p in PHASES if (pk, p.value) not in settled]
         if left:
             missing.append((name, ", ".join(left)))
@@ -171,7 +175,42 @@ def preparation_gate(*, agency: Agency, tier: Tier) -> str | None:
         return None
     return _("Preparation (R9.1) is not finished for %(n)s account(s) of tier “%(tier)s”: %(list)s. Tick or waive "
              "these phases in the task's preparation checklist first.") % {
-        "n": len(missing), "tier": tier.display_name, "list": _names(missing)}
+        "n": len(missing), "tier": tier_name, "list": _names(missing)}
+
+
+def shell_waiting(*, agency: Agency, items, tier_name: str) -> str | None:
+    """R9.2: the approved items among `items` still in their shell transition, in words."""
+    now = timezone.now()
+    waiting = list(items.filter(state=ItemState.APPROVED, shell_transition_until__gt=now)
+                   .order_by("shell_transition_until", "pk")
+                   .values_list("sub_account__display_name", "shell_transition_until"))
+    if not waiting:
+        return None
+    tz = agency.tz
+    latest = max(until for _name, until in waiting)
+    return _("Shell transition (R9.2) in tier “%(tier)s”: %(list)s. The tier waits until %(date)s, or move these "
+             "accounts to a later tier.") % {
+        "tier": tier_name,
+        "list": _names([(name, _("empty shell until %(d)s") % {"d": until.astimezone(tz).strftime("%Y-%m-%d")})
+                        for name, until in waiting]),
+        "date": latest.astimezone(tz).strftime("%Y-%m-%d")}
+
+
+def next_tier_waiting(*, agency: Agency, task: ShutdownTask) -> list[str]:
+    """What the next tier to open waits for (the same words as its gates); the items without a
+    tier when the task has none yet (execution then makes them one tier)."""
+    if task.strategy != Strategy.SHUTDOWN or task.state not in (TaskState.APPROVED, TaskState.EXECUTING):
+        return []
+    tier = Tier.objects.filter(task=task, state=Tier.State.PENDING).select_related("task").order_by(
+        "position").first()
+    if tier is not None:
+        items, name = TaskItem.objects.filter(tier=tier), tier.display_name
+    elif task.state == TaskState.APPROVED:
+        items, name = TaskItem.objects.filter(task=task, tier__isnull=True), _("All accounts")
+    else:
+        return []
+    return [r for r in (preparation_waiting(items=items, tier_name=name),
+                        shell_waiting(agency=agency, items=items, tier_name=name)) if r]
 
 
 # --- R9.2 shell transition ---------------------------------------------------------------------
@@ -179,19 +218,7 @@ def preparation_gate(*, agency: Agency, tier: Tier) -> str | None:
 
 def shell_transition_gate(*, agency: Agency, tier: Tier) -> str | None:
     """R9.2 tier gate: an item in a shell transition is shut down only at its end; its tier waits."""
-    now = timezone.now()
-    waiting = list(TaskItem.objects.filter(tier=tier, state=ItemState.APPROVED, shell_transition_until__gt=now)
-                   .order_by("shell_transition_until", "pk")
-                   .values_list("sub_account__display_name", "shell_transition_until"))
-    if not waiting:
-        return None
-    tz = agency.tz
-    latest = max(until for _name, until in waiting)
-    return _("Shell transition (R9.2): %(list)s. The tier waits until %(date)s, or move these accounts to a later "
-             "tier.") % {
-        "list": _names([(name, _("empty shell until %(d)s") % {"d": until.astimezone(tz).strftime("%Y-%m-%d")})
-                        for name, until in waiting]),
-        "date": latest.astimezone(tz).strftime("%Y-%m-%d")}
+    return shell_waiting(agency=agency, items=TaskItem.objects.filter(tier=tier), tier_name=tier.display_name)
 
 
 def _lock_item(item: TaskItem) -> TaskItem:
@@ -314,5 +341,6 @@ def recommendation_override(*, agency: Agency, item: TaskItem, actor, reason: st
 
 
 __all__ = ["preparation_mark", "preparation_of", "preparation_summary", "preparation_gate", "shell_transition_gate",
+           "next_tier_waiting",
            "shell_transition_start", "shell_transition_cancel", "unbinding_confirm", "recommendation_override",
            "PREPARABLE_ITEM_STATES"]

@@ -5,16 +5,14 @@ from django import template
 
 from rulebook.policy import policy_for
 from shutdown import rules
-from shutdown.models import PreparationPhase, Strategy, Tier
+from shutdown.models import PreparationPhase, Strategy
 from shutdown.services.preparation import (
     CLOSED_TASK_STATES,
     PREPARABLE_ITEM_STATES,
-    preparation_gate,
+    next_tier_waiting,
     preparation_of,
     preparation_summary,
-    shell_transition_gate,
 )
-from shutdown.states import TaskState
 
 register = template.Library()
 
@@ -31,13 +29,7 @@ def preparation_panel(context, task):
     phases = list(PreparationPhase)
     rows = [{"item": item, "preparable": item.state in PREPARABLE_ITEM_STATES,
              "phases": [(phase, marks.get(item.pk, {}).get(phase.value)) for phase in phases]} for item in items]
-    waiting = []
-    if task.state in (TaskState.APPROVED, TaskState.EXECUTING):
-        tier = Tier.objects.filter(task=task, state=Tier.State.PENDING).select_related("task").order_by(
-            "position").first()
-        if tier is not None:
-            waiting = [r for gate in (preparation_gate, shell_transition_gate)
-                       if (r := gate(agency=agency, tier=tier))]
+    waiting = next_tier_waiting(agency=agency, task=task)
     policy = policy_for(agency)
     return {"rows": rows, "phases": phases, "summary": preparation_summary(task=task), "waiting": waiting,
             "open": task.state not in CLOSED_TASK_STATES,
