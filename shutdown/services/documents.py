@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency
@@ -21,8 +21,8 @@ from shutdown.states import TaskState
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 # Evidence that comes with a confirmation (who confirmed what): uploaded only through it
 # (R1.3 unbinding: shutdown.services.preparation.unbinding_confirm; R9.1 preparation ticks).
-CONFIRMATION_KINDS = {DocumentKind.UNBINDING_EVIDENCE: _lazy("confirm the unbinding on the item's page"),
-                      DocumentKind.PREPARATION_EVIDENCE: _lazy("tick the phase in the preparation checklist")}
+CONFIRMATION_KINDS = {DocumentKind.UNBINDING_EVIDENCE: gettext_lazy("confirm the unbinding on the item's page"),
+                      DocumentKind.PREPARATION_EVIDENCE: gettext_lazy("tick the phase in the preparation checklist")}
 
 
 def upload_check(upload, *, field: str = "file") -> tuple[str, str, str]:

@@ -137,6 +137,14 @@ def preparation_of(*, item_ids) -> dict[int, dict[str, ItemPreparation]]:
     return out
 
 
+def preparation_states(*, task: ShutdownTask) -> dict[int, dict[str, str]]:
+    """item → phase → "done" / "waived" for a whole task (one query; the signing page's content)."""
+    out: dict[int, dict[str, str]] = {}
+    for item_id, phase, state in ItemPreparation.objects.filter(task=task).values_list("item_id", "phase", "state"):
+        out.setdefault(item_id, {})[phase] = state
+    return out
+
+
 def preparation_summary(*, task: ShutdownTask) -> list[dict]:
     """Per phase: how many of the task's items being prepared have it done, waived, still to do."""
     total = TaskItem.objects.filter(task=task, state__in=PREPARABLE_ITEM_STATES).count()
@@ -286,10 +294,10 @@ def shell_transition_cancel(*, agency: Agency, item: TaskItem, actor, reason: st
 # --- R1.3 third-party unbinding -----------------------------------------------------------------
 
 
-def unbinding_confirm(*, agency: Agency, item: TaskItem, actor, note: str, upload) -> TaskItem:
+def unbinding_confirm(*, agency: Agency, item: TaskItem, actor, note: str, upload, publish: bool = True) -> TaskItem:
     """R1.3: an operator confirms that a third-party authorised account was unbound on the original
     platform (安全中心-应用授权管理), with evidence. The pre-check blocker is resolved and the
-    item is checked again."""
+    item is checked again (`publish=False`: the caller runs the check, as the demo seed does)."""
     note = (note or "").strip()
     if not note:
         raise DomainValidationError(_("Say how the unbinding was done (date, platform, who)."),
@@ -314,7 +322,7 @@ def unbinding_confirm(*, agency: Agency, item: TaskItem, actor, note: str, uploa
         event_record(agency=agency, task=task, item=item, actor=actor, kind=EventKind.UNBINDING_CONFIRMED,
                      data={"note": note, "document_sha256": document.sha256, "resolved": resolved})
         if item.state in CHECKABLE_ITEM_STATES:
-            precheck_start(agency=agency, task=task, actor=actor, item_ids=[item.pk])
+            precheck_start(agency=agency, task=task, actor=actor, item_ids=[item.pk], publish=publish)
     return item
 
 
@@ -341,6 +349,6 @@ def recommendation_override(*, agency: Agency, item: TaskItem, actor, reason: st
 
 
 __all__ = ["preparation_mark", "preparation_of", "preparation_summary", "preparation_gate", "shell_transition_gate",
-           "next_tier_waiting",
+           "next_tier_waiting", "preparation_states",
            "shell_transition_start", "shell_transition_cancel", "unbinding_confirm", "recommendation_override",
            "PREPARABLE_ITEM_STATES"]
