@@ -11,10 +11,15 @@ from accounts.models import Membership
 from accounts.roles import Role
 from agency.models import AccountKind, Platform, Region, SubAccount
 from shutdown.models import Blocker, DocumentKind, PreparationPhase, ShutdownTask, TaskItem
-from shutdown.services.preparation import UNBINDING_CODE, preparation_mark, shell_transition_start, unbinding_confirm
 from shutdown.services.blockers import blocker_appeal, blocker_resolve
 from shutdown.services.documents import document_upload
 from shutdown.services.precheck import precheck_run, precheck_start
+from shutdown.services.preparation import (
+    UNBINDING_CODE,
+    preparation_mark,
+    shell_transition_start,
+    unbinding_confirm,
+)
 from shutdown.services.tasks import OPEN_TASK_STATES, item_update, task_create
 from shutdown.states import INACTIVE_ITEM_STATES
 
@@ -33,8 +38,7 @@ def _pick_accounts() -> list[int]:
     for platform in Platform.values:
         ids += list(free.filter(platform=platform).order_by("pk").values_list("pk", flat=True)[:PER_PLATFORM])
     # make sure the special cases are on show: enterprise, international, inheritance, high risk
-    for condition in ({"kind": AccountKind.ENTERPRISE}, {"kind": AccountKind.THIRD_PARTY},
-                      {"region": Region.INTERNATIONAL},
+    for condition in ({"kind": AccountKind.ENTERPRISE}, {"region": Region.INTERNATIONAL},
                       {"owner_relation": "heir"}, {"high_risk": True}, {"hosted_topics__gt": 0}):
         extra = free.filter(**condition).exclude(pk__in=ids).order_by("pk").values_list("pk", flat=True).first()
         if extra:
