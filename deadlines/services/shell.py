@@ -21,9 +21,13 @@ from rulebook.policy import policy_for
 
 SHELL_KINDS = (DeadlineKind.SHELL_TRANSITION, DeadlineKind.SHELL_CHECKIN)
 CHECKIN_LABEL = _("Follower migration check-in (month %(n)s of %(m)s)")
-CHECKIN_NOTE = _("Check how many followers have moved to the other platforms; the account stays an empty shell.")
+CHECKIN_NOTE = _(
+    "Check how many followers have moved to the other platforms; the account stays an empty shell."
+)
 END_LABEL = _("Shell transition ends: the shutdown is due")
-END_NOTE = _("The account's tier may open from this date; the shutdown's own countdowns start when it takes effect.")
+END_NOTE = _(
+    "The account's tier may open from this date; the shutdown's own countdowns start when it takes effect."
+)
 
 
 def _en(text) -> str:
@@ -31,15 +35,18 @@ def _en(text) -> str:
         return str(text)
 
 
-def shell_deadlines_set(*, agency, item, started_at: datetime | None, until: datetime | None) -> list[Deadline]:
+def shell_deadlines_set(
+    *, agency, item, started_at: datetime | None, until: datetime | None
+) -> list[Deadline]:
     """Replace the item's open shell deadlines: withdraw them (and their pending reminders), then,
     when a transition runs (`until`), store its check-ins and its end with reminders."""
     with transaction.atomic():
         stale = Deadline.objects.filter(item=item, kind__in=SHELL_KINDS, completed_at__isnull=True)
         refs = [f"deadline:{pk}" for pk in stale.values_list("pk", flat=True)]
         if refs:
-            OutboundMessage.objects.filter(agency=agency, ref__in=refs, status=OutboundMessage.Status.PENDING).update(
-                status=OutboundMessage.Status.CANCELLED)
+            OutboundMessage.objects.filter(
+                agency=agency, ref__in=refs, status=OutboundMessage.Status.PENDING
+            ).update(status=OutboundMessage.Status.CANCELLED)
             stale.delete()
         if until is None:
             return []
@@ -49,16 +56,37 @@ def shell_deadlines_set(*, agency, item, started_at: datetime | None, until: dat
         rows = []
         n = 1
         while (due := _add_months(local_start, n * interval)) < until:
-            rows.append(Deadline(
-                agency=agency, sub_account_id=item.sub_account_id, task_id=item.task_id, item=item,
-                kind=DeadlineKind.SHELL_CHECKIN, rule="R9.2",
-                label=_en(CHECKIN_LABEL) % {"n": n * interval, "m": policy.shell_months}, note=_en(CHECKIN_NOTE),
-                effective_at=started_at, due_at=due, data={"checkin": n}))
+            rows.append(
+                Deadline(
+                    agency=agency,
+                    sub_account_id=item.sub_account_id,
+                    task_id=item.task_id,
+                    item=item,
+                    kind=DeadlineKind.SHELL_CHECKIN,
+                    rule="R9.2",
+                    label=_en(CHECKIN_LABEL) % {"n": n * interval, "m": policy.shell_months},
+                    note=_en(CHECKIN_NOTE),
+                    effective_at=started_at,
+                    due_at=due,
+                    data={"checkin": n},
+                )
+            )
             n += 1
-        rows.append(Deadline(
-            agency=agency, sub_account_id=item.sub_account_id, task_id=item.task_id, item=item,
-            kind=DeadlineKind.SHELL_TRANSITION, rule="R9.2", label=_en(END_LABEL), note=_en(END_NOTE),
-            effective_at=started_at, due_at=until, data={"months": policy.shell_months}))
+        rows.append(
+            Deadline(
+                agency=agency,
+                sub_account_id=item.sub_account_id,
+                task_id=item.task_id,
+                item=item,
+                kind=DeadlineKind.SHELL_TRANSITION,
+                rule="R9.2",
+                label=_en(END_LABEL),
+                note=_en(END_NOTE),
+                effective_at=started_at,
+                due_at=until,
+                data={"months": policy.shell_months},
+            )
+        )
         Deadline.objects.bulk_create(rows)
         if any(d.pk is None for d in rows):
             rows = list(Deadline.objects.filter(item=item, kind__in=SHELL_KINDS, completed_at__isnull=True))

@@ -27,10 +27,21 @@ def preparation_panel(context, task):
     items = [row[0] for row in context.get("rows") or []]
     marks = preparation_of(item_ids=[i.pk for i in items])
     phases = list(PreparationPhase)
-    rows = [{"item": item, "preparable": item.state in PREPARABLE_ITEM_STATES,
-             "phases": [(phase, marks.get(item.pk, {}).get(phase.value)) for phase in phases]} for item in items]
+    rows = [
+        {
+            "item": item,
+            "preparable": item.state in PREPARABLE_ITEM_STATES,
+            "phases": [(phase, marks.get(item.pk, {}).get(phase.value)) for phase in phases],
+        }
+        for item in items
+    ]
     waiting = next_tier_waiting(agency=agency, task=task)
     policy = policy_for(agency)
-    return {"rows": rows, "phases": phases, "summary": preparation_summary(task=task), "waiting": waiting,
-            "open": task.state not in CLOSED_TASK_STATES,
-            "fan_profile": rules.FAN_PROFILE_STEP % {"d": policy.fan_profile_days}}
+    return {
+        "rows": rows,
+        "phases": phases,
+        "summary": preparation_summary(task=task),
+        "waiting": waiting,
+        "open": task.state not in CLOSED_TASK_STATES,
+        "fan_profile": rules.FAN_PROFILE_STEP % {"d": policy.fan_profile_days},
+    }

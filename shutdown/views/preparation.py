@@ -33,9 +33,16 @@ class PreparationMarkView(AgencyScopedView):
         task = get_object_or_404(ShutdownTask, pk=pk)
         post = request.POST
         count = preparation.preparation_mark(
-            agency=self.agency, task=task, actor=request.user, phase=post.get("phase", ""),
-            item_ids=_ids(post.getlist("item")), all_items=post.get("all_items") == "1",
-            waive=post.get("mark") == "waived", note=post.get("note", ""), upload=request.FILES.get("file"))
+            agency=self.agency,
+            task=task,
+            actor=request.user,
+            phase=post.get("phase", ""),
+            item_ids=_ids(post.getlist("item")),
+            all_items=post.get("all_items") == "1",
+            waive=post.get("mark") == "waived",
+            note=post.get("note", ""),
+            upload=request.FILES.get("file"),
+        )
         messages.success(request, _("Preparation recorded for %(n)s account(s).") % {"n": count})
         return _back(request, self.agency, task)
 
@@ -53,22 +60,38 @@ class ItemPreparationView(AgencyScopedView):
         if action not in ITEM_ACTIONS:
             raise Http404
         task = get_object_or_404(ShutdownTask, pk=pk)
-        item = get_object_or_404(TaskItem.objects.select_related("task", "sub_account"), task=task, pk=item_id)
+        item = get_object_or_404(
+            TaskItem.objects.select_related("task", "sub_account"), task=task, pk=item_id
+        )
         post, agency, user = request.POST, self.agency, request.user
         if action == "shell_start":
-            item = preparation.shell_transition_start(agency=agency, item=item, actor=user, note=post.get("note", ""))
+            item = preparation.shell_transition_start(
+                agency=agency, item=item, actor=user, note=post.get("note", "")
+            )
             done = _("Shell transition chosen: the shutdown is scheduled for %(d)s.") % {
-                "d": item.shell_transition_until.astimezone(agency.tz).strftime("%Y-%m-%d")}
+                "d": item.shell_transition_until.astimezone(agency.tz).strftime("%Y-%m-%d")
+            }
         elif action == "shell_cancel":
-            preparation.shell_transition_cancel(agency=agency, item=item, actor=user, reason=post.get("reason", ""))
+            preparation.shell_transition_cancel(
+                agency=agency, item=item, actor=user, reason=post.get("reason", "")
+            )
             done = _("Shell transition cancelled.")
         elif action == "unbinding":
-            preparation.unbinding_confirm(agency=agency, item=item, actor=user, note=post.get("note", ""),
-                                          upload=request.FILES.get("file"))
+            preparation.unbinding_confirm(
+                agency=agency,
+                item=item,
+                actor=user,
+                note=post.get("note", ""),
+                upload=request.FILES.get("file"),
+            )
             done = _("Unbinding confirmed: the account is being checked again.")
         else:
-            preparation.recommendation_override(agency=agency, item=item, actor=user, reason=post.get("reason", ""))
+            preparation.recommendation_override(
+                agency=agency, item=item, actor=user, reason=post.get("reason", "")
+            )
             done = _("Reason recorded.")
         messages.success(request, done)
-        back = reverse("shutdown:item_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk, "item_id": item.pk})
+        back = reverse(
+            "shutdown:item_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk, "item_id": item.pk}
+        )
         return HttpResponseRedirect(back + "#preparation")

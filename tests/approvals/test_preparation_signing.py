@@ -22,8 +22,13 @@ def _no_quiet_hours(settings):
 def test_the_signing_page_shows_the_preparation_phases_and_the_shell_transition(world_a):
     task = make_task(world_a, items=1)
     with scope(agency=world_a.agency):
-        preparation_mark(agency=world_a.agency, task=task, actor=world_a.user("operator"),
-                         phase=PreparationPhase.EXPORT_INTERACTION, all_items=True)
+        preparation_mark(
+            agency=world_a.agency,
+            task=task,
+            actor=world_a.user("operator"),
+            phase=PreparationPhase.EXPORT_INTERACTION,
+            all_items=True,
+        )
         item = TaskItem.objects.select_related("task", "sub_account").get(task=task)
         shell_transition_start(agency=world_a.agency, item=item, actor=None)
         task_submit(agency=world_a.agency, task=task, actor=world_a.user("operator"))
@@ -33,6 +38,6 @@ def test_the_signing_page_shows_the_preparation_phases_and_the_shell_transition(
     path = next(iter(links(world_a, task).values()))
     english = open_link(Phone(), path + "?lang=en")[1].content.decode()
     assert "Preparation before the shutdown (R9.1)" in english
-    assert "Export the last six months of interaction data: <span class=\"pill ok\">done" in english
-    assert "Back up drafts locally: <span class=\"pill bad\">to do" in english
+    assert 'Export the last six months of interaction data: <span class="pill ok">done' in english
+    assert 'Back up drafts locally: <span class="pill bad">to do' in english
     assert "stays an empty shell until" in english

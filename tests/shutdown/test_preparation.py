@@ -29,8 +29,10 @@ def url(world, name, **kwargs):
 @pytest.fixture
 def approved(world_a):
     """An approved full-shutdown task of two clean accounts, nothing prepared yet."""
-    accounts = [SubAccountFactory(agency=world_a.agency, display_name=name, **clean())
-                for name in ("小鹿美食日记", "星河旅拍")]
+    accounts = [
+        SubAccountFactory(agency=world_a.agency, display_name=name, **clean())
+        for name in ("小鹿美食日记", "星河旅拍")
+    ]
     return approve(world_a, run_precheck(world_a, make_task(world_a, accounts)), prepared=False)
 
 
@@ -45,8 +47,13 @@ def _items(world, task):
 def test_tier_waits_for_the_preparation_checklist_naming_accounts_and_phases(world_a, approved):
     items = _items(world_a, approved)
     with world_a.scope():
-        preparation.preparation_mark(agency=world_a.agency, task=approved, actor=world_a.user("operator"),
-                                     phase=PreparationPhase.EXPORT_INTERACTION, all_items=True)
+        preparation.preparation_mark(
+            agency=world_a.agency,
+            task=approved,
+            actor=world_a.user("operator"),
+            phase=PreparationPhase.EXPORT_INTERACTION,
+            all_items=True,
+        )
         with pytest.raises(Conflict) as refused:
             execution.execution_start(agency=world_a.agency, task=approved, actor=world_a.user("operator"))
         message = str(refused.value.message)
@@ -57,19 +64,39 @@ def test_tier_waits_for_the_preparation_checklist_naming_accounts_and_phases(wor
         approved.refresh_from_db()
         assert approved.state == TaskState.APPROVED  # nothing changed
         # the rest: one ticked for both, one waived for one account with a reason, ticked for the other
-        preparation.preparation_mark(agency=world_a.agency, task=approved, actor=world_a.user("operator"),
-                                     phase=PreparationPhase.BACKUP_DRAFTS, item_ids=[i.pk for i in items])
-        preparation.preparation_mark(agency=world_a.agency, task=approved, actor=world_a.user("operator"),
-                                     phase=PreparationPhase.REMOVE_AUTHORISATIONS, item_ids=[items[0].pk],
-                                     waive=True, note="从未授权第三方应用")
+        preparation.preparation_mark(
+            agency=world_a.agency,
+            task=approved,
+            actor=world_a.user("operator"),
+            phase=PreparationPhase.BACKUP_DRAFTS,
+            item_ids=[i.pk for i in items],
+        )
+        preparation.preparation_mark(
+            agency=world_a.agency,
+            task=approved,
+            actor=world_a.user("operator"),
+            phase=PreparationPhase.REMOVE_AUTHORISATIONS,
+            item_ids=[items[0].pk],
+            waive=True,
+            note="从未授权第三方应用",
+        )
         with pytest.raises(Conflict) as still:
             execution.execution_start(agency=world_a.agency, task=approved, actor=None)
         assert "星河旅拍" in str(still.value.message) and "小鹿美食日记" not in str(still.value.message)
-        preparation.preparation_mark(agency=world_a.agency, task=approved, actor=world_a.user("operator"),
-                                     phase=PreparationPhase.REMOVE_AUTHORISATIONS, item_ids=[items[1].pk])
+        preparation.preparation_mark(
+            agency=world_a.agency,
+            task=approved,
+            actor=world_a.user("operator"),
+            phase=PreparationPhase.REMOVE_AUTHORISATIONS,
+            item_ids=[items[1].pk],
+        )
         task = execution.execution_start(agency=world_a.agency, task=approved, actor=None)
         assert task.state == TaskState.EXECUTING
-        kinds = list(TaskEvent.objects.filter(task=task, kind__startswith="preparation.").values_list("kind", flat=True))
+        kinds = list(
+            TaskEvent.objects.filter(task=task, kind__startswith="preparation.").values_list(
+                "kind", flat=True
+            )
+        )
     assert kinds.count(EventKind.PREPARATION_TICKED) == 3 and kinds.count(EventKind.PREPARATION_WAIVED) == 1
 
 
@@ -77,14 +104,26 @@ def test_waiving_needs_a_reason_and_bad_input_changes_nothing(world_a, approved)
     items = _items(world_a, approved)
     with world_a.scope():
         with pytest.raises(DomainValidationError, match="Say why"):
-            preparation.preparation_mark(agency=world_a.agency, task=approved, actor=None, waive=True,
-                                         phase=PreparationPhase.BACKUP_DRAFTS, item_ids=[items[0].pk])
+            preparation.preparation_mark(
+                agency=world_a.agency,
+                task=approved,
+                actor=None,
+                waive=True,
+                phase=PreparationPhase.BACKUP_DRAFTS,
+                item_ids=[items[0].pk],
+            )
         with pytest.raises(DomainValidationError, match="phase"):
-            preparation.preparation_mark(agency=world_a.agency, task=approved, actor=None, phase="nope",
-                                         item_ids=[items[0].pk])
+            preparation.preparation_mark(
+                agency=world_a.agency, task=approved, actor=None, phase="nope", item_ids=[items[0].pk]
+            )
         with pytest.raises(DomainValidationError, match="not in this task"):
-            preparation.preparation_mark(agency=world_a.agency, task=approved, actor=None,
-                                         phase=PreparationPhase.BACKUP_DRAFTS, item_ids=[items[0].pk, 999999])
+            preparation.preparation_mark(
+                agency=world_a.agency,
+                task=approved,
+                actor=None,
+                phase=PreparationPhase.BACKUP_DRAFTS,
+                item_ids=[items[0].pk, 999999],
+            )
         assert not ItemPreparation.objects.exists()
 
 
@@ -95,16 +134,25 @@ def test_bulk_tick_from_the_task_page_with_one_note_and_evidence(world_a, approv
     assert 'id="preparation-form"' in page and "Preparation before the shutdown (R9.1)" in page
     assert "creator service centre" in page  # R2.4
     assert "Preparation (R9.1) is not finished for 2 account(s)" in page  # what the next tier waits for
-    response = client.post(url(world_a, "preparation_mark", pk=approved.pk), {
-        "item": [i.pk for i in items], "phase": PreparationPhase.BACKUP_DRAFTS, "mark": "done",
-        "note": "草稿已下载到 NAS", "file": upload(PNG, "backup.png")})
+    response = client.post(
+        url(world_a, "preparation_mark", pk=approved.pk),
+        {
+            "item": [i.pk for i in items],
+            "phase": PreparationPhase.BACKUP_DRAFTS,
+            "mark": "done",
+            "note": "草稿已下载到 NAS",
+            "file": upload(PNG, "backup.png"),
+        },
+    )
     assert response.status_code == 302
     with world_a.scope():
         marks = list(ItemPreparation.objects.filter(task=approved).select_related("document", "by"))
     assert len(marks) == 2
     assert {m.note for m in marks} == {"草稿已下载到 NAS"}
-    assert all(m.by == world_a.user("operator") and m.document and m.document.original_name == "backup.png"
-               for m in marks)
+    assert all(
+        m.by == world_a.user("operator") and m.document and m.document.original_name == "backup.png"
+        for m in marks
+    )
     page = client.get(url(world_a, "task_detail", pk=approved.pk)).content.decode()
     assert page.count('class="pill ok">done<') >= 2
     item_page = client.get(url(world_a, "item_detail", pk=approved.pk, item_id=items[0].pk)).content.decode()
@@ -116,23 +164,32 @@ def test_the_bulk_tick_refuses_a_foreign_item_and_a_reader(world_a, world_b, app
     other = make_task(world_b, items=1)
     foreign = _items(world_b, other)[0]
     client = world_a.client("operator")
-    response = client.post(url(world_a, "preparation_mark", pk=approved.pk),
-                           {"item": [foreign.pk], "phase": PreparationPhase.BACKUP_DRAFTS, "mark": "done"},
-                           HTTP_REFERER=url(world_a, "task_detail", pk=approved.pk))
+    response = client.post(
+        url(world_a, "preparation_mark", pk=approved.pk),
+        {"item": [foreign.pk], "phase": PreparationPhase.BACKUP_DRAFTS, "mark": "done"},
+        HTTP_REFERER=url(world_a, "task_detail", pk=approved.pk),
+    )
     assert response.status_code == 302
     with world_a.scope():
         assert not ItemPreparation.objects.exists()
     page = client.get(url(world_a, "task_detail", pk=approved.pk)).content.decode()
     assert "not in this task" in page
     auditor = world_a.client("auditor")
-    assert auditor.post(url(world_a, "preparation_mark", pk=approved.pk), {"all_items": "1"}).status_code == 403
+    assert (
+        auditor.post(url(world_a, "preparation_mark", pk=approved.pk), {"all_items": "1"}).status_code == 403
+    )
 
 
 def test_dormant_tasks_have_no_preparation_gate(world_a):
     accounts = [SubAccountFactory(agency=world_a.agency, **clean())]
-    task = approve(world_a, run_precheck(world_a, make_task(world_a, accounts, strategy="dormant")), prepared=False)
+    task = approve(
+        world_a, run_precheck(world_a, make_task(world_a, accounts, strategy="dormant")), prepared=False
+    )
     with world_a.scope():
-        assert execution.execution_start(agency=world_a.agency, task=task, actor=None).state == TaskState.EXECUTING
+        assert (
+            execution.execution_start(agency=world_a.agency, task=task, actor=None).state
+            == TaskState.EXECUTING
+        )
 
 
 # --- R9.2 shell transition -------------------------------------------------------------------------
@@ -140,7 +197,9 @@ def test_dormant_tasks_have_no_preparation_gate(world_a):
 
 def test_the_recommendation_proposes_a_shell_transition_for_a_large_audience():
     big = rules.recommend(sub_account=_ns(followers=DEFAULTS.shell_followers_threshold), policy=DEFAULTS)
-    small = rules.recommend(sub_account=_ns(followers=DEFAULTS.shell_followers_threshold - 1), policy=DEFAULTS)
+    small = rules.recommend(
+        sub_account=_ns(followers=DEFAULTS.shell_followers_threshold - 1), policy=DEFAULTS
+    )
     assert big.shell_transition and big.shell_months == 3
     assert any(r["rule"] == "R9.2" and "empty shell for 3 months" in r["reason"] for r in big.reasons)
     assert not small.shell_transition
@@ -149,8 +208,12 @@ def test_the_recommendation_proposes_a_shell_transition_for_a_large_audience():
 def test_no_shell_is_kept_after_the_shutdown(world_a):
     account = SubAccountFactory(agency=world_a.agency, followers=50000)
     with world_a.scope():
-        kinds = {c.kind for c in consequences_preview(agency=world_a.agency, sub_account=account, strategy="shutdown",
-                                                      effective_at=timezone.now())}
+        kinds = {
+            c.kind
+            for c in consequences_preview(
+                agency=world_a.agency, sub_account=account, strategy="shutdown", effective_at=timezone.now()
+            )
+        }
     assert "shell_transition" not in kinds
 
 
@@ -162,26 +225,40 @@ def test_shell_transition_schedules_the_shutdown_at_its_end(world_a, approved):
     start = datetime(2026, 3, 2, 10, 0, tzinfo=world_a.agency.tz)
     with time_machine.travel(start, tick=False), world_a.scope():
         for phase in PreparationPhase.values:
-            preparation.preparation_mark(agency=world_a.agency, task=approved, actor=None, phase=phase, all_items=True)
-        item = preparation.shell_transition_start(agency=world_a.agency, item=item, actor=world_a.user("operator"))
+            preparation.preparation_mark(
+                agency=world_a.agency, task=approved, actor=None, phase=phase, all_items=True
+            )
+        item = preparation.shell_transition_start(
+            agency=world_a.agency, item=item, actor=world_a.user("operator")
+        )
         assert item.shell_transition_until.astimezone(world_a.agency.tz).date() == date(2026, 6, 2)
         deadlines = list(Deadline.objects.filter(item=item).order_by("due_at"))
         assert [d.kind for d in deadlines] == ["shell_checkin", "shell_checkin", "shell_transition"]
         assert [d.due_at.astimezone(world_a.agency.tz).date() for d in deadlines] == [
-            date(2026, 4, 2), date(2026, 5, 2), date(2026, 6, 2)]
+            date(2026, 4, 2),
+            date(2026, 5, 2),
+            date(2026, 6, 2),
+        ]
         assert OutboundMessage.objects.filter(ref__in=[f"deadline:{d.pk}" for d in deadlines]).exists()
         with pytest.raises(Conflict) as refused:
             execution.execution_start(agency=world_a.agency, task=approved, actor=None)
-        assert "2026-06-02" in str(refused.value.message) and "Shell transition (R9.2)" in str(refused.value.message)
+        assert "2026-06-02" in str(refused.value.message) and "Shell transition (R9.2)" in str(
+            refused.value.message
+        )
         item.refresh_from_db()
         assert item.expected_effective_at >= item.shell_transition_until
         # the shutdown's own countdowns are not there yet
         assert not Deadline.objects.filter(item=item, kind="drafts_expire").exists()
-    with time_machine.travel(datetime(2026, 6, 3, 10, 0, tzinfo=world_a.agency.tz), tick=False), world_a.scope():
+    with (
+        time_machine.travel(datetime(2026, 6, 3, 10, 0, tzinfo=world_a.agency.tz), tick=False),
+        world_a.scope(),
+    ):
         execution.execution_start(agency=world_a.agency, task=approved, actor=None)
         done = execution.item_mark_done(agency=world_a.agency, item=item, actor=None)
         drafts = Deadline.objects.get(item=done, kind="drafts_expire")
-        assert drafts.due_at.astimezone(world_a.agency.tz).date() == date(2026, 7, 3)  # 30 days from the shutdown
+        assert drafts.due_at.astimezone(world_a.agency.tz).date() == date(
+            2026, 7, 3
+        )  # 30 days from the shutdown
 
 
 def test_cancelling_the_shell_transition_withdraws_its_check_ins(world_a, approved):
@@ -194,16 +271,22 @@ def test_cancelling_the_shell_transition_withdraws_its_check_ins(world_a, approv
         refs = [f"deadline:{pk}" for pk in Deadline.objects.filter(item=item).values_list("pk", flat=True)]
         with pytest.raises(DomainValidationError):
             preparation.shell_transition_cancel(agency=world_a.agency, item=item, actor=None, reason=" ")
-        preparation.shell_transition_cancel(agency=world_a.agency, item=item, actor=None, reason="粉丝已迁移完毕")
+        preparation.shell_transition_cancel(
+            agency=world_a.agency, item=item, actor=None, reason="粉丝已迁移完毕"
+        )
         assert not Deadline.objects.filter(item=item).exists()
-        assert not OutboundMessage.objects.filter(ref__in=refs, status=OutboundMessage.Status.PENDING).exists()
+        assert not OutboundMessage.objects.filter(
+            ref__in=refs, status=OutboundMessage.Status.PENDING
+        ).exists()
         assert TaskEvent.objects.filter(item=item, kind=EventKind.SHELL_TRANSITION_CANCELLED).exists()
 
 
 def test_shell_transition_from_the_item_page(world_a, approved):
     item = _items(world_a, approved)[0]
     client = world_a.client("operator")
-    response = client.post(url(world_a, "item_preparation", pk=approved.pk, item_id=item.pk, action="shell_start"))
+    response = client.post(
+        url(world_a, "item_preparation", pk=approved.pk, item_id=item.pk, action="shell_start")
+    )
     assert response.status_code == 302
     page = client.get(url(world_a, "item_detail", pk=approved.pk, item_id=item.pk)).content.decode()
     assert "the shutdown is scheduled for" in page
@@ -222,12 +305,25 @@ def test_third_party_account_is_blocked_until_the_unbinding_is_confirmed_with_ev
         assert blocker.rule == "R1.3" and "unbinding" in blocker.reason
         item = TaskItem.objects.select_related("task", "sub_account").get(task=task)
         with pytest.raises(DomainValidationError, match="confirmation"):  # not a plain upload
-            document_upload(agency=world_a.agency, task=task, item=item, actor=None, kind="unbinding_evidence",
-                            upload=upload(PNG, "x.png"))
+            document_upload(
+                agency=world_a.agency,
+                task=task,
+                item=item,
+                actor=None,
+                kind="unbinding_evidence",
+                upload=upload(PNG, "x.png"),
+            )
         with pytest.raises(DomainValidationError, match="evidence"):
-            preparation.unbinding_confirm(agency=world_a.agency, item=item, actor=None, note="已解绑", upload=None)
-        preparation.unbinding_confirm(agency=world_a.agency, item=item, actor=world_a.user("operator"),
-                                      note="2026-03-01 在安全中心-应用授权管理解除", upload=upload(PNG, "unbind.png"))
+            preparation.unbinding_confirm(
+                agency=world_a.agency, item=item, actor=None, note="已解绑", upload=None
+            )
+        preparation.unbinding_confirm(
+            agency=world_a.agency,
+            item=item,
+            actor=world_a.user("operator"),
+            note="2026-03-01 在安全中心-应用授权管理解除",
+            upload=upload(PNG, "unbind.png"),
+        )
         blocker.refresh_from_db()
         assert blocker.state == Blocker.State.RESOLVED
         assert TaskEvent.objects.filter(task=task, kind=EventKind.UNBINDING_CONFIRMED).exists()
@@ -242,8 +338,10 @@ def test_the_unbinding_form_is_on_a_third_party_item_page(world_a):
     client = world_a.client("operator")
     page = client.get(url(world_a, "item_detail", pk=task.pk, item_id=item.pk)).content.decode()
     assert "Confirm the unbinding" in page
-    client.post(url(world_a, "item_preparation", pk=task.pk, item_id=item.pk, action="unbinding"),
-                {"note": "已在原平台解绑", "file": upload(PNG, "proof.png")})
+    client.post(
+        url(world_a, "item_preparation", pk=task.pk, item_id=item.pk, action="unbinding"),
+        {"note": "已在原平台解绑", "file": upload(PNG, "proof.png")},
+    )
     with world_a.scope():
         assert Blocker.objects.get(task=task).state == Blocker.State.RESOLVED
 
@@ -254,10 +352,14 @@ def test_the_unbinding_form_is_on_a_third_party_item_page(world_a):
 @pytest.mark.parametrize("days_after_end,blocked", [(-1, True), (0, True), (1, False)])
 def test_a_contract_ending_today_has_not_expired(world_a, days_after_end, blocked):
     today = timezone.now().astimezone(world_a.agency.tz).date()
-    account = SubAccountFactory(agency=world_a.agency, **clean(mcn_contract_end=today - timedelta(days=days_after_end)))
+    account = SubAccountFactory(
+        agency=world_a.agency, **clean(mcn_contract_end=today - timedelta(days=days_after_end))
+    )
     task = run_precheck(world_a, make_task(world_a, [account]))
     with world_a.scope():
-        codes = set(Blocker.objects.filter(task=task, state=Blocker.State.OPEN).values_list("code", flat=True))
+        codes = set(
+            Blocker.objects.filter(task=task, state=Blocker.State.OPEN).values_list("code", flat=True)
+        )
     assert ("permissions.mcn_contract_active" in codes) is blocked
 
 
@@ -283,8 +385,16 @@ def test_the_contract_blocker_clears_the_day_after_the_end(world_a):
 def _ns(**overrides):
     from types import SimpleNamespace
 
-    base = {"followers": 500, "unwithdrawn_earnings": 0, "pending_ad_revenue": 0, "pending_orders": 0,
-            "high_risk": False, "stage": "", "income_need": "", "content_cost": ""}
+    base = {
+        "followers": 500,
+        "unwithdrawn_earnings": 0,
+        "pending_ad_revenue": 0,
+        "pending_orders": 0,
+        "high_risk": False,
+        "stage": "",
+        "income_need": "",
+        "content_cost": "",
+    }
     return SimpleNamespace(**{**base, **overrides})
 
 
@@ -295,20 +405,26 @@ def test_stage_income_need_and_content_cost_are_weighed_with_reasons():
     assert growing.strategy != "shutdown"
     texts = " ".join(r["reason"] for r in growing.reasons if r["rule"] == "R9.4")
     assert "Growing account" in texts and "must keep earning" in texts
-    declining = rules.recommend(sub_account=_ns(followers=50000, stage="declining", income_need="low",
-                                                content_cost="high"), policy=DEFAULTS)
+    declining = rules.recommend(
+        sub_account=_ns(followers=50000, stage="declining", income_need="low", content_cost="high"),
+        policy=DEFAULTS,
+    )
     assert "Declining account" in " ".join(r["reason"] for r in declining.reasons)
 
 
 def test_the_override_of_the_recommendation_keeps_a_reason(world_a):
-    account = SubAccountFactory(agency=world_a.agency, **clean(stage="growing", income_need="high", followers=50000))
+    account = SubAccountFactory(
+        agency=world_a.agency, **clean(stage="growing", income_need="high", followers=50000)
+    )
     task = run_precheck(world_a, make_task(world_a, [account]))
     item = _items(world_a, task)[0]
     client = world_a.client("operator")
     page = client.get(url(world_a, "item_detail", pk=task.pk, item_id=item.pk)).content.decode()
     assert "Growing account" in page and "Not following the recommendation (R9.4)" in page
-    client.post(url(world_a, "item_preparation", pk=task.pk, item_id=item.pk, action="override"),
-                {"reason": "创作者本人要求关停"})
+    client.post(
+        url(world_a, "item_preparation", pk=task.pk, item_id=item.pk, action="override"),
+        {"reason": "创作者本人要求关停"},
+    )
     page = client.get(url(world_a, "item_detail", pk=task.pk, item_id=item.pk)).content.decode()
     assert "创作者本人要求关停" in page
     with world_a.scope():
@@ -321,11 +437,27 @@ def test_the_override_of_the_recommendation_keeps_a_reason(world_a):
 def test_the_preview_and_checklist_say_where_the_fan_profile_is_read(world_a):
     account = SubAccountFactory(agency=world_a.agency)
     with world_a.scope():
-        fan = [c for c in consequences_preview(agency=world_a.agency, sub_account=account, strategy="shutdown",
-                                               effective_at=timezone.now()) if c.kind == "fan_profile"][0]
+        fan = [
+            c
+            for c in consequences_preview(
+                agency=world_a.agency, sub_account=account, strategy="shutdown", effective_at=timezone.now()
+            )
+            if c.kind == "fan_profile"
+        ][0]
     assert "creator service centre" in str(fan.note) and "fresh authorised login" in str(fan.note)
-    steps = rules.checklist(sub_account=_ns(followers=10, third_party_authorisations=0, kind="personal",
-                                            region="domestic", owner_relation="creator", platform="douyin",
-                                            live_streaming=False, hosted_topics=0, blue_v=False),
-                            strategy="shutdown", policy=DEFAULTS)
+    steps = rules.checklist(
+        sub_account=_ns(
+            followers=10,
+            third_party_authorisations=0,
+            kind="personal",
+            region="domestic",
+            owner_relation="creator",
+            platform="douyin",
+            live_streaming=False,
+            hosted_topics=0,
+            blue_v=False,
+        ),
+        strategy="shutdown",
+        policy=DEFAULTS,
+    )
     assert any(s.rule == "R2.4" and "fresh authorised login" in s.text for s in steps)
