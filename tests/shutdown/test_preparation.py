@@ -461,3 +461,12 @@ def test_the_preview_and_checklist_say_where_the_fan_profile_is_read(world_a):
         policy=DEFAULTS,
     )
     assert any(s.rule == "R2.4" and "fresh authorised login" in s.text for s in steps)
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_bulk_tick_queries_do_not_grow_with_items(world_a, n, django_assert_max_num_queries):
+    accounts = [SubAccountFactory(agency=world_a.agency, **clean()) for _ in range(n)]
+    task = make_task(world_a, accounts)
+    with world_a.scope(), django_assert_max_num_queries(16):
+        assert preparation.preparation_mark(agency=world_a.agency, task=task, actor=None, all_items=True,
+                                            phase=PreparationPhase.BACKUP_DRAFTS) == n
