@@ -20,7 +20,7 @@ from rulebook.consequences import _add_months
 from rulebook.policy import policy_for
 
 SHELL_KINDS = (DeadlineKind.SHELL_TRANSITION, DeadlineKind.SHELL_CHECKIN)
-CHECKIN_LABEL = _("Follower migration check-in (month %(n)s of %(m)s)")
+CHECKIN_LABEL = _("Follower migration check-in")  # stored in English, shown translated ({% trans d.label %})
 CHECKIN_NOTE = _(
     "Check how many followers have moved to the other platforms; the account stays an empty shell."
 )
@@ -64,7 +64,7 @@ def shell_deadlines_set(
                     item=item,
                     kind=DeadlineKind.SHELL_CHECKIN,
                     rule="R9.2",
-                    label=_en(CHECKIN_LABEL) % {"n": n * interval, "m": policy.shell_months},
+                    label=_en(CHECKIN_LABEL),
                     note=_en(CHECKIN_NOTE),
                     effective_at=started_at,
                     due_at=due,
