@@ -67,7 +67,12 @@ def test_the_chinese_export_shows_the_decision_fields_as_words(world_a):
 
 
 def test_the_account_page_shows_the_decision_fields_in_words(world_a):
-    account = SubAccountFactory(agency=world_a.agency, stage="growing", income_need="high", content_cost="low")
-    page = world_a.client("operator").get(f"/a/{world_a.agency.slug}/sub-accounts/{account.pk}/",
-                                          headers={"accept-language": "zh-hans"}).content.decode()
+    account = SubAccountFactory(
+        agency=world_a.agency, stage="growing", income_need="high", content_cost="low"
+    )
+    page = (
+        world_a.client("operator")
+        .get(f"/a/{world_a.agency.slug}/sub-accounts/{account.pk}/", headers={"accept-language": "zh-hans"})
+        .content.decode()
+    )
     assert "账号阶段" in page and "成长期" in page and "需要变现" in page

@@ -468,22 +468,37 @@ def test_bulk_tick_queries_do_not_grow_with_items(world_a, n, django_assert_max_
     accounts = [SubAccountFactory(agency=world_a.agency, **clean()) for _ in range(n)]
     task = make_task(world_a, accounts)
     with world_a.scope(), django_assert_max_num_queries(16):
-        assert preparation.preparation_mark(agency=world_a.agency, task=task, actor=None, all_items=True,
-                                            phase=PreparationPhase.BACKUP_DRAFTS) == n
+        assert (
+            preparation.preparation_mark(
+                agency=world_a.agency,
+                task=task,
+                actor=None,
+                all_items=True,
+                phase=PreparationPhase.BACKUP_DRAFTS,
+            )
+            == n
+        )
 
 
 def test_the_timeline_and_the_audit_show_the_transition_in_chinese(world_a, approved):
     item = _items(world_a, approved)[0]
     with world_a.scope():
         preparation.shell_transition_start(agency=world_a.agency, item=item, actor=None)
-        preparation.preparation_mark(agency=world_a.agency, task=approved, actor=None, all_items=True,
-                                     phase=PreparationPhase.BACKUP_DRAFTS)
+        preparation.preparation_mark(
+            agency=world_a.agency,
+            task=approved,
+            actor=None,
+            all_items=True,
+            phase=PreparationPhase.BACKUP_DRAFTS,
+        )
     client = world_a.client("operator")
     zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
     slug = world_a.agency.slug
-    timeline = client.get(reverse("deadlines:task_timeline", kwargs={"agency_slug": slug, "pk": approved.pk}),
-                          **zh).content.decode()
+    timeline = client.get(
+        reverse("deadlines:task_timeline", kwargs={"agency_slug": slug, "pk": approved.pk}), **zh
+    ).content.decode()
     assert "粉丝迁移检查" in timeline and "空壳过渡期结束" in timeline
-    audit = client.get(reverse("approvals:task_audit", kwargs={"agency_slug": slug, "pk": approved.pk}),
-                       **zh).content.decode()
+    audit = client.get(
+        reverse("approvals:task_audit", kwargs={"agency_slug": slug, "pk": approved.pk}), **zh
+    ).content.decode()
     assert "准备阶段已勾选完成" in audit and "本地备份草稿" in audit and "选择空壳过渡" in audit
