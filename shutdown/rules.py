@@ -96,8 +96,9 @@ def blocker_channel(code: str) -> str:
     return str(BLOCKERS[code][3]) if code in BLOCKERS else ""
 
 
-def required_documents(sub_account) -> list[tuple[str, str]]:
-    """(document kind, rule) the account's kind, region and owner relation require."""
+def required_documents(sub_account, strategy: str = Strategy.SHUTDOWN) -> list[tuple[str, str]]:
+    """(document kind, rule) the account's kind, region and owner relation require (the R1.3
+    unbinding concerns a full shutdown only)."""
     out = []
     if sub_account.kind == AccountKind.ENTERPRISE:
         out.append((DocumentKind.LEGAL_REP_AUTHORISATION, "R1.3"))
@@ -105,7 +106,7 @@ def required_documents(sub_account) -> list[tuple[str, str]]:
         out.append((DocumentKind.GDPR_DECLARATION, "R7.3"))
     if sub_account.owner_relation == OwnerRelation.HEIR:
         out.append((DocumentKind.INHERITANCE_CERTIFICATE, "R7.4"))
-    if sub_account.kind == AccountKind.THIRD_PARTY:
+    if sub_account.kind == AccountKind.THIRD_PARTY and strategy == Strategy.SHUTDOWN:
         out.append((DocumentKind.UNBINDING_EVIDENCE, "R1.3"))
     return out
 
@@ -129,7 +130,7 @@ def precheck_codes(*, sub_account, strategy: str, topic_transfer_target: str, do
             codes.append("technical.third_party_authorisations")
         if a.api_anomaly:
             codes.append("technical.api_anomaly")
-    for kind, _rule in required_documents(a):
+    for kind, _rule in required_documents(a, strategy):
         if kind not in documents:
             codes.append(f"documents.{kind}")
     if strategy in (Strategy.SHUTDOWN, Strategy.MATRIX) and a.hosted_topics and not topic_transfer_target.strip():
@@ -338,7 +339,7 @@ def checklist(*, sub_account, strategy: str, policy, topic_transfer_target: str 
     s.append(Step("prepare", "R9.1", _("3. Unbind every third-party authorisation (%(n)s bound now).")
                   % {"n": a.third_party_authorisations}))
     s.append(Step("prepare", "R2.4", FAN_PROFILE_STEP % {"d": p.fan_profile_days}))
-    for kind, rule in required_documents(a):
+    for kind, rule in required_documents(a, strategy):
         s.append(Step("documents", rule, _("Upload: %(doc)s.") % {"doc": DocumentKind(kind).label}))
     if a.kind == AccountKind.THIRD_PARTY:
         s.append(Step("documents", "R1.3", _("Unbind on the original platform first (安全中心-应用授权管理).")))

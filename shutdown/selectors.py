@@ -123,7 +123,7 @@ def item_insight(*, agency, item: TaskItem) -> dict:
                      "provisional": item.expected_is_provisional if item.expected_effective_at else estimate.provisional,
                      "rules": estimate.rules, "notes": estimate.notes},
         "required_documents": [{"kind": k, "rule": r, "uploaded": k in uploaded} for k, r in
-                               rules.required_documents(account)],
+                               rules.required_documents(account, task.strategy)],
         "consequences": [c.as_dict() for c in consequences_preview(
             agency=agency, sub_account=account, strategy=task.strategy, effective_at=item.effective_at or start)],
     }

@@ -502,3 +502,9 @@ def test_the_timeline_and_the_audit_show_the_transition_in_chinese(world_a, appr
         reverse("approvals:task_audit", kwargs={"agency_slug": slug, "pk": approved.pk}), **zh
     ).content.decode()
     assert "准备阶段已勾选完成" in audit and "本地备份草稿" in audit and "选择空壳过渡" in audit
+
+
+def test_a_third_party_account_in_a_dormant_task_needs_no_unbinding(world_a):
+    account = SubAccountFactory(agency=world_a.agency, **clean(kind="third_party"))
+    task = run_precheck(world_a, make_task(world_a, [account], strategy="dormant"))
+    assert task.state == TaskState.READY
