@@ -22,7 +22,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from accounts.models import normalise_mobile
-from agency.models import AccountKind, OwnerRelation, Platform, Region, SubAccount, SubAccountStatus
+from agency.models import (
+    AccountKind,
+    AccountStage,
+    ContentCost,
+    IncomeNeed,
+    OwnerRelation,
+    Platform,
+    Region,
+    SubAccount,
+    SubAccountStatus,
+)
 from agency.services.tags import TAG_MAX_LENGTH, tags_normalise
 
 
@@ -54,9 +64,16 @@ RELATION_ALIASES = {
 COUNTRY_ALIASES = {"中国": "CN", "新加坡": "SG", "马来西亚": "MY", "美国": "US", "日本": "JP", "德国": "DE",
                    "英国": "GB", "韩国": "KR", "泰国": "TH", "中国香港": "HK", "香港": "HK", "澳门": "MO",
                    "台湾": "TW"}
+# R9.4 decision model: the words people write for stage, need to earn money and content cost.
+STAGE_ALIASES = {"成长": "growing", "上升期": "growing", "成熟": "mature", "稳定期": "mature", "衰退": "declining",
+                 "下滑期": "declining"}
+INCOME_NEED_ALIASES = {"需要": "high", "是": "high", "高": "high", "有": "high", "不需要": "low", "否": "low",
+                       "低": "low", "无": "low"}
+CONTENT_COST_ALIASES = {"较高": "high", "中等": "medium", "一般": "medium", "较低": "low"}
 CHOICE_ALIASES: dict[type, dict[str, str]] = {
     Platform: PLATFORM_ALIASES, AccountKind: KIND_ALIASES, Region: REGION_ALIASES,
-    SubAccountStatus: STATUS_ALIASES, OwnerRelation: RELATION_ALIASES,
+    SubAccountStatus: STATUS_ALIASES, OwnerRelation: RELATION_ALIASES, AccountStage: STAGE_ALIASES,
+    IncomeNeed: INCOME_NEED_ALIASES, ContentCost: CONTENT_COST_ALIASES,
 }
 
 # --- limits and vocabularies --------------------------------------------------------------------

@@ -88,6 +88,29 @@ class OwnerRelation(models.TextChoices):
     AGENT = "agent", _("Agent")
 
 
+class AccountStage(models.TextChoices):
+    """R9.4: the account's stage of life (optional)."""
+
+    GROWING = "growing", _("Growing")
+    MATURE = "mature", _("Mature")
+    DECLINING = "declining", _("Declining")
+
+
+class IncomeNeed(models.TextChoices):
+    """R9.4: whether the account still has to earn money (optional)."""
+
+    HIGH = "high", _("Must keep earning")
+    LOW = "low", _("No need to earn")
+
+
+class ContentCost(models.TextChoices):
+    """R9.4: what producing the account's content costs (optional)."""
+
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
 class SubAccount(AgencyOwned):
     """One creator account on one platform, with every fact the shutdown rules read."""
 
@@ -131,6 +154,11 @@ class SubAccount(AgencyOwned):
     mcn_contract_end = models.DateField(_("MCN contract end"), null=True, blank=True)
     open_infringement_complaints = models.PositiveIntegerField(_("open infringement complaints"), default=0)
     pending_orders = models.PositiveIntegerField(_("pending commercial orders"), default=0)
+    # R9.4 decision model (optional): weighed by the recommendation between shutdown and its alternatives
+    stage = models.CharField(_("account stage"), max_length=16, choices=AccountStage.choices, blank=True)
+    income_need = models.CharField(_("need to earn money"), max_length=8, choices=IncomeNeed.choices, blank=True)
+    content_cost = models.CharField(_("content production cost"), max_length=8, choices=ContentCost.choices,
+                                    blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,7 +7,7 @@ class DeadlinesConfig(AppConfig):
     def ready(self):
         from agency.badges import register_subaccount_links
         from rulebook.signals import calendar_updated
-        from shutdown.signals import item_effective
+        from shutdown.signals import item_effective, shell_transition_changed
 
         from . import receivers
         from .views.links import timeline_links
@@ -16,6 +16,8 @@ class DeadlinesConfig(AppConfig):
 
         item_effective.connect(receivers.on_item_effective, dispatch_uid="deadlines.on_item_effective")
         calendar_updated.connect(receivers.on_calendar_updated, dispatch_uid="deadlines.on_calendar_updated")
+        shell_transition_changed.connect(receivers.on_shell_transition_changed,
+                                         dispatch_uid="deadlines.on_shell_transition_changed")
 
         from agency.status import reopen_date_provider_register
         from deadlines.services.deadlines import reopen_possible_from

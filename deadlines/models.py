@@ -17,7 +17,10 @@ class DeadlineKind(models.TextChoices):
     TOPIC_TRANSFER_REVOCABLE = "topic_transfer_revocable", _("Topic-host transfer revocable (R3.3)")
     INTERACTION_DATA = "interaction_data", _("Interaction data kept (R2.3)")
     FAN_PROFILE = "fan_profile", _("Fan profile kept (R2.4)")
-    SHELL_TRANSITION = "shell_transition", _("Empty shell kept (R9.2)")
+    # R9.2: the end of the shell transition, when the shutdown is scheduled (stored when the
+    # transition is chosen, before the shutdown), and the follower-migration check-ins before it.
+    SHELL_TRANSITION = "shell_transition", _("Shell transition ends: shutdown scheduled (R9.2)")
+    SHELL_CHECKIN = "shell_checkin", _("Follower migration check-in (R9.2)")
     REOPEN_BLOCKED = "reopen_blocked", _("No reopening (R9.3)")
     DORMANT_LOGIN = "dormant_login", _("Dormant account login (R5.1)")
     DELAYED_REVIEW = "delayed_review", _("Delayed review (R7.2)")
@@ -66,7 +69,9 @@ class Deadline(AgencyOwned):
         ordering = ["due_at", "id"]
         constraints = [
             # One deadline per item and kind; the monthly dormant login (R5.1) recurs: one open at a time.
-            models.UniqueConstraint(fields=["agency", "item", "kind"], condition=~models.Q(kind="dormant_login"),
+            # The shell check-ins of R9.2 are several per item (one per interval of the transition).
+            models.UniqueConstraint(fields=["agency", "item", "kind"],
+                                    condition=~models.Q(kind__in=["dormant_login", "shell_checkin"]),
                                     name="deadline_unique_item_kind"),
             models.UniqueConstraint(fields=["agency", "item", "kind"],
                                     condition=models.Q(kind="dormant_login", completed_at__isnull=True),

@@ -12,6 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from rulebook.policy import policy_for
 from rulebook.workdays import working_days_deadline
 
+# R2.4: the 90-day fan data is read in the creator service centre, after a fresh authorised login.
+FAN_PROFILE_NOTE = _("Read it in the creator service centre (创作者服务中心); it needs a fresh authorised login.")
+
 
 @dataclass
 class Consequence:
@@ -49,7 +52,6 @@ class ConsequenceFacts:
     pending_ad_revenue: bool
     ad_revenue_paid_out: bool
     hosted_topics: bool
-    keeps_shell: bool
     high_risk: bool
     # when the shutdown was submitted to the platform (its tier opened), once known (R7.2)
     review_started_at: datetime | None = None
@@ -66,7 +68,6 @@ def consequence_facts(*, agency, sub_account, strategy: str, effective_at: datet
         pending_ad_revenue=pending,
         ad_revenue_paid_out=pending and sub_account.pending_ad_revenue >= p.ad_payout_threshold_cny,
         hosted_topics=bool(sub_account.hosted_topics),
-        keeps_shell=sub_account.followers >= p.shell_followers_threshold,
         high_risk=bool(sub_account.high_risk),
         review_started_at=review_started_at,
     )
@@ -109,11 +110,11 @@ def consequences_for_facts(*, agency, facts: ConsequenceFacts) -> list[Consequen
                                    local + timedelta(days=p.topic_transfer_revocable_days)))
         out.append(Consequence("interaction_data", "R2.3", _("Interaction data (CSV export) available until"),
                                local + timedelta(days=p.interaction_data_days)))
+        # R2.4: where the fan profile is read and what it takes.
         out.append(Consequence("fan_profile", "R2.4", _("Fan profile basic data available until"),
-                               local + timedelta(days=p.fan_profile_days)))
-        if facts.keeps_shell:
-            out.append(Consequence("shell_transition", "R9.2", _("Keep the empty shell for followers to move until"),
-                                   _add_months(local, p.shell_months)))
+                               local + timedelta(days=p.fan_profile_days), note=FAN_PROFILE_NOTE))
+        # R9.2: the empty shell is kept *before* the shutdown (the shell transition, which moves
+        # the shutdown to its end: shutdown.services.preparation), never after it.
         out.append(Consequence("reopen_blocked", "R9.3", _("The account cannot be reopened before"),
                                local + timedelta(days=p.reopen_block_days)))
         out.append(Consequence("monitor_activity", "R8", _("Activity monitoring window ends"),

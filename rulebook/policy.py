@@ -35,8 +35,11 @@ class Policy:
     commercial_window_days: int = 30
     commercial_max_pending_orders: int = 5
     # R9
+    # R9.2: accounts with at least this many followers are proposed a shell transition of
+    # `shell_months` before their shutdown, with a follower-migration check-in every interval.
     shell_followers_threshold: int = 10000
     shell_months: int = 3
+    shell_checkin_interval_months: int = 1
     reopen_block_days: int = 180
     interaction_export_months: int = 6
 
@@ -53,7 +56,7 @@ RULE_OF_FIELD = {
     "dormant_login_interval_months": "R5.1", "delayed_review_max_days": "R7.2", "international_time_factor": "R7.3",
     "activity_window_hours": "R8", "activity_follower_drop_pct": "R8", "api_window_days": "R8",
     "commercial_window_days": "R8", "commercial_max_pending_orders": "R8", "shell_followers_threshold": "R9.2",
-    "shell_months": "R9.2", "reopen_block_days": "R9.3", "interaction_export_months": "R9.1",
+    "shell_months": "R9.2", "shell_checkin_interval_months": "R9.2", "reopen_block_days": "R9.3", "interaction_export_months": "R9.1",
 }
 
 
@@ -82,6 +85,7 @@ REMINDER_EVENING_HOUR = 18
 # Deadline kinds that the sub-account owner (the creator) is reminded of by default.
 OWNER_REMINDED_KINDS: frozenset[str] = frozenset({
     "drafts_expire", "earnings_settlement", "interaction_data", "fan_profile", "dormant_login",
+    "shell_checkin", "shell_transition",  # R9.2: the creator moves the followers during the transition
 })
 # How far ahead the agency calendar and the ICS feed look by default.
 CALENDAR_WEEKS_AHEAD = 6

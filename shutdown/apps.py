@@ -25,3 +25,12 @@ class ShutdownConfig(AppConfig):
         from . import receivers
 
         calendar_updated.connect(receivers.on_calendar_updated, dispatch_uid="shutdown.on_calendar_updated")
+
+        # R9.1 / R9.2: a tier waits for its preparation checklist and its shell transitions.
+        from shutdown.gates import register_tier_gate
+        from shutdown.panels import register_task_panel
+        from shutdown.services.preparation import preparation_gate, shell_transition_gate
+
+        register_tier_gate(preparation_gate)
+        register_tier_gate(shell_transition_gate)
+        register_task_panel("shutdown/_preparation_panel.html")

@@ -1,6 +1,8 @@
 """Demo data of shutdown tasks: one task over accounts of all six platforms, split by the
 platform order (R6), pre-checked, with blockers, an appeal with a file, a resolution, a
-required document and a named topic-host target. Idempotent (found by title)."""
+required document, a named topic-host target, a third-party unbinding confirmed with evidence
+(R1.3) and the account with the largest audience in a shell transition (R9.2), with a few
+preparation phases ticked (R9.1). Idempotent (found by title)."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -8,10 +10,16 @@ from django.db import transaction
 from accounts.models import Membership
 from accounts.roles import Role
 from agency.models import AccountKind, Platform, Region, SubAccount
-from shutdown.models import Blocker, DocumentKind, ShutdownTask, TaskItem
+from shutdown.models import Blocker, DocumentKind, PreparationPhase, ShutdownTask, TaskItem
 from shutdown.services.blockers import blocker_appeal, blocker_resolve
 from shutdown.services.documents import document_upload
 from shutdown.services.precheck import precheck_run, precheck_start
+from shutdown.services.preparation import (
+    UNBINDING_CODE,
+    preparation_mark,
+    shell_transition_start,
+    unbinding_confirm,
+)
 from shutdown.services.tasks import OPEN_TASK_STATES, item_update, task_create
 from shutdown.states import INACTIVE_ITEM_STATES
 
@@ -88,7 +96,8 @@ def _seed_blocked_task(*, agency) -> None:
                        upload=SimpleUploadedFile("申诉材料.png", DEMO_PNG))
     if len(blockers) > 1:
         blocker_resolve(agency=agency, blocker=blockers[1], actor=actor, note="机构后台已完成合约解除（演示）。")
-    missing_doc = Blocker.objects.filter(task=task, check_type="documents").select_related("item").first()
+    missing_doc = (Blocker.objects.filter(task=task, check_type="documents").exclude(code=UNBINDING_CODE)
+                   .select_related("item").first())
     if missing_doc is not None:
         kind = missing_doc.code.split(".", 1)[1]
         document_upload(agency=agency, task=task, item=missing_doc.item, actor=actor,
@@ -97,6 +106,27 @@ def _seed_blocked_task(*, agency) -> None:
     topic = Blocker.objects.filter(task=task, code="handover.topic_target").select_related("item").first()
     if topic is not None:
         item_update(agency=agency, item=topic.item, actor=actor, topic_transfer_target="@星河官方号")
+    # R1.3: a third-party authorised account, unbound on its original platform, confirmed with evidence.
+    unbinding = Blocker.objects.filter(task=task, code=UNBINDING_CODE).select_related("item__task",
+                                                                                       "item__sub_account").first()
+    if unbinding is not None:
+        unbinding_confirm(agency=agency, item=unbinding.item, actor=actor, publish=False,
+                          note="已在原平台安全中心-应用授权管理解除授权（演示）。",
+                          upload=SimpleUploadedFile("解绑截图.png", DEMO_PNG))
+        precheck_run(agency=agency, task_id=task.pk)
+    # R9.2: the account with the largest audience keeps an empty shell first; its shutdown waits.
+    largest = (TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
+               .select_related("task", "sub_account").order_by("-sub_account__followers", "pk").first())
+    if largest is not None:
+        shell_transition_start(agency=agency, item=largest, actor=actor, note="粉丝迁移到新账号期间保留空壳（演示）。")
+    # R9.1: the first phase ticked for every account, the drafts backed up for some.
+    preparation_mark(agency=agency, task=task, actor=actor, phase=PreparationPhase.EXPORT_INTERACTION,
+                     all_items=True, note="已从数据中心-内容分析导出 CSV（演示）。")
+    some = list(TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES).order_by("pk")
+                .values_list("pk", flat=True)[:3])
+    if some:
+        preparation_mark(agency=agency, task=task, actor=actor, phase=PreparationPhase.BACKUP_DRAFTS,
+                         item_ids=some, note="草稿已备份到本地（演示）。")
     # Re-check the items that were answered, so the page shows both cleared and remaining blockers.
     answered = {b.item_id for b in blockers[1:2]} | ({missing_doc.item_id} if missing_doc else set()) | (
         {topic.item_id} if topic else set())

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from shutdown.models import Blocker, DocumentKind, Strategy, Tier
+from shutdown.models import Blocker, DocumentKind, PreparationPhase, Strategy, Tier
 from shutdown.states import ItemState, TaskState
 
 # Keys that only point at rows the page shows elsewhere (the item column, the signature list).
@@ -40,13 +40,18 @@ KEY_LABELS = {
     "document_sha256": gettext_lazy("File fingerprint"), "topic_transfer_target": gettext_lazy("Topics handed over to"),
     "account": gettext_lazy("Account"), "logged_in_at": gettext_lazy("Logged in"),
     "next_due_at": gettext_lazy("Next login due"), "note": gettext_lazy("Note"),
+    # preparation and transition (R9.1, R9.2, R1.3, R9.4)
+    "phase": gettext_lazy("Preparation phase"), "accounts": gettext_lazy("Account names"),
+    "until": gettext_lazy("Empty shell until"), "months": gettext_lazy("Months"),
+    "recommended": gettext_lazy("Recommended"), "chosen": gettext_lazy("Chosen"),
+    "resolved": gettext_lazy("Blockers resolved"),
 }
 IDENTITY_CHECKS = {"sms_code": gettext_lazy("Code by SMS"), "email_code": gettext_lazy("Code by email"),
                    "link": gettext_lazy("Signing link")}
 REASONS = {"strategy changed": gettext_lazy("The strategy changed")}
 RULE_WORDS = {"manual": gettext_lazy("By hand")}
 DATE_KEYS = {"due_at", "effective_at", "planned_start", "signed_at", "declined_at", "submitted_at", "logged_in_at",
-             "next_due_at"}
+             "next_due_at", "until"}
 HASH_KEYS = {"content_hash", "content_sha256", "sha256", "document_sha256"}
 
 
@@ -85,8 +90,10 @@ def _value(key: str, value, *, tz, users: dict) -> str:
         return _when(value, tz)
     if key in HASH_KEYS:
         return f"{str(value)[:12]}…" if value else "—"
-    if key == "strategy":
+    if key in ("strategy", "recommended", "chosen"):
         return str(Strategy(value).label) if value in Strategy.values else _plain(value)
+    if key == "phase":
+        return str(PreparationPhase(value).label) if value in PreparationPhase.values else _plain(value)
     if key == "kind":
         return str(DocumentKind(value).label) if value in DocumentKind.values else _plain(value)
     if key == "code":
@@ -163,6 +170,8 @@ EVENT_GROUPS = {
     "signatures": gettext_lazy("Account holder signatures"),
     "blocker": gettext_lazy("Blockers"), "document": gettext_lazy("Documents"),
     "precheck": gettext_lazy("Pre-checks"),
+    "preparation": gettext_lazy("Preparation (R9.1)"), "shell": gettext_lazy("Shell transition (R9.2)"),
+    "unbinding": gettext_lazy("Third-party unbinding (R1.3)"), "recommendation": gettext_lazy("Recommendation (R9.4)"),
 }
 
 

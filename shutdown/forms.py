@@ -27,6 +27,9 @@ class TaskEditForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Document type"), choices=DocumentKind.choices)
+    # Evidence that comes with a confirmation (R1.3 unbinding, R9.1 preparation) is uploaded there.
+    kind = forms.ChoiceField(label=_("Document type"), choices=[
+        (value, label) for value, label in DocumentKind.choices
+        if value not in (DocumentKind.UNBINDING_EVIDENCE, DocumentKind.PREPARATION_EVIDENCE)])
     item = forms.IntegerField(label=_("Item"), required=False, widget=forms.HiddenInput)
     file = forms.FileField(label=_("File (PDF, JPEG or PNG)"))

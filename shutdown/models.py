@@ -100,6 +100,12 @@ class TaskItem(AgencyOwned):
     topic_transfer_target = models.CharField(_("topic-host transfer target"), max_length=200, blank=True)
     receipt_number = models.CharField(_("platform receipt number"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # R9.2 shell transition: the account stays an empty shell while its followers move elsewhere;
+    # its shutdown is scheduled at `shell_transition_until` (its tier waits until then).
+    shell_transition_started_at = models.DateTimeField(_("shell transition started"), null=True, blank=True)
+    shell_transition_until = models.DateTimeField(_("shell transition until"), null=True, blank=True)
+    # R9.4: why this item does not follow the recommendation (the operator's recorded reason).
+    recommendation_override_reason = models.TextField(_("why the recommendation is not followed"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -201,6 +207,13 @@ class EventKind(models.TextChoices):
     # R5.1: an operator recorded the monthly login of a dormant account, or the month passed without one
     DORMANT_LOGIN_RECORDED = "deadline.dormant_login", _("Dormant account login recorded")
     DORMANT_LOGIN_MISSED = "deadline.dormant_login_missed", _("Dormant account login missed")
+    # preparation and transition (R9.1, R9.2, R1.3, R9.4)
+    PREPARATION_TICKED = "preparation.ticked", _("Preparation phase ticked")
+    PREPARATION_WAIVED = "preparation.waived", _("Preparation phase waived")
+    SHELL_TRANSITION_STARTED = "shell.started", _("Shell transition chosen: shutdown scheduled at its end")
+    SHELL_TRANSITION_CANCELLED = "shell.cancelled", _("Shell transition cancelled")
+    UNBINDING_CONFIRMED = "unbinding.confirmed", _("Third-party unbinding confirmed")
+    RECOMMENDATION_OVERRIDDEN = "recommendation.overridden", _("Recommendation not followed (reason recorded)")
 
     @classmethod
     def for_task_state(cls, state: str) -> "EventKind":
@@ -342,6 +355,8 @@ class DocumentKind(models.TextChoices):
     INHERITANCE_CERTIFICATE = "inheritance_certificate", _("Notarised inheritance certificate (R7.4)")
     APPEAL_EVIDENCE = "appeal_evidence", _("Appeal evidence (R4)")
     EXECUTION_SCREENSHOT = "execution_screenshot", _("Execution screenshot")
+    PREPARATION_EVIDENCE = "preparation_evidence", _("Preparation evidence (R9.1)")
+    UNBINDING_EVIDENCE = "unbinding_evidence", _("Third-party unbinding evidence (R1.3)")
     OTHER = "other", _("Other")
 
 
@@ -369,3 +384,40 @@ class TaskDocument(AgencyOwned):
 
     def __str__(self) -> str:
         return self.original_name or self.file.name
+
+
+class PreparationPhase(models.TextChoices):
+    """R9.1: the three preparation phases before a shutdown, in their order."""
+
+    EXPORT_INTERACTION = "export_interaction", _("Export the last six months of interaction data")
+    BACKUP_DRAFTS = "backup_drafts", _("Back up drafts locally")
+    REMOVE_AUTHORISATIONS = "remove_authorisations", _("Remove third-party authorisations")
+
+
+class ItemPreparation(AgencyOwned):
+    """One preparation phase of one item (R9.1), ticked (who, when, optional evidence) or waived
+    with a reason. A phase without a row is still to do; the item's tier waits for all three."""
+
+    class State(models.TextChoices):
+        DONE = "done", _("Done")
+        WAIVED = "waived", _("Waived")
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="preparations")
+    item = models.ForeignKey(TaskItem, on_delete=models.CASCADE, related_name="preparations")
+    phase = models.CharField(_("phase"), max_length=32, choices=PreparationPhase.choices)
+    state = models.CharField(_("state"), max_length=8, choices=State.choices)
+    note = models.TextField(_("note"), blank=True)
+    document = models.ForeignKey(TaskDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("preparation phase")
+        verbose_name_plural = _("preparation phases")
+        ordering = ["item_id", "phase"]
+        constraints = [models.UniqueConstraint(fields=["agency", "item", "phase"], name="itempreparation_unique")]
+        indexes = [models.Index(fields=["agency", "task"])]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}:{self.phase}={self.state}"

@@ -65,6 +65,14 @@ BLOCKERS: dict[str, tuple[str, str, object, object]] = {
         CheckKind.DOCUMENTS, "R7.4", gettext_lazy("Inheritance: the notarised inheritance certificate is missing."),
         gettext_lazy("Dedicated inheritance channel; upload the certificate on this task"),
     ),
+    # R1.3: a third-party authorised account is unbound on the original platform first; an operator
+    # clears this by confirming the unbinding with evidence (shutdown.services.preparation).
+    f"documents.{DocumentKind.UNBINDING_EVIDENCE}": (
+        CheckKind.DOCUMENTS, "R1.3",
+        gettext_lazy("Third-party authorised account: the unbinding on the original platform "
+                     "(安全中心-应用授权管理) is not confirmed yet."),
+        gettext_lazy("Unbind on the original platform, then confirm the unbinding with evidence on the item"),
+    ),
     "handover.topic_target": (
         CheckKind.HANDOVER, "R3.3", gettext_lazy("Hosted topics: name the account that takes over the topic-host roles."),
         gettext_lazy("Name the target account on the item"),
@@ -88,8 +96,9 @@ def blocker_channel(code: str) -> str:
     return str(BLOCKERS[code][3]) if code in BLOCKERS else ""
 
 
-def required_documents(sub_account) -> list[tuple[str, str]]:
-    """(document kind, rule) the account's kind, region and owner relation require."""
+def required_documents(sub_account, strategy: str = Strategy.SHUTDOWN) -> list[tuple[str, str]]:
+    """(document kind, rule) the account's kind, region and owner relation require (the R1.3
+    unbinding concerns a full shutdown only)."""
     out = []
     if sub_account.kind == AccountKind.ENTERPRISE:
         out.append((DocumentKind.LEGAL_REP_AUTHORISATION, "R1.3"))
@@ -97,6 +106,8 @@ def required_documents(sub_account) -> list[tuple[str, str]]:
         out.append((DocumentKind.GDPR_DECLARATION, "R7.3"))
     if sub_account.owner_relation == OwnerRelation.HEIR:
         out.append((DocumentKind.INHERITANCE_CERTIFICATE, "R7.4"))
+    if sub_account.kind == AccountKind.THIRD_PARTY and strategy == Strategy.SHUTDOWN:
+        out.append((DocumentKind.UNBINDING_EVIDENCE, "R1.3"))
     return out
 
 
@@ -108,7 +119,8 @@ def precheck_codes(*, sub_account, strategy: str, topic_transfer_target: str, do
     if strategy == Strategy.SHUTDOWN:
         if a.open_infringement_complaints:
             codes.append("compliance.infringement_complaint")
-        if a.mcn_contract_end and a.mcn_contract_end > today:
+        # R4: a contract that ends today has not expired yet; it blocks until the day after.
+        if a.mcn_contract_end and a.mcn_contract_end >= today:
             codes.append("permissions.mcn_contract_active")
         if a.pending_orders:
             codes.append("permissions.pending_orders")
@@ -118,7 +130,7 @@ def precheck_codes(*, sub_account, strategy: str, topic_transfer_target: str, do
             codes.append("technical.third_party_authorisations")
         if a.api_anomaly:
             codes.append("technical.api_anomaly")
-    for kind, _rule in required_documents(a):
+    for kind, _rule in required_documents(a, strategy):
         if kind not in documents:
             codes.append(f"documents.{kind}")
     if strategy in (Strategy.SHUTDOWN, Strategy.MATRIX) and a.hosted_topics and not topic_transfer_target.strip():
@@ -193,20 +205,44 @@ def estimate_group_key(sub_account) -> tuple:
 class Recommendation:
     strategy: str
     reasons: list[dict]
+    # R9.2: for a large audience, a shell transition before the shutdown is proposed.
+    shell_transition: bool = False
+    shell_months: int = 0
 
     @property
     def label(self) -> str:
         return str(Strategy(self.strategy).label)
 
     def as_dict(self) -> dict:
-        return {"strategy": self.strategy, "label": self.label, "reasons": self.reasons}
+        return {"strategy": self.strategy, "label": self.label, "reasons": self.reasons,
+                "shell_transition": self.shell_transition, "shell_months": self.shell_months}
 
 
 _STRATEGY_ORDER = [Strategy.SHUTDOWN, Strategy.RESTRICT, Strategy.DORMANT, Strategy.MATRIX]
 
+# R9.4 decision model: (field, value) → (reason, points per strategy). Optional registry fields;
+# an empty field weighs nothing.
+DECISION_WEIGHTS = {
+    ("stage", "growing"): (gettext_lazy("Growing account: it still gains an audience; keep it rather than close it."),
+                           {"dormant": 2, "restrict": 2}),
+    ("stage", "mature"): (gettext_lazy("Mature account: its audience is worth keeping; move its content to a "
+                                       "sub-account and keep it as a funnel."), {"matrix": 2, "dormant": 1}),
+    ("stage", "declining"): (gettext_lazy("Declining account: little is lost by closing it."), {"shutdown": 2}),
+    ("income_need", "high"): (gettext_lazy("The account must keep earning money: keep it with fewer permissions "
+                                           "instead of closing it."), {"restrict": 2, "matrix": 1}),
+    ("income_need", "low"): (gettext_lazy("The account need not earn money: nothing holds the shutdown back."),
+                             {"shutdown": 1}),
+    ("content_cost", "high"): (gettext_lazy("Its content is costly to produce: stop producing (dormant) or close "
+                                            "it."), {"dormant": 1, "shutdown": 1}),
+    ("content_cost", "low"): (gettext_lazy("Its content is cheap to produce: keep publishing through a matrix "
+                                           "sub-account."), {"matrix": 1}),
+}
+
 
 def recommend(*, sub_account, policy) -> Recommendation:
-    """Weigh followers, earnings, pending orders and risk (R9.4); the user may follow it or not."""
+    """Weigh followers, earnings, pending orders and risk, and the account's stage, need to earn
+    money and content cost (R9.4); propose a shell transition for a large audience (R9.2). The
+    user may follow it or not (and records why not on the item)."""
     a = sub_account
     score = dict.fromkeys(_STRATEGY_ORDER, 0)
     reasons = []
@@ -216,7 +252,8 @@ def recommend(*, sub_account, policy) -> Recommendation:
             score[strategy] += n
         reasons.append({"rule": rule, "reason": text, "favours": sorted(points, key=lambda s: -points[s])[0]})
 
-    if a.followers >= policy.shell_followers_threshold:
+    shell = a.followers >= policy.shell_followers_threshold
+    if shell:
         weigh("R9.2", _("%(n)s followers: an audience worth keeping; move content or keep the account.")
               % {"n": a.followers}, matrix=3, dormant=1)
     else:
@@ -238,8 +275,17 @@ def recommend(*, sub_account, policy) -> Recommendation:
               restrict=2, shutdown=1)
     if not earnings and not a.pending_orders and not a.high_risk:
         weigh("R9.4", _("No earnings, no pending orders, no risk: nothing to keep the account for."), shutdown=1)
+    for name in ("stage", "income_need", "content_cost"):  # R9.4 decision model
+        found = DECISION_WEIGHTS.get((name, getattr(a, name, "") or ""))
+        if found:
+            weigh("R9.4", str(found[0]), **found[1])
     best = max(_STRATEGY_ORDER, key=lambda s: (score[s], -_STRATEGY_ORDER.index(s)))
-    return Recommendation(strategy=str(best), reasons=reasons)
+    if shell:
+        reasons.append({"rule": "R9.2", "favours": "shutdown", "reason": _(
+            "If it is shut down: keep it as an empty shell for %(m)s months first while the followers move "
+            "elsewhere; the shutdown then follows.") % {"m": policy.shell_months}})
+    return Recommendation(strategy=str(best), reasons=reasons, shell_transition=shell,
+                          shell_months=policy.shell_months if shell else 0)
 
 
 # --- Checklist (R9.1, R1.1–R1.2, R1.3, R3, R6, R7, R9.2, R9.3, R5) ------------------------------
@@ -273,6 +319,10 @@ R6_STEP = {
     Platform.XIAOHONGSHU: gettext_lazy("Last: cancel the cross-platform binding; joint submissions are disabled."),
 }
 
+# R2.4: where the fan data is read, and what it takes (also shown by the preparation checklist).
+FAN_PROFILE_STEP = gettext_lazy("Fan profile: %(d)s days of basic fan data are read in the creator service centre "
+                                "(创作者服务中心); it needs a fresh authorised login.")
+
 MOBILE_PATH = "我的-创作中心-视频号管理"
 PC_PATH = "设置-创作者服务-视频号设置"
 
@@ -288,7 +338,8 @@ def checklist(*, sub_account, strategy: str, policy, topic_transfer_target: str 
                                       "platforms may need transcoding).")))
     s.append(Step("prepare", "R9.1", _("3. Unbind every third-party authorisation (%(n)s bound now).")
                   % {"n": a.third_party_authorisations}))
-    for kind, rule in required_documents(a):
+    s.append(Step("prepare", "R2.4", FAN_PROFILE_STEP % {"d": p.fan_profile_days}))
+    for kind, rule in required_documents(a, strategy):
         s.append(Step("documents", rule, _("Upload: %(doc)s.") % {"doc": DocumentKind(kind).label}))
     if a.kind == AccountKind.THIRD_PARTY:
         s.append(Step("documents", "R1.3", _("Unbind on the original platform first (安全中心-应用授权管理).")))
@@ -331,8 +382,10 @@ def checklist(*, sub_account, strategy: str, policy, topic_transfer_target: str 
             s.append(Step("money", "R3.4", _("Blue-V certification stays; the video-account benefits package is "
                                             "lost.")))
         if a.followers >= p.shell_followers_threshold:
-            s.append(Step("after", "R9.2", _("%(f)s followers: keep the empty shell for %(m)s months while "
-                                            "followers move elsewhere.") % {"f": a.followers, "m": p.shell_months}))
+            # R9.2: the shell is kept *before* the shutdown, never after it.
+            s.append(Step("prepare", "R9.2", _("%(f)s followers: keep the account as an empty shell for %(m)s months "
+                                              "while followers move elsewhere (shell transition); the shutdown is "
+                                              "scheduled at its end.") % {"f": a.followers, "m": p.shell_months}))
         s.append(Step("after", "R9.3", _("The video account cannot be reopened for %(d)s days.")
                       % {"d": p.reopen_block_days}))
     if a.high_risk:

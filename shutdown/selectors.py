@@ -7,7 +7,16 @@ from django.utils import timezone
 from rulebook.consequences import consequences_preview
 from rulebook.policy import policy_for
 from shutdown import rules
-from shutdown.models import Blocker, ShutdownTask, TaskDocument, TaskItem, Tier
+from shutdown.models import (
+    Blocker,
+    ItemPreparation,
+    PreparationPhase,
+    ShutdownTask,
+    Strategy,
+    TaskDocument,
+    TaskItem,
+    Tier,
+)
 from shutdown.states import INACTIVE_ITEM_STATES, ItemState
 
 TASK_SORTS = {"created": "created_at", "-created": "-created_at", "title": "title", "-title": "-title",
@@ -87,21 +96,34 @@ def item_insight(*, agency, item: TaskItem) -> dict:
     policy = policy_for(agency)
     task = item.task
     account = item.sub_account
-    start = item.expected_effective_latest_at or timezone.now()
-    estimate = rules.expected_effective(sub_account=account, policy=policy, start=timezone.now(), tz=agency.tz,
+    now = timezone.now()
+    # R9.2: an item in a shell transition is shut down at its end at the earliest.
+    earliest_start = max(now, item.shell_transition_until) if item.shell_transition_until else now
+    start = item.expected_effective_latest_at or earliest_start
+    estimate = rules.expected_effective(sub_account=account, policy=policy, start=earliest_start, tz=agency.tz,
                                         strategy=task.strategy)
     uploaded = set(TaskDocument.objects.filter(item=item).values_list("kind", flat=True))
+    marks = ItemPreparation.objects.filter(item=item).select_related("by", "document")
+    by_phase = {m.phase: m for m in marks}
+    recommendation = rules.recommend(sub_account=account, policy=policy)
     return {
+        # R9.1: the three preparation phases of this item, done / waived / to do.
+        "preparation": [{"phase": p.value, "label": p.label, "mark": by_phase.get(p.value)} for p in PreparationPhase]
+        if task.strategy == Strategy.SHUTDOWN else [],
+        "preparation_settled": sum(1 for p in PreparationPhase if p.value in by_phase),
+        # R9.2: the shell transition, proposed for a large audience, chosen or not.
+        "shell": {"proposed": recommendation.shell_transition, "months": policy.shell_months,
+                  "until": item.shell_transition_until, "started_at": item.shell_transition_started_at},
         "checklist": [s.as_dict() for s in rules.checklist(
             sub_account=account, strategy=task.strategy, policy=policy,
             topic_transfer_target=item.topic_transfer_target, matrix_target_name=str(task.matrix_target or ""))],
-        "recommendation": rules.recommend(sub_account=account, policy=policy).as_dict(),
+        "recommendation": recommendation.as_dict(),
         "estimate": {"earliest": item.expected_effective_at or estimate.earliest,
                      "latest": item.expected_effective_latest_at or estimate.latest,
                      "provisional": item.expected_is_provisional if item.expected_effective_at else estimate.provisional,
                      "rules": estimate.rules, "notes": estimate.notes},
         "required_documents": [{"kind": k, "rule": r, "uploaded": k in uploaded} for k, r in
-                               rules.required_documents(account)],
+                               rules.required_documents(account, task.strategy)],
         "consequences": [c.as_dict() for c in consequences_preview(
             agency=agency, sub_account=account, strategy=task.strategy, effective_at=item.effective_at or start)],
     }

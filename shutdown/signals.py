@@ -8,9 +8,14 @@ task_cancelled: sent inside the transaction that cancels a task, after its items
 cancelled. The approvals app closes the open approval round and revokes the open
 signature links.
     kwargs: agency, task, actor
+shell_transition_changed: sent inside the transaction that starts or cancels an item's R9.2
+shell transition. The deadlines app stores (or withdraws) the end of the transition and the
+follower-migration check-ins, with their reminders.
+    kwargs: agency, item, started_at, until (both None when cancelled)
 """
 
 from django.dispatch import Signal
 
 item_effective = Signal()
 task_cancelled = Signal()
+shell_transition_changed = Signal()

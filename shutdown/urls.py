@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import tasks
+from .views import preparation, tasks
 
 app_name = "shutdown"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_id>/", tasks.ItemDetailView.as_view(), name="item_detail"),
     path("<int:pk>/documents/<int:document_id>/", tasks.DocumentDownloadView.as_view(), name="document_download"),
     path("<int:pk>/do/<slug:action>/", tasks.TaskActionView.as_view(), name="task_action"),
+    # R9.1 / R9.2 / R1.3 / R9.4: preparation and transition (shutdown/views/preparation.py)
+    path("<int:pk>/preparation/", preparation.PreparationMarkView.as_view(), name="preparation_mark"),
+    path("<int:pk>/items/<int:item_id>/prepare/<slug:action>/", preparation.ItemPreparationView.as_view(),
+         name="item_preparation"),
 ]

@@ -11,7 +11,17 @@ from datetime import date
 from decimal import Decimal
 
 from agency import fields
-from agency.models import AccountKind, OwnerRelation, Platform, Region, SubAccount, SubAccountStatus
+from agency.models import (
+    AccountKind,
+    AccountStage,
+    ContentCost,
+    IncomeNeed,
+    OwnerRelation,
+    Platform,
+    Region,
+    SubAccount,
+    SubAccountStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,10 @@ COLUMNS: list[Column] = [
            example=date(2026, 12, 31)),
     Column("open_infringement_complaints", "int", "未结侵权投诉", ("侵权投诉",), example=0),
     Column("pending_orders", "int", "待履约订单", ("待履约商单", "待履约订单数"), example=2),
+    # R9.4 decision model (optional columns)
+    Column("stage", "choice", "账号阶段", ("发展阶段", "阶段"), AccountStage, "mature"),
+    Column("income_need", "choice", "变现需求", ("盈利需求", "是否需要变现"), IncomeNeed, "low"),
+    Column("content_cost", "choice", "内容生产成本", ("内容成本", "制作成本"), ContentCost, "high"),
 ]
 COLUMNS_BY_NAME = {c.name: c for c in COLUMNS}
 KEY_COLUMNS = ("platform", "platform_account_id")

@@ -25,7 +25,7 @@ EDITABLE_FIELDS = [
     "owner_name", "owner_mobile", "owner_email", "owner_relation",
     "live_streaming", "unwithdrawn_earnings", "pending_ad_revenue", "hosted_topics", "bound_mini_programs",
     "third_party_authorisations", "api_anomaly", "mcn_contract_end", "open_infringement_complaints",
-    "pending_orders",
+    "pending_orders", "stage", "income_need", "content_cost",
 ]
 OWNER_FIELDS = ["owner_name", "owner_mobile", "owner_email", "owner_relation"]
 TRACKED_FIELDS = [*EDITABLE_FIELDS, "archived_at"]

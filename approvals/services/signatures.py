@@ -27,7 +27,8 @@ from agency.privacy import mask_address
 from notifications.services.enqueue import message_enqueue, messages_enqueue_bulk
 from rulebook.consequences import consequence_facts, consequences_for_facts
 from shutdown.events import event_record
-from shutdown.models import EventKind, ShutdownTask, TaskItem
+from shutdown.models import EventKind, PreparationPhase, ShutdownTask, TaskItem
+from shutdown.services.preparation import preparation_states
 from shutdown.services.transitions import item_transition
 from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState
 
@@ -60,6 +61,10 @@ def signing_content(*, agency, task, item, cache: dict | None = None) -> dict:
     effective_at = item.expected_effective_at or timezone.now()
     cache = {} if cache is None else cache
     key = consequence_facts(agency=agency, sub_account=account, strategy=task.strategy, effective_at=effective_at)
+    # R9.1: which preparation phases are done (or waived) when the owner is asked; read once per task.
+    if ("preparation", task.pk) not in cache:
+        cache[("preparation", task.pk)] = preparation_states(task=task)
+    marks = cache[("preparation", task.pk)].get(item.pk, {})
     content = {}
     for lang in SIGNING_LANGUAGES:
         with translation.override(lang):
@@ -81,6 +86,13 @@ def signing_content(*, agency, task, item, cache: dict | None = None) -> dict:
                 "effective_is_estimate": item.expected_effective_at is None,
                 "consequences": cache[(lang, key)],
             }
+            if task.strategy == "shutdown":
+                content[lang]["preparation"] = [
+                    {"phase": phase.value, "label": str(phase.label), "state": marks.get(phase.value, "todo")}
+                    for phase in PreparationPhase]
+                if item.shell_transition_until:  # R9.2: the shutdown waits for the end of the shell transition
+                    content[lang]["shell_until"] = timezone.localtime(item.shell_transition_until,
+                                                                      agency.tz).strftime("%Y-%m-%d")
     return content
 
 

@@ -39,10 +39,14 @@ POLICY_WORDS = {
                                _("Commercial orders are watched for this time after the shutdown.")),
     "commercial_max_pending_orders": (_("Pending orders that raise an alert"), _("orders"),
                                       _("More pending orders than this raise an alert for legal.")),
-    "shell_followers_threshold": (_("Keep an empty shell from"), _("followers"),
-                                  _("Accounts with at least this many followers keep an empty shell.")),
-    "shell_months": (_("Empty shell kept for"), _("months"),
-                     _("How long the empty shell stays while followers move elsewhere.")),
+    "shell_followers_threshold": (_("Propose a shell transition from"), _("followers"),
+                                  _("Accounts with at least this many followers are proposed to stay an empty shell "
+                                    "before their shutdown.")),
+    "shell_months": (_("Shell transition lasts"), _("months"),
+                     _("How long the empty shell stays while followers move elsewhere; the shutdown follows.")),
+    "shell_checkin_interval_months": (_("Follower migration check-in every"), _("months"),
+                                      _("During the shell transition, a check-in on the follower migration is "
+                                        "reminded at this interval.")),
     "reopen_block_days": (_("No reopening for"), _("days"),
                           _("A shut-down video account cannot be reopened during this time.")),
     "interaction_export_months": (_("Export interaction data of the last"), _("months"),

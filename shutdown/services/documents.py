@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency
@@ -18,6 +19,10 @@ from shutdown.models import DocumentKind, EventKind, ShutdownTask, TaskDocument,
 from shutdown.states import TaskState
 
 ALLOWED_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+# Evidence that comes with a confirmation (who confirmed what): uploaded only through it
+# (R1.3 unbinding: shutdown.services.preparation.unbinding_confirm; R9.1 preparation ticks).
+CONFIRMATION_KINDS = {DocumentKind.UNBINDING_EVIDENCE: gettext_lazy("confirm the unbinding on the item's page"),
+                      DocumentKind.PREPARATION_EVIDENCE: gettext_lazy("tick the phase in the preparation checklist")}
 
 
 def upload_check(upload, *, field: str = "file") -> tuple[str, str, str]:
@@ -47,9 +52,14 @@ def upload_check(upload, *, field: str = "file") -> tuple[str, str, str]:
 
 
 def document_upload(*, agency: Agency, task: ShutdownTask, actor, kind: str, upload, item: TaskItem | None = None,
-                    record: bool = True) -> TaskDocument:
+                    record: bool = True, confirmation: bool = False) -> TaskDocument:
+    """`confirmation=True`: the upload comes with a confirmation (CONFIRMATION_KINDS)."""
     if kind not in DocumentKind.values:
         raise DomainValidationError(_("Unknown document kind “%(k)s”.") % {"k": kind}, details={"kind": [kind]})
+    if kind in CONFIRMATION_KINDS and not confirmation:
+        raise DomainValidationError(_("“%(kind)s” is uploaded with its confirmation: %(how)s.")
+                                    % {"kind": DocumentKind(kind).label, "how": CONFIRMATION_KINDS[kind]},
+                                    details={"kind": [kind]})
     if item is not None and item.task_id != task.pk:
         raise DomainValidationError(_("That item belongs to another task."), details={"item": [item.pk]})
     if task.state == TaskState.CANCELLED:

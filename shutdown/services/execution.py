@@ -14,7 +14,7 @@ from agency.models import Agency, SubAccountStatus
 from agency.services.subaccounts import subaccounts_status_set
 from shutdown.connectors import ConnectorResult, connector_for
 from shutdown.events import event_record
-from shutdown.gates import execution_blockers
+from shutdown.gates import execution_blockers, tier_blockers
 from shutdown.models import DocumentKind, EventKind, ShutdownTask, Strategy, TaskItem, Tier
 from shutdown.services.documents import document_upload
 from shutdown.services.expected import items_expected_from_submission
@@ -64,7 +64,7 @@ def tier_start(*, agency: Agency, tier: Tier, actor) -> Tier:
         if task.state != TaskState.EXECUTING:
             raise Conflict(_("The task is “%(s)s”: tiers open only while it executes.")
                            % {"s": task.get_state_display()}, code="illegal_transition")
-        tier = Tier.objects.select_for_update().get(pk=tier.pk)
+        tier = Tier.objects.select_for_update().select_related("task").get(pk=tier.pk)
         if tier.state != Tier.State.PENDING:
             raise Conflict(_("Tier “%(t)s” is already “%(s)s”.") % {"t": tier.name, "s": tier.get_state_display()},
                            code="illegal_transition")
@@ -73,6 +73,13 @@ def tier_start(*, agency: Agency, tier: Tier, actor) -> Tier:
         if unfinished is not None:
             raise Conflict(_("Tier “%(t)s” must be complete or closed first.") % {"t": unfinished.name},
                            code="previous_tier_open", details={"tier": unfinished.pk})
+        # R9.1 preparation and R9.2 shell transition (shutdown.services.preparation), and any other
+        # tier gate: the tier waits, with the accounts and what they wait for named.
+        reasons = tier_blockers(agency=agency, tier=tier)
+        if reasons:
+            raise Conflict(_("Tier “%(t)s” cannot open yet: %(reasons)s") % {"t": tier.display_name,
+                                                                            "reasons": " ".join(reasons)},
+                           code="tier_gate_closed", details={"reasons": reasons})
         tier.state = Tier.State.OPEN
         tier.save(update_fields=["state"])
         items = TaskItem.objects.filter(tier=tier, state=ItemState.APPROVED)

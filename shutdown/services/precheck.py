@@ -81,7 +81,8 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
         existing.setdefault(item_id, {})[code] = (pk, state)
     tier_starts = dict(Tier.objects.filter(task=task, planned_start__isnull=False).values_list("pk", "planned_start"))
     rows = list(TaskItem.objects.filter(task=task, state=ItemState.CHECKING).order_by("pk").values_list(
-        "pk", "tier_id", "topic_transfer_target", *(f"sub_account__{name}" for name in rules.PRECHECK_FIELDS)))
+        "pk", "tier_id", "topic_transfer_target", "shell_transition_until",
+        *(f"sub_account__{name}" for name in rules.PRECHECK_FIELDS)))
 
     total = task.progress_total or 1
     step = max(1, math.ceil(total / PROGRESS_STEPS))
@@ -98,7 +99,7 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
     OPEN, CLEARED = str(Blocker.State.OPEN), str(Blocker.State.CLEARED)  # noqa: N806
     BLOCKED, READY = str(ItemState.BLOCKED), str(ItemState.READY)  # noqa: N806
     done = 0
-    for item_id, tier_id, topic_target, *facts in rows:
+    for item_id, tier_id, topic_target, shell_until, *facts in rows:
         account = rules.AccountFacts(*facts)
         codes = rules.precheck_codes(sub_account=account, strategy=strategy, topic_transfer_target=topic_target,
                                      documents=documents.get(item_id, no_documents), today=today)
@@ -117,11 +118,11 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
             if code not in codes and state in blocking:
                 blocker_states.append((pk, CLEARED))
                 cleared += 1
-        key = (rules.estimate_group_key(account), tier_id)
+        # R9.2: an item in a shell transition is submitted at its end at the earliest.
+        key = (rules.estimate_group_key(account), tier_id, shell_until)
         estimate = estimates.get(key)
         if estimate is None:
-            planned = tier_starts.get(tier_id)
-            start = max(now, planned) if planned else now
+            start = max(d for d in (now, tier_starts.get(tier_id), shell_until) if d is not None)
             e = rules.expected_effective(sub_account=account, policy=policy, start=start, tz=tz,
                                          strategy=task.strategy)
             estimate = estimates[key] = tuple(

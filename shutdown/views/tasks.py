@@ -19,7 +19,16 @@ from rulebook.policy import policy_for
 from shutdown import rules, selectors
 from shutdown.connectors import connector_for
 from shutdown.forms import DocumentForm, TaskCreateForm
-from shutdown.models import Blocker, DocumentKind, ShutdownTask, Strategy, TaskDocument, TaskItem, Tier
+from shutdown.models import (
+    Blocker,
+    DocumentKind,
+    PreparationPhase,
+    ShutdownTask,
+    Strategy,
+    TaskDocument,
+    TaskItem,
+    Tier,
+)
 from shutdown.panels import TASK_PAGE_PANELS
 from shutdown.services import blockers as blocker_services
 from shutdown.services import execution, lifecycle, precheck
@@ -228,6 +237,7 @@ class ItemDetailView(AgencyScopedView, _Capabilities, TemplateView):
             "tiers": list(Tier.objects.filter(task=task).order_by("position")),
             "editable": task.state in EDITABLE_TASK_STATES, "executing": task.state == TaskState.EXECUTING,
             "document_kinds": DocumentKind.choices, "strategy_label": Strategy(task.strategy).label,
+            "upload_kinds": DocumentForm.base_fields["kind"].choices, "preparation_phases": PreparationPhase.choices,
         })
         return context
 

@@ -39,7 +39,8 @@ def test_shutting_down_an_item_creates_its_deadlines_with_the_right_dates(world_
     assert local("fan_profile").date().isoformat() == "2025-12-29"               # R2.4 90 days
     assert local("interaction_data").date().isoformat() == "2026-03-29"          # R2.3 180 days
     assert local("reopen_blocked").date().isoformat() == "2026-03-29"            # R9.3
-    assert local("shell_transition").date().isoformat() == "2025-12-30"          # R9.2 3 months
+    # R9.2: the empty shell is kept before the shutdown (a shell transition), never after it.
+    assert "shell_transition" not in d
     assert local("monitor_activity").isoformat() == "2025-10-03T10:00:00+08:00"  # R8 72 hours
     # Preview and storage agree.
     with scope(agency=world_a.agency):

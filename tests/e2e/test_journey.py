@@ -314,7 +314,17 @@ def test_new_operator_journey(browser, desktop, phone, live_server, journey_worl
     assert signatures.locator(".pill.state-signed").count() == 3
     assert signatures.locator(".pill.state-declined").count() == 1
 
-    # 7. Execute the first tier: every account in it is marked done.
+    # 7. Prepare (R9.1): each phase ticked for every account from the task page's checklist (the
+    # tier would not open before), then execute the first tier: every account in it is marked done.
+    for phase in ("export_interaction", "backup_drafts", "remove_authorisations"):
+        page.goto(task_url)
+        form = page.locator("#preparation-form")
+        form.locator("select[name=phase]").select_option(phase)
+        form.locator("input[name=note]").fill("旅程：已完成")
+        form.locator("input[name=all_items]").check()
+        form.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+    assert page.locator("#preparation .preparation-checklist .pill.bad").count() == 0
     post_button(page, "/do/execute/").click()
     page.wait_for_load_state()
     assert page.locator("h1 .pill.state-executing").count() == 1

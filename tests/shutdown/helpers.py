@@ -34,8 +34,24 @@ def run_precheck(world, task):
     return task
 
 
-def approve(world, task):
-    """Stand-in for the approvals app: READY → IN_APPROVAL → APPROVED, items too."""
+def prepare_all(world, task):
+    """Tick the three R9.1 preparation phases of every item (a full shutdown's tiers wait for them)."""
+    from shutdown.models import PreparationPhase
+    from shutdown.services.preparation import preparation_mark
+
+    with world.scope():
+        task.refresh_from_db()
+        if task.strategy != "shutdown":
+            return task
+        for phase in PreparationPhase.values:
+            preparation_mark(agency=world.agency, task=task, actor=world.user("operator"), phase=phase,
+                             all_items=True)
+    return task
+
+
+def approve(world, task, *, prepared: bool = True):
+    """Stand-in for the approvals app: READY → IN_APPROVAL → APPROVED, items too; then (unless
+    `prepared=False`) the R9.1 preparation phases ticked for every item."""
     with world.scope():
         task.refresh_from_db()
         assert task.state == TaskState.READY, task.state
@@ -44,7 +60,9 @@ def approve(world, task):
         task_transition(agency=world.agency, task=task, to=TaskState.APPROVED)
         TaskItem.objects.filter(task=task, state=ItemState.IN_APPROVAL).update(state=ItemState.APPROVED)
         task.refresh_from_db()
+    if prepared:
+        prepare_all(world, task)
     return task
 
 
-__all__ = ["PDF", "PNG", "io", "upload", "clean", "run_precheck", "approve"]
+__all__ = ["PDF", "PNG", "io", "upload", "clean", "run_precheck", "approve", "prepare_all"]

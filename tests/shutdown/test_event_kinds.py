@@ -33,6 +33,8 @@ STORED = {
     "item.excluded_by_owner", "tier.opened", "item.retried", "tier.complete", "tier.closed",
     "item.expected_recomputed", "deadline.recomputed", "signature.link_shown", "signatures.tier_ready",
     "deadline.dormant_login", "deadline.dormant_login_missed",
+    "preparation.ticked", "preparation.waived", "shell.started", "shell.cancelled", "unbinding.confirmed",
+    "recommendation.overridden",
 }
 
 
