@@ -398,7 +398,8 @@ def _job_run(*, agency: Agency, job_id: int) -> str:
 
 def jobs_sweep(*, now=None) -> dict:
     """Every minute (beat), across agencies: re-publish queued jobs whose message was lost, and
-    fail running jobs whose worker died (past their time budget plus a grace period)."""
+    fail running jobs whose worker died (past their time budget plus a grace period), and delete
+    result files older than JOB_FILE_RETENTION_DAYS."""
     now = now or timezone.now()
     republished = failed = 0
     with scopes_disabled():
@@ -411,6 +412,17 @@ def jobs_sweep(*, now=None) -> dict:
     for job_id, agency_id in stale:
         task_publish(RUN_TASK, kwargs={"agency_id": agency_id, "job_id": job_id}, after_commit=False)
         republished += 1
+    expired = 0
+    with scopes_disabled():
+        old_files = list(
+            Job.objects.filter(finished_at__lt=now - timedelta(days=settings.JOB_FILE_RETENTION_DAYS))
+            .exclude(result_file="")
+            .only("pk", "result_file")[:200]
+        )
+        for job in old_files:  # exports hold personal data: kept only JOB_FILE_RETENTION_DAYS
+            job.result_file.delete(save=False)
+            Job.objects.filter(pk=job.pk).update(result_file="")
+            expired += 1
     for job in running:
         if (
             job.started_at
@@ -427,7 +439,7 @@ def jobs_sweep(*, now=None) -> dict:
                     ),
                 )
             failed += updated
-    return {"republished": republished, "failed": failed}
+    return {"republished": republished, "failed": failed, "files_deleted": expired}
 
 
 # --- deciding: immediate or a job ------------------------------------------------------------------

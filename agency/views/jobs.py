@@ -39,6 +39,7 @@ def job_context(job: Job) -> dict:
         "more_errors": max(len(errors) - 500, 0),
         "poll_ms": settings.JOB_POLL_MS,
         "download": bool(job.result_file),
+        "retention_days": settings.JOB_FILE_RETENTION_DAYS,
     }
 
 

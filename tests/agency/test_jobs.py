@@ -469,7 +469,7 @@ def test_the_sweep_republishes_lost_jobs_and_fails_dead_ones(
     monkeypatch.setattr(
         job_services, "task_publish", lambda name, **kw: published.append((name, kw["kwargs"]))
     )
-    assert job_services.jobs_sweep() == {"republished": 1, "failed": 1}
+    assert job_services.jobs_sweep() == {"republished": 1, "failed": 1, "files_deleted": 0}
     assert published == [("agency.tasks.job_run", {"agency_id": world_a.agency.pk, "job_id": lost.pk})]
     with scopes_disabled():
         dead.refresh_from_db()
@@ -583,3 +583,41 @@ def test_a_big_upload_over_a_file_limit_fails_its_check_naming_the_limit(world_a
     assert check.state == Job.State.FAILED and "more than 7 rows" in check.error
     page = client.get(job_page(world_a, check)).content.decode()
     assert "more than 7 rows" in page and "Traceback" not in page and count_accounts(world_a) == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_is_scheduled_and_the_tasks_are_registered():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    assert settings.CELERY_BEAT_SCHEDULE["agency-jobs-sweep"]["task"] == "agency.tasks.jobs_sweep"
+    assert {"agency.tasks.jobs_sweep", "agency.tasks.job_run"} <= set(app.tasks)
+
+
+@pytest.mark.django_db
+def test_an_export_file_is_deleted_after_its_retention(world_a, run_jobs, settings):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    for i in range(BIG):
+        SubAccountFactory(agency=world_a.agency, platform_account_id=f"old_{i}")
+    client = world_a.client("owner")
+    with run_jobs():
+        client.get(f"/a/{world_a.agency.slug}/sub-accounts/export/?format=csv")
+    [job] = jobs(world_a)
+    name = job.result_file.name
+    assert default_storage.exists(name)
+    assert job_services.jobs_sweep()["files_deleted"] == 0  # fresh: kept
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    assert job_services.jobs_sweep()["files_deleted"] == 1
+    assert not default_storage.exists(name)
+    page = client.get(job_page(world_a, job)).content.decode()
+    assert (
+        "/download/" not in page
+        and client.get(f"/a/{world_a.agency.slug}/jobs/{job.pk}/download/").status_code == 404
+    )
