@@ -621,3 +621,15 @@ def test_an_export_file_is_deleted_after_its_retention(world_a, run_jobs, settin
         "/download/" not in page
         and client.get(f"/a/{world_a.agency.slug}/jobs/{job.pk}/download/").status_code == 404
     )
+
+
+@pytest.mark.django_db
+def test_a_big_api_dry_run_is_a_checking_job(world_a, run_jobs):
+    client = world_a.client("operator")
+    with run_jobs():
+        response = upload(client, world_a.agency.slug, csv_bytes([HEADER, *rows(BIG)]), dry_run=True)
+    assert response.status_code == 202
+    job = client.get(response["Location"]).json()
+    assert (job["kind"], job["state"]) == ("subaccount_import_check", "succeeded")
+    assert (job["result"]["created"], job["result"]["dry_run"], job["result"]["applied"]) == (BIG, True, False)
+    assert count_accounts(world_a) == 0
