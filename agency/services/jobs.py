@@ -185,6 +185,11 @@ def job_cancel(*, agency: Agency, actor, job_id: int) -> Job:
 # --- the work, per kind ---------------------------------------------------------------------------
 
 
+def _data_rows(run: JobRun):
+    """The reader counts the header row too; the job's total counts data rows."""
+    return lambda rows_read: run.progress(max(rows_read - 1, 0))
+
+
 def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     from agency.importers.subaccounts import plan_import
     from agency.services.imports import subaccount_import_confirm
@@ -197,7 +202,7 @@ def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     # 1. Check every row outside a transaction: the progress bar moves, and a file with errors
     #    stops here having written nothing.
     run.stage(Job.Stage.CHECKING)
-    plan = plan_import(agency=agency, content=bytes(batch.content), progress=run.progress)
+    plan = plan_import(agency=agency, content=bytes(batch.content), progress=_data_rows(run))
     if plan.rejected or not plan.ok:
         answer = plan.answer(dry_run=False, applied=False)
         raise JobFailed(
@@ -210,7 +215,7 @@ def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     # 2. Write, all-or-nothing, re-validated under row locks against the registry as it is now.
     run.stage(Job.Stage.WRITING)
     answer = subaccount_import_confirm(
-        agency=agency, actor=job.created_by, import_id=batch.pk, progress=run.progress
+        agency=agency, actor=job.created_by, import_id=batch.pk, progress=_data_rows(run)
     )
     if not answer["applied"]:
         raise JobFailed(
@@ -232,7 +237,7 @@ def _run_import_check(*, agency: Agency, job: Job, run: JobRun) -> dict:
     if batch is None:
         raise DomainValidationError(_("The uploaded file is no longer there. Upload it again."))
     run.stage(Job.Stage.CHECKING)
-    plan = plan_import(agency=agency, content=bytes(batch.content), progress=run.progress)
+    plan = plan_import(agency=agency, content=bytes(batch.content), progress=_data_rows(run))
     if plan.rejected:
         raise DomainValidationError(str(plan.rejected))
     answer = plan.answer(dry_run=True, applied=False)
