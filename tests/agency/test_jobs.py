@@ -637,3 +637,17 @@ def test_a_big_api_dry_run_is_a_checking_job(world_a, run_jobs):
         False,
     )
     assert count_accounts(world_a) == 0
+
+
+@pytest.mark.django_db
+def test_a_job_queued_for_minutes_says_no_worker_took_it(world_a, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = world_a.client("operator")
+    job = _queued_import(world_a, client, on_commit=django_capture_on_commit_callbacks)
+    assert "No worker has taken it" not in client.get(job_page(world_a, job)).content.decode()
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert "No worker has taken it for several minutes" in client.get(job_page(world_a, job)).content.decode()
