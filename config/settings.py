@@ -254,6 +254,8 @@ BULK_JOB_THRESHOLD_ACCOUNTS = int(os.environ.get("BULK_JOB_THRESHOLD_ACCOUNTS", 
 # Every background job stops (and says which limit it hit) past its time or row budget.
 JOB_TIME_BUDGET_SECONDS = int(os.environ.get("JOB_TIME_BUDGET_SECONDS", "900"))
 JOB_MAX_ROWS = int(os.environ.get("JOB_MAX_ROWS", "200000"))
+# An export job's file (personal data) is deleted from storage this many days after the job ends.
+JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
 # How often the job page polls while a job runs (milliseconds).
 JOB_POLL_MS = int(os.environ.get("JOB_POLL_MS", "1500"))
 

@@ -30,7 +30,12 @@ from agency.privacy import CONTACT_FIELDS, CONTACT_PERMISSION, masked_contacts, 
 from agency.selectors import subaccount_history, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
 from agency.services.imports import read_upload, rejected_answer, subaccount_import
-from agency.services.jobs import subaccount_bulk_job, subaccount_export_job, subaccount_import_job_for_upload
+from agency.services.jobs import (
+    subaccount_bulk_job,
+    subaccount_export_job,
+    subaccount_import_check_job,
+    subaccount_import_job_for_upload,
+)
 from agency.services.subaccounts import (
     EDITABLE_FIELDS,
     subaccount_archive,
@@ -284,8 +289,9 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
                     "(platform, platform_account_id): existing accounts are updated, others created; blank "
                     "cells leave an existing value unchanged. If any row has an error nothing is written "
                     "and the answer is 400 with the same body plus an `error` object. A file of more than "
-                    "IMPORT_JOB_THRESHOLD_ROWS rows (5,000 by default) is imported by a background job: 202 "
-                    "with the job to poll; its `result` holds the same counts and errors.",
+                    "IMPORT_JOB_THRESHOLD_ROWS rows (5,000 by default) is imported (or, with dry_run, checked) "
+                    "by a background job: 202 with the job to poll; its `result` holds the same counts and "
+                    "errors.",
         request={"multipart/form-data": inline_serializer("SubAccountImportUpload", {
             "file": serializers.FileField(), "dry_run": serializers.BooleanField(required=False)})},
         parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate only, write nothing")],
@@ -301,8 +307,9 @@ class SubAccountImportAPIView(AgencyScopedAPIView):
         except FileRejected as exc:
             answer = rejected_answer(exc, dry_run=dry_run)
         else:
-            job = None if dry_run else subaccount_import_job_for_upload(
-                agency=self.agency, actor=request.user, content=content, filename=upload.name or "upload")
+            big_upload = subaccount_import_check_job if dry_run else subaccount_import_job_for_upload
+            job = big_upload(agency=self.agency, actor=request.user, content=content,
+                             filename=upload.name or "upload")
             if job is not None:
                 return accepted(request, job)
             answer = subaccount_import(agency=self.agency, actor=request.user, content=content,

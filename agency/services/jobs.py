@@ -185,6 +185,11 @@ def job_cancel(*, agency: Agency, actor, job_id: int) -> Job:
 # --- the work, per kind ---------------------------------------------------------------------------
 
 
+def _data_rows(run: JobRun):
+    """The reader counts the header row too; the job's total counts data rows."""
+    return lambda rows_read: run.progress(max(rows_read - 1, 0))
+
+
 def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     from agency.importers.subaccounts import plan_import
     from agency.services.imports import subaccount_import_confirm
@@ -197,7 +202,7 @@ def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     # 1. Check every row outside a transaction: the progress bar moves, and a file with errors
     #    stops here having written nothing.
     run.stage(Job.Stage.CHECKING)
-    plan = plan_import(agency=agency, content=bytes(batch.content), progress=run.progress)
+    plan = plan_import(agency=agency, content=bytes(batch.content), progress=_data_rows(run))
     if plan.rejected or not plan.ok:
         answer = plan.answer(dry_run=False, applied=False)
         raise JobFailed(
@@ -210,7 +215,7 @@ def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     # 2. Write, all-or-nothing, re-validated under row locks against the registry as it is now.
     run.stage(Job.Stage.WRITING)
     answer = subaccount_import_confirm(
-        agency=agency, actor=job.created_by, import_id=batch.pk, progress=run.progress
+        agency=agency, actor=job.created_by, import_id=batch.pk, progress=_data_rows(run)
     )
     if not answer["applied"]:
         raise JobFailed(
@@ -232,7 +237,7 @@ def _run_import_check(*, agency: Agency, job: Job, run: JobRun) -> dict:
     if batch is None:
         raise DomainValidationError(_("The uploaded file is no longer there. Upload it again."))
     run.stage(Job.Stage.CHECKING)
-    plan = plan_import(agency=agency, content=bytes(batch.content), progress=run.progress)
+    plan = plan_import(agency=agency, content=bytes(batch.content), progress=_data_rows(run))
     if plan.rejected:
         raise DomainValidationError(str(plan.rejected))
     answer = plan.answer(dry_run=True, applied=False)
@@ -406,7 +411,8 @@ def _job_run(*, agency: Agency, job_id: int) -> str:
 
 def jobs_sweep(*, now=None) -> dict:
     """Every minute (beat), across agencies: re-publish queued jobs whose message was lost, and
-    fail running jobs whose worker died (past their time budget plus a grace period)."""
+    fail running jobs whose worker died (past their time budget plus a grace period), and delete
+    result files older than JOB_FILE_RETENTION_DAYS."""
     now = now or timezone.now()
     republished = failed = 0
     with scopes_disabled():
@@ -419,6 +425,17 @@ def jobs_sweep(*, now=None) -> dict:
     for job_id, agency_id in stale:
         task_publish(RUN_TASK, kwargs={"agency_id": agency_id, "job_id": job_id}, after_commit=False)
         republished += 1
+    expired = 0
+    with scopes_disabled():
+        old_files = list(
+            Job.objects.filter(finished_at__lt=now - timedelta(days=settings.JOB_FILE_RETENTION_DAYS))
+            .exclude(result_file="")
+            .only("pk", "result_file")[:200]
+        )
+        for job in old_files:  # exports hold personal data: kept only JOB_FILE_RETENTION_DAYS
+            job.result_file.delete(save=False)
+            Job.objects.filter(pk=job.pk).update(result_file="")
+            expired += 1
     for job in running:
         if (
             job.started_at
@@ -435,7 +452,7 @@ def jobs_sweep(*, now=None) -> dict:
                     ),
                 )
             failed += updated
-    return {"republished": republished, "failed": failed}
+    return {"republished": republished, "failed": failed, "files_deleted": expired}
 
 
 # --- deciding: immediate or a job ------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """Back-office pages of background jobs: a member's own jobs, one job with its progress bar
 (polled by htmx while it runs) that turns into the result, its file, and cancelling it."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -15,6 +18,7 @@ from agency.services.jobs import job_cancel, jobs_of
 from .base import AgencyScopedView
 
 LIST_ROWS = 100
+QUEUED_TOO_LONG = timedelta(minutes=3)
 
 
 def job_url(job: Job) -> str:
@@ -39,6 +43,9 @@ def job_context(job: Job) -> dict:
         "more_errors": max(len(errors) - 500, 0),
         "poll_ms": settings.JOB_POLL_MS,
         "download": bool(job.result_file),
+        "retention_days": settings.JOB_FILE_RETENTION_DAYS,
+        # Queued for minutes: no worker is taking jobs (or the message was lost; the sweep re-sends it).
+        "waiting_long": job.state == Job.State.QUEUED and job.created_at < timezone.now() - QUEUED_TOO_LONG,
     }
 
 

@@ -469,7 +469,7 @@ def test_the_sweep_republishes_lost_jobs_and_fails_dead_ones(
     monkeypatch.setattr(
         job_services, "task_publish", lambda name, **kw: published.append((name, kw["kwargs"]))
     )
-    assert job_services.jobs_sweep() == {"republished": 1, "failed": 1}
+    assert job_services.jobs_sweep() == {"republished": 1, "failed": 1, "files_deleted": 0}
     assert published == [("agency.tasks.job_run", {"agency_id": world_a.agency.pk, "job_id": lost.pk})]
     with scopes_disabled():
         dead.refresh_from_db()
@@ -549,7 +549,7 @@ def test_progress_is_visible_while_the_rows_are_checked(world_a, settings, monke
 
     monkeypatch.setattr(job_services.JobRun, "progress", watched)
     assert job_services.job_run(agency=world_a.agency, job_id=job.pk) == Job.State.SUCCEEDED
-    assert ("checking", 500, "running") in seen and ("checking", 1000, "running") in seen
+    assert ("checking", 499, "running") in seen and ("checking", 999, "running") in seen
     assert count_accounts(world_a) == 1200
 
 
@@ -563,7 +563,7 @@ def test_a_running_job_cancelled_from_its_page_stops_and_writes_nothing(world_a,
     original = job_services.JobRun.progress
 
     def cancel_midway(self, done, **kwargs):
-        if done == 500 and self.job.stage == Job.Stage.CHECKING:
+        if done == 499 and self.job.stage == Job.Stage.CHECKING:
             assert client.post(f"/a/{world_a.agency.slug}/jobs/{job.pk}/cancel/").status_code == 302
         original(self, done, **kwargs)
 
@@ -583,3 +583,71 @@ def test_a_big_upload_over_a_file_limit_fails_its_check_naming_the_limit(world_a
     assert check.state == Job.State.FAILED and "more than 7 rows" in check.error
     page = client.get(job_page(world_a, check)).content.decode()
     assert "more than 7 rows" in page and "Traceback" not in page and count_accounts(world_a) == 0
+
+
+@pytest.mark.django_db
+def test_the_sweep_is_scheduled_and_the_tasks_are_registered():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    assert settings.CELERY_BEAT_SCHEDULE["agency-jobs-sweep"]["task"] == "agency.tasks.jobs_sweep"
+    assert {"agency.tasks.jobs_sweep", "agency.tasks.job_run"} <= set(app.tasks)
+
+
+@pytest.mark.django_db
+def test_an_export_file_is_deleted_after_its_retention(world_a, run_jobs, settings):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    for i in range(BIG):
+        SubAccountFactory(agency=world_a.agency, platform_account_id=f"old_{i}")
+    client = world_a.client("owner")
+    with run_jobs():
+        client.get(f"/a/{world_a.agency.slug}/sub-accounts/export/?format=csv")
+    [job] = jobs(world_a)
+    name = job.result_file.name
+    assert default_storage.exists(name)
+    assert job_services.jobs_sweep()["files_deleted"] == 0  # fresh: kept
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    assert job_services.jobs_sweep()["files_deleted"] == 1
+    assert not default_storage.exists(name)
+    page = client.get(job_page(world_a, job)).content.decode()
+    assert (
+        "/download/" not in page
+        and client.get(f"/a/{world_a.agency.slug}/jobs/{job.pk}/download/").status_code == 404
+    )
+
+
+@pytest.mark.django_db
+def test_a_big_api_dry_run_is_a_checking_job(world_a, run_jobs):
+    client = world_a.client("operator")
+    with run_jobs():
+        response = upload(client, world_a.agency.slug, csv_bytes([HEADER, *rows(BIG)]), dry_run=True)
+    assert response.status_code == 202
+    job = client.get(response["Location"]).json()
+    assert (job["kind"], job["state"]) == ("subaccount_import_check", "succeeded")
+    assert (job["result"]["created"], job["result"]["dry_run"], job["result"]["applied"]) == (
+        BIG,
+        True,
+        False,
+    )
+    assert count_accounts(world_a) == 0
+
+
+@pytest.mark.django_db
+def test_a_job_queued_for_minutes_says_no_worker_took_it(world_a, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = world_a.client("operator")
+    job = _queued_import(world_a, client, on_commit=django_capture_on_commit_callbacks)
+    assert "No worker has taken it" not in client.get(job_page(world_a, job)).content.decode()
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert "No worker has taken it for several minutes" in client.get(job_page(world_a, job)).content.decode()
