@@ -2,10 +2,12 @@
 and the agency admin's page that links providers (agency/sso.py holds the rules)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.csp import CSP
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -41,10 +43,24 @@ def _safe_next(request, url: str) -> str:
     )
 
 
+# The choice form submits to this page, which redirects on to the identity provider: browsers
+# check that redirect chain against the page's form-action, so this page (and only it) allows
+# HTTPS targets, and plain HTTP on the loopback address for a provider run locally.
+CHOOSE_PAGE_CSP = {
+    **settings.SECURE_CSP,
+    "form-action": [CSP.SELF, "https:", "http://127.0.0.1:*", "http://localhost:*"],
+}
+
+
 class SsoChooseView(View):
-    """ "Sign in with single sign-on": a work email (its domain) or the agency's short name."""
+    """Sign in with single sign-on: by a work email (its domain) or the agency's short name."""
 
     def get(self, request):
+        response = self._get(request)
+        response._csp_config = CHOOSE_PAGE_CSP
+        return response
+
+    def _get(self, request):
         query = (request.GET.get("q") or "").strip()
         next_url = _safe_next(request, request.GET.get("next", ""))
         providers = providers_for_login(query) if query else []
