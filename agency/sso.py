@@ -176,19 +176,47 @@ def provider_save(
             errors["slug"] = _("Another provider of this agency has this short name.")
     if errors:
         raise DomainValidationError("; ".join(str(v) for v in errors.values()), details=errors)
+    created = provider.pk is None
     if client_secret:
         provider.client_secret_sealed = secret_seal(client_secret.strip())
     provider.save()
+    _config_event(
+        actor,
+        agency,
+        f"{provider.display_name} ({provider.get_kind_display()}): "
+        + ("linked" if created else "changed")
+        + (", new client secret" if client_secret else ""),
+    )
     logger.info("identity provider saved", extra={"agency": agency.slug, "provider": provider.slug})
     return provider
 
 
-def provider_delete(*, agency, provider: IdentityProvider) -> None:
+def _config_event(actor, agency, what: str) -> None:
+    """The admin's change, as a security event of theirs (the owner sees it on the security page)."""
+    if actor is not None:
+        security_event_record(
+            user=actor, kind=SecurityEvent.Kind.SSO_CONFIG, detail=f"{agency.slug} · {what}"
+        )
+
+
+@transaction.atomic
+def provider_delete(*, agency, actor, provider: IdentityProvider) -> None:
+    """Remove a provider (its links go with it). With no active provider left, members get their
+    passwords back: turning passwords off only makes sense while single sign-on works."""
     with scope(agency=agency):
         provider.delete()
+    _config_event(actor, agency, f"{provider.display_name}: removed")
     if not identity_providers_for(agency) and not (agency.settings or {}).get("password_login_allowed", True):
-        agency.settings = {**(agency.settings or {}), "password_login_allowed": True}
-        agency.save(update_fields=["settings"])
+        sso_password_login_set(agency=agency, actor=actor, allowed=True)
+
+
+def sso_password_login_set(*, agency, actor, allowed: bool) -> None:
+    """Whether members may also log in with a password; off needs an active provider."""
+    if not allowed and not identity_providers_for(agency):
+        raise DomainValidationError(_("Link an active identity provider before turning passwords off."))
+    agency.settings = {**(agency.settings or {}), "password_login_allowed": bool(allowed)}
+    agency.save(update_fields=["settings"])
+    _config_event(actor, agency, "passwords allowed" if allowed else "passwords turned off")
 
 
 # --- signing in -----------------------------------------------------------------------------

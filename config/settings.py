@@ -482,3 +482,6 @@ SIGNING_SESSION_MINUTES = int(os.environ.get("SIGNING_SESSION_MINUTES", "30"))
 # Fernet keys sealing one-time secrets in the outbox until sent (newest first); empty = a key
 # derived from SECRET_KEY. Only the delivery path unseals (notifications/secrets.py).
 OUTBOX_SEAL_KEYS = env_list("OUTBOX_SEAL_KEYS")
+# Fernet keys sealing the identity providers' client secrets (agency/sso.py), newest first; empty =
+# a key derived from SECRET_KEY under its own label.
+SSO_SEAL_KEYS = env_list("SSO_SEAL_KEYS")

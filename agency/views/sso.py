@@ -16,7 +16,6 @@ from django.views import View
 from accounts.roles import Role
 from agency.exceptions import DomainValidationError
 from agency.models import IdentityProvider
-from agency.security import agency_security_policy_update, mfa_required_roles
 from agency.sso import (
     MASK,
     SsoRefused,
@@ -28,6 +27,7 @@ from agency.sso import (
     providers_for_login,
     sso_begin,
     sso_complete,
+    sso_password_login_set,
     sso_start_url,
 )
 
@@ -210,13 +210,13 @@ class AgencySsoView(AgencyScopedView, View):
 
     def post(self, request):
         if "password_login" in request.POST:
-            allowed = request.POST.get("password_login") == "1"
-            if not allowed and not any(p.is_active for p in providers_all(self.agency)):
-                messages.error(request, _("Link an active identity provider before turning passwords off."))
-            else:
-                agency_security_policy_update(
-                    agency=self.agency, mfa_roles=mfa_required_roles(self.agency), password_login=allowed
+            try:
+                sso_password_login_set(
+                    agency=self.agency, actor=request.user, allowed=request.POST.get("password_login") == "1"
                 )
+            except DomainValidationError as exc:
+                messages.error(request, str(exc.message))
+            else:
                 messages.success(request, _("The sign-in settings were saved."))
             return HttpResponseRedirect(reverse("agency:sso", kwargs={"agency_slug": self.agency.slug}))
         return _save(self, request, ProviderForm(request.POST))
@@ -254,7 +254,7 @@ class AgencySsoEditView(AgencySsoView):
     def post(self, request, pk):
         provider = get_object_or_404(IdentityProvider.objects.all(), pk=pk)
         if request.POST.get("delete"):
-            provider_delete(agency=self.agency, provider=provider)
+            provider_delete(agency=self.agency, actor=request.user, provider=provider)
             messages.success(request, _("“%(name)s” was removed.") % {"name": provider.display_name})
             return HttpResponseRedirect(reverse("agency:sso", kwargs={"agency_slug": self.agency.slug}))
         return _save(self, request, ProviderForm(request.POST, instance=provider), provider=provider)

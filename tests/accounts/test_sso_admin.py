@@ -132,6 +132,24 @@ def test_passwords_can_be_turned_off_only_with_a_provider_and_the_owner_keeps_on
     # removing the last provider gives the members their passwords back
     from agency.sso import provider_delete
 
-    provider_delete(agency=world_a.agency, provider=_provider())
+    provider_delete(agency=world_a.agency, actor=world_a.user("owner"), provider=_provider())
     world_a.agency.refresh_from_db()
     assert world_a.agency.settings["password_login_allowed"] is True
+    from accounts.models import SecurityEvent
+
+    details = list(
+        SecurityEvent.objects.filter(kind=SecurityEvent.Kind.SSO_CONFIG).values_list("detail", flat=True)
+    )
+    assert any("passwords turned off" in d for d in details) and any("removed" in d for d in details)
+    assert any("linked" in d for d in details)
+
+
+@pytest.mark.django_db
+def test_the_django_admin_never_shows_the_secret(world_a, admin_client):
+    provider = provider_save(agency=world_a.agency, actor=world_a.user("owner"), client_secret="s3cret-value",
+                             data={**FORM, "is_active": True})
+    for url in ("/admin/agency/identityprovider/", f"/admin/agency/identityprovider/{provider.pk}/change/"):
+        page = admin_client.get(url)
+        assert page.status_code == 200
+        assert "s3cret-value" not in page.content.decode()
+        assert provider.client_secret_sealed not in page.content.decode()
