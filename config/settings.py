@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     # project apps, lowest layer first (config/layers.py; tests/test_layers.py checks the imports)
     *LAYERS,
 ]
@@ -173,6 +174,15 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MCN Shutdown")
 MFA_STEP_UP_SECONDS = int(os.environ.get("MFA_STEP_UP_SECONDS", "300"))
 MFA_LOCKOUT_FAILURES = int(os.environ.get("MFA_LOCKOUT_FAILURES", "5"))
 MFA_LOCKOUT_MINUTES = int(os.environ.get("MFA_LOCKOUT_MINUTES", "15"))
+# Passkeys (django-otp-webauthn, accounts/passkeys.py): a second factor on top of the app, never a
+# password-less login. The relying party is the site's host name as the browser sees it
+# (PASSKEY_RP_ID to fix it); PASSKEY_ORIGINS are the exact origins pages are served from
+# (https://…, or http://localhost:PORT in development).
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", "")
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = os.environ.get("PASSKEY_RP_NAME", "MCN 关停后台")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("PASSKEY_ORIGINS") or ["http://localhost:8000"]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/passkeys/", include(("accounts.passkey_urls", "otp_webauthn"))),
     path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
     path("sso/", SsoChooseView.as_view(), name="sso_choose"),
     path("sso/<slug:agency_slug>/<slug:provider>/", SsoLoginView.as_view(), name="sso_login"),

@@ -133,3 +133,40 @@ def test_sign_in_through_the_local_openid_connect_provider(transactional_db, wor
         assert page.locator("main").is_visible()
     finally:
         stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_passkey_gives_the_second_factor(transactional_db, world_a, live_server, desktop, settings):
+    """A virtual authenticator (Chrome DevTools WebAuthn) stands in for a fingerprint reader."""
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
+    page = desktop
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    user = world_a.user("operator")
+    user.set_password(PASSWORD)
+    user.save()
+    login(page, live_server, user.email, PASSWORD)
+    page.goto(f"{live_server.url}/accounts/2fa/setup/")
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.fill("#id_code", code_from(secret))
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+
+    page.goto(f"{live_server.url}/accounts/security/")
+    page.locator("#passkey-register-button").click()
+    page.wait_for_selector("#passkey-register-status-message[data-status-enum='success']")
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    assert WebAuthnCredential.objects.filter(user=user).count() == 1
+    assert SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.MFA_ENROLLED, detail="passkey").exists()
+
+    # sign in again: the passkey answers the second-factor question instead of the code
+    page.context.clear_cookies()
+    login(page, live_server, user.email, PASSWORD)
+    assert "/accounts/2fa/verify/" in page.url
+    page.locator("#passkey-verification-button").click()
+    page.wait_for_url(re.compile(r".*/a/alpha-mcn/$"))
+    assert page.locator("main").is_visible()
