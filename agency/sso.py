@@ -254,12 +254,35 @@ def _refuse(message: str, provider, reason: str = ""):
 
 
 @transaction.atomic
-def _resolve_user(provider: IdentityProvider, identity) -> User:
+def _resolve_user(provider: IdentityProvider, identity, signed_in=None) -> User:
     agency = provider.agency
     with scope(agency=agency):
         link = (
             SsoLink.objects.select_related("user").filter(provider=provider, subject=identity.subject).first()
         )
+        if signed_in is not None and link is not None and link.user_id != signed_in.pk:
+            _refuse(
+                _("This %(provider)s identity is linked to another account.")
+                % {"provider": provider.display_name},
+                provider,
+                reason="linked elsewhere",
+            )
+        if signed_in is not None and link is None:
+            # a signed-in member links their own identity (whatever email the provider reports)
+            if not Membership.objects.filter(user=signed_in, agency=agency).exists():
+                _refuse(
+                    _("You are not a member of %(agency)s.") % {"agency": agency.name},
+                    provider,
+                    reason="link by a non-member",
+                )
+            SsoLink.objects.create(
+                agency=agency,
+                provider=provider,
+                subject=identity.subject,
+                user=signed_in,
+                last_login_at=timezone.now(),
+            )
+            return signed_in
         if link is not None:
             user = link.user
             if not Membership.objects.filter(user=user, agency=agency).exists():
@@ -285,6 +308,19 @@ def _resolve_user(provider: IdentityProvider, identity) -> User:
             )
         user = User.objects.filter(email__iexact=email).first()
         is_member = user is not None and Membership.objects.filter(user=user, agency=agency).exists()
+        if user is not None and Membership.objects.filter(user=user).exclude(agency=agency).exists():
+            # One agency's identity provider must not open another agency's door: a person who also
+            # belongs elsewhere links the identity once while signed in (then the link is used).
+            _refuse(
+                _(
+                    "Your account also belongs to other agencies. Log in with your password once, then choose "
+                    "“Sign in with single sign-on” on your security page to link %(provider)s; after that single "
+                    "sign-on works."
+                )
+                % {"provider": provider.display_name},
+                provider,
+                reason="member of other agencies",
+            )
         if not is_member:
             invitation = (
                 Invitation.objects.filter(
@@ -344,15 +380,15 @@ def sso_complete(*, request, provider: IdentityProvider) -> tuple[User, str]:
             _("The sign-in with %(provider)s did not complete. Start again from the sign-in page.")
             % {"provider": provider.display_name}
         ) from exc
-    user = _resolve_user(provider, identity)
+    signed_in = request.user if request.user.is_authenticated else None
+    user = _resolve_user(provider, identity, signed_in=signed_in)
     if not user.is_active:
         raise SsoRefused(_("This account is disabled."))
     next_url = request.session.pop(SESSION_NEXT, "") or ""
-    login(
-        request, user, backend="django.contrib.auth.backends.ModelBackend"
-    )  # marks the second factor pending
-    if provider.trust_idp_mfa and identity.idp_did_mfa:
-        request.session.pop(SESSION_PENDING, None)
+    if signed_in is None:
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # second factor: pending
+        if provider.trust_idp_mfa and identity.idp_did_mfa:
+            request.session.pop(SESSION_PENDING, None)
     security_event_record(
         user=user,
         kind=SecurityEvent.Kind.SSO_LOGIN,

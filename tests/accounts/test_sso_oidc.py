@@ -166,3 +166,28 @@ def test_a_provider_that_cannot_be_reached_gives_a_clear_page(world_a, issuer):
     )
     response = Client().get("/sso/alpha-mcn/down/")
     assert response.status_code == 502 and "Down IdP cannot be reached" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_one_agencys_idp_does_not_open_another_agency_until_the_person_links_it(worlds, provider):
+    world_a, world_b = worlds
+    alice = User.objects.create_user(email="alice@corp.example", password="x-local-pass-1")
+    Membership.objects.create(user=alice, agency=world_a.agency, role="operator")
+    Membership.objects.create(user=alice, agency=world_b.agency, role="admin")
+    response = _sso(Client(), "alice")
+    assert response.status_code == 403 and "also belongs to other agencies" in response.content.decode()
+    with scopes_disabled():
+        assert not SsoLink.objects.exists()
+    # signed in with her password, she links the identity herself
+    client = Client()
+    client.force_login(alice)
+    assert _sso(client, "alice").status_code == 302
+    with scopes_disabled():
+        assert SsoLink.objects.get().user == alice
+    # from now on the link signs her in
+    fresh = Client()
+    assert _sso(fresh, "alice").status_code == 302 and fresh.get("/a/alpha-mcn/").wsgi_request.user == alice
+    # another signed-in person cannot take over an identity linked to her
+    other = Client()
+    other.force_login(world_a.user("auditor"))
+    assert _sso(other, "alice").status_code == 403
