@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from .api import subaccounts as sub
 from .api.members import MemberListAPIView
+from .api.sso import IdentityProviderListAPIView
 from .api.tokens import ApiTokenDetailAPIView, ApiTokenListAPIView
 
 router = SimpleRouter()
@@ -12,6 +13,7 @@ router.register("sub-accounts", sub.SubAccountViewSet, basename="api-subaccount"
 
 urlpatterns = [
     path("members/", MemberListAPIView.as_view(), name="api-member-list"),
+    path("identity-providers/", IdentityProviderListAPIView.as_view(), name="api-identity-provider-list"),
     path("tokens/", ApiTokenListAPIView.as_view(), name="api-token-list"),
     path("tokens/<int:pk>/", ApiTokenDetailAPIView.as_view(), name="api-token-detail"),
     path("sub-accounts/import/", sub.SubAccountImportAPIView.as_view(), name="api-subaccount-import"),

@@ -153,3 +153,24 @@ def test_the_django_admin_never_shows_the_secret(world_a, admin_client):
         assert page.status_code == 200
         assert "s3cret-value" not in page.content.decode()
         assert provider.client_secret_sealed not in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_lists_providers_with_the_secret_masked(worlds, django_assert_max_num_queries):
+    world_a, world_b = worlds
+    for n in range(3):
+        provider_save(agency=world_a.agency, actor=world_a.user("owner"), client_secret=f"s3cret-{n}",
+                      data={**FORM, "slug": f"corp{n}", "is_active": True})
+    client = world_a.client("admin")
+    with django_assert_max_num_queries(8):
+        response = client.get("/api/v1/agencies/alpha-mcn/identity-providers/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "s3cret" not in body and "client_secret_sealed" not in body
+    rows = response.json()["results"] if isinstance(response.json(), dict) else response.json()
+    assert {r["client_secret"] for r in rows} == {"••••••••"}
+    assert rows[0]["redirect_uri"].startswith("http://testserver/sso/alpha-mcn/corp")
+    assert world_a.client("operator").get("/api/v1/agencies/alpha-mcn/identity-providers/").status_code == 403
+    assert world_b.client("admin").get("/api/v1/agencies/alpha-mcn/identity-providers/").status_code == 404
+    other = world_b.client("admin").get("/api/v1/agencies/beta-mcn/identity-providers/")
+    assert other.status_code == 200 and "corp0" not in other.content.decode()
