@@ -37,7 +37,9 @@ def passkey_remove(*, user, pk: int, request=None) -> None:
     """Only the person's own passkey (another's id changes nothing)."""
     deleted, _rows = WebAuthnCredential.objects.filter(user=user, pk=pk).delete()
     if deleted:
-        security_event_record(user=user, kind=SecurityEvent.Kind.MFA_REMOVED, detail="passkey", request=request)
+        security_event_record(
+            user=user, kind=SecurityEvent.Kind.MFA_REMOVED, detail="passkey", request=request
+        )
 
 
 def relying_party_id(request: HttpRequest) -> str:
@@ -58,8 +60,12 @@ class RegisterComplete(webauthn_views.CompleteCredentialRegistrationView):
     def post(self, *args, **kwargs):
         response = super().post(*args, **kwargs)
         if response.status_code == 200:
-            security_event_record(user=self.request.user, kind=SecurityEvent.Kind.MFA_ENROLLED,
-                                  detail="passkey", request=self.request)
+            security_event_record(
+                user=self.request.user,
+                kind=SecurityEvent.Kind.MFA_ENROLLED,
+                detail="passkey",
+                request=self.request,
+            )
         return response
 
 
@@ -75,7 +81,11 @@ class AuthComplete(webauthn_views.CompleteCredentialAuthenticationView):
         parts = urlsplit(url)
         if parts.path == reverse("accounts:mfa_verify"):
             inner = parse_qs(parts.query).get("next", ["/"])[0]
-            url = inner if url_has_allowed_host_and_scheme(inner, allowed_hosts={self.request.get_host()}) else "/"
+            url = (
+                inner
+                if url_has_allowed_host_and_scheme(inner, allowed_hosts={self.request.get_host()})
+                else "/"
+            )
         return url
 
     def complete_auth(self, device):

@@ -14,8 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _passkey(user):
-    return WebAuthnCredential.objects.create(user=user, name="laptop", credential_id=b"id-" + user.email.encode(),
-                                             public_key=b"pk", sign_count=0, confirmed=True)
+    return WebAuthnCredential.objects.create(
+        user=user,
+        name="laptop",
+        credential_id=b"id-" + user.email.encode(),
+        public_key=b"pk",
+        sign_count=0,
+        confirmed=True,
+    )
 
 
 def test_a_passkey_needs_an_authenticator_app_first(world_a):
@@ -48,8 +54,9 @@ def test_removing_only_ones_own_passkey_and_with_the_app(worlds):
     assert WebAuthnCredential.objects.filter(pk=theirs.pk).exists()
     passkey_remove(user=world_a.user("operator"), pk=mine.pk)
     assert not WebAuthnCredential.objects.filter(pk=mine.pk).exists()
-    assert SecurityEvent.objects.filter(user=world_a.user("operator"), kind=SecurityEvent.Kind.MFA_REMOVED,
-                                        detail="passkey").exists()
+    assert SecurityEvent.objects.filter(
+        user=world_a.user("operator"), kind=SecurityEvent.Kind.MFA_REMOVED, detail="passkey"
+    ).exists()
     _passkey(world_b.user("admin"))
     second_factor_remove(user=world_b.user("admin"))
     assert not WebAuthnCredential.objects.filter(user=world_b.user("admin")).exists()

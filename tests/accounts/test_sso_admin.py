@@ -146,8 +146,12 @@ def test_passwords_can_be_turned_off_only_with_a_provider_and_the_owner_keeps_on
 
 @pytest.mark.django_db
 def test_the_django_admin_never_shows_the_secret(world_a, admin_client):
-    provider = provider_save(agency=world_a.agency, actor=world_a.user("owner"), client_secret="s3cret-value",
-                             data={**FORM, "is_active": True})
+    provider = provider_save(
+        agency=world_a.agency,
+        actor=world_a.user("owner"),
+        client_secret="s3cret-value",
+        data={**FORM, "is_active": True},
+    )
     for url in ("/admin/agency/identityprovider/", f"/admin/agency/identityprovider/{provider.pk}/change/"):
         page = admin_client.get(url)
         assert page.status_code == 200
@@ -159,8 +163,12 @@ def test_the_django_admin_never_shows_the_secret(world_a, admin_client):
 def test_the_api_lists_providers_with_the_secret_masked(worlds, django_assert_max_num_queries):
     world_a, world_b = worlds
     for n in range(3):
-        provider_save(agency=world_a.agency, actor=world_a.user("owner"), client_secret=f"s3cret-{n}",
-                      data={**FORM, "slug": f"corp{n}", "is_active": True})
+        provider_save(
+            agency=world_a.agency,
+            actor=world_a.user("owner"),
+            client_secret=f"s3cret-{n}",
+            data={**FORM, "slug": f"corp{n}", "is_active": True},
+        )
     client = world_a.client("admin")
     with django_assert_max_num_queries(8):
         response = client.get("/api/v1/agencies/alpha-mcn/identity-providers/")
@@ -174,3 +182,21 @@ def test_the_api_lists_providers_with_the_secret_masked(worlds, django_assert_ma
     assert world_b.client("admin").get("/api/v1/agencies/alpha-mcn/identity-providers/").status_code == 404
     other = world_b.client("admin").get("/api/v1/agencies/beta-mcn/identity-providers/")
     assert other.status_code == 200 and "corp0" not in other.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_invitation_page_offers_the_agencys_single_sign_on(world_a):
+    from agency.services.members import invitation_create
+
+    provider_save(
+        agency=world_a.agency,
+        actor=world_a.user("owner"),
+        client_secret="x",
+        data={**FORM, "is_active": True},
+    )
+    with world_a.scope():
+        _invitation, raw = invitation_create(
+            agency=world_a.agency, actor=world_a.user("owner"), email="new@corp.example", role="legal"
+        )
+    page = Client().get(f"/invitations/{raw}/").content.decode()
+    assert 'href="/sso/alpha-mcn/corp/"' in page and "Corp IdP" in page

@@ -38,8 +38,9 @@ def test_enrol_step_up_approve_and_tokens(transactional_db, world_a, live_server
     owner.set_password(PASSWORD)
     owner.save()
     task = make_task(world_a, items=1)
-    world_a.client("operator").post(f"/api/v1/agencies/alpha-mcn/shutdown-tasks/{task.pk}/submit/", {},
-                                    format="json")
+    world_a.client("operator").post(
+        f"/api/v1/agencies/alpha-mcn/shutdown-tasks/{task.pk}/submit/", {}, format="json"
+    )
     login(page, live_server, owner.email, PASSWORD)
 
     # enrol: the key shown on the page is what an authenticator app would read from the QR code
@@ -90,8 +91,9 @@ def test_enrol_step_up_approve_and_tokens(transactional_db, world_a, live_server
 def test_accept_an_invitation(transactional_db, world_a, live_server, desktop):
     page = desktop
     with scope(agency=world_a.agency):
-        _invitation, raw = invitation_create(agency=world_a.agency, actor=world_a.user("owner"),
-                                             email="new.person@example.com", role="legal")
+        _invitation, raw = invitation_create(
+            agency=world_a.agency, actor=world_a.user("owner"), email="new.person@example.com", role="legal"
+        )
     page.goto(f"{live_server.url}/invitations/{raw}/")
     page.fill("#id_full_name", "新成员")
     page.fill("#id_password1", PASSWORD)
@@ -113,9 +115,20 @@ def test_sign_in_through_the_local_openid_connect_provider(transactional_db, wor
     except ProviderUnavailable as exc:
         pytest.skip(str(exc))
     try:
-        provider_save(agency=world_a.agency, actor=world_a.user("owner"), client_secret=CLIENT_SECRET, data={
-            "kind": "oidc", "slug": "corp", "display_name": "Corp IdP", "issuer": issuer, "client_id": CLIENT_ID,
-            "email_domains": "corp.example", "auto_join_role": "auditor"})
+        provider_save(
+            agency=world_a.agency,
+            actor=world_a.user("owner"),
+            client_secret=CLIENT_SECRET,
+            data={
+                "kind": "oidc",
+                "slug": "corp",
+                "display_name": "Corp IdP",
+                "issuer": issuer,
+                "client_id": CLIENT_ID,
+                "email_domains": "corp.example",
+                "auto_join_role": "auditor",
+            },
+        )
         alice = User.objects.create_user(email="alice@corp.example", password=None)
         Membership.objects.create(user=alice, agency=world_a.agency, role="operator")
         page = desktop
@@ -142,9 +155,19 @@ def test_a_passkey_gives_the_second_factor(transactional_db, world_a, live_serve
     page = desktop
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     user = world_a.user("operator")
     user.set_password(PASSWORD)
     user.save()
@@ -161,7 +184,9 @@ def test_a_passkey_gives_the_second_factor(transactional_db, world_a, live_serve
     from django_otp_webauthn.models import WebAuthnCredential
 
     assert WebAuthnCredential.objects.filter(user=user).count() == 1
-    assert SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.MFA_ENROLLED, detail="passkey").exists()
+    assert SecurityEvent.objects.filter(
+        user=user, kind=SecurityEvent.Kind.MFA_ENROLLED, detail="passkey"
+    ).exists()
 
     # sign in again: the passkey answers the second-factor question instead of the code
     page.context.clear_cookies()
