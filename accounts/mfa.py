@@ -97,8 +97,11 @@ def recovery_codes_regenerate(*, user, request=None, record: bool = True) -> lis
 
 @transaction.atomic
 def second_factor_remove(*, user, request=None) -> None:
+    from django_otp_webauthn.models import WebAuthnCredential
+
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user, name=RECOVERY_NAME).delete()
+    WebAuthnCredential.objects.filter(user=user).delete()  # passkeys come on top of the app
     if request is not None and hasattr(request, "session"):
         request.session.pop(SESSION_VERIFIED_AT, None)
         request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
@@ -165,6 +168,12 @@ def second_factor_verify(*, request, user, code: str) -> VerifyResult:
                                      "or a recovery code."))
     _mark_verified(request, device)
     return VerifyResult(True, device=device)
+
+
+def second_factor_passed(request, device) -> None:
+    """Another kind of device (a passkey, accounts/passkeys.py) was used: the session is verified
+    and stepped up now, as after a right code."""
+    _mark_verified(request, device)
 
 
 def _mark_verified(request, device) -> None:

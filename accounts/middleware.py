@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from .mfa import SESSION_PENDING
 
-OPEN_PREFIXES = ("/accounts/2fa/verify/", "/accounts/logout/", "/static/", "/i18n/", "/sign/", "/healthz",
+OPEN_PREFIXES = ("/accounts/2fa/verify/", "/accounts/passkeys/authentication/", "/accounts/passkeys/jsi18n/", "/accounts/logout/", "/static/", "/i18n/", "/sign/", "/healthz",
                  "/readyz", "/metrics", "/calendar/")
 
 

@@ -207,6 +207,7 @@ class SecurityEvent(models.Model):
         TOKEN_REVOKED = "token_revoked", _("API token revoked")
         SESSIONS_ENDED = "sessions_ended", _("Sessions signed out")
         SSO_LOGIN = "sso_login", _("Signed in through single sign-on")
+        SSO_CONFIG = "sso_config", _("Single sign-on settings changed")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="security_events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("2fa/setup/", views_security.MfaSetupView.as_view(), name="mfa_setup"),
     path("2fa/verify/", views_security.MfaVerifyView.as_view(), name="mfa_verify"),
     path("2fa/remove/", views_security.MfaRemoveView.as_view(), name="mfa_remove"),
+    path("2fa/passkeys/<int:pk>/remove/", views_security.PasskeyRemoveView.as_view(), name="passkey_remove"),
     path("2fa/recovery-codes/", views_security.RecoveryCodesView.as_view(), name="mfa_recovery"),
 ]

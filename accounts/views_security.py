@@ -23,6 +23,7 @@ from .mfa import (
     totp_qr_svg,
     totp_secret_b32,
 )
+from .passkeys import passkey_remove, passkeys_of
 from .security import security_events_for, user_sessions_end, user_sessions_for
 
 
@@ -50,6 +51,7 @@ class SecurityView(LoginRequiredMixin, View):
             "sessions": user_sessions_for(request.user),
             "current_key": request.session.session_key,
             "events": security_events_for([request.user])[:50],
+            "passkeys": passkeys_of(request.user),
         })
 
 
@@ -98,7 +100,8 @@ class MfaVerifyView(LoginRequiredMixin, View):
         if not has_second_factor(request.user):
             return HttpResponseRedirect(reverse("accounts:mfa_setup") + "?next=" + _next_url(request, "/"))
         return render(request, self.template_name, {"form": CodeForm(), "next": _next_url(request, "/"),
-                                                    "step_up": request.GET.get("step_up") == "1"})
+                                                    "step_up": request.GET.get("step_up") == "1",
+                                                    "passkeys": passkeys_of(request.user)})
 
     def post(self, request):
         form = CodeForm(request.POST)
@@ -108,7 +111,8 @@ class MfaVerifyView(LoginRequiredMixin, View):
                 return HttpResponseRedirect(_next_url(request, "/"))
             form.add_error("code", result.message)
         return render(request, self.template_name, {"form": form, "next": _next_url(request, "/"),
-                                                    "step_up": request.POST.get("step_up") == "1"}, status=400)
+                                                    "step_up": request.POST.get("step_up") == "1",
+                                                    "passkeys": passkeys_of(request.user)}, status=400)
 
 
 class MfaRemoveView(LoginRequiredMixin, View):
@@ -131,3 +135,14 @@ class RecoveryCodesView(LoginRequiredMixin, View):
                                         + reverse("accounts:security"))
         codes = recovery_codes_regenerate(user=request.user, request=request)
         return render(request, "accounts/recovery_codes.html", {"codes": codes, "next": reverse("accounts:security")})
+
+
+class PasskeyRemoveView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        if not step_up_is_fresh(request):
+            messages.info(request, _("Confirm it is you with your second factor, then repeat the action."))
+            return HttpResponseRedirect(reverse("accounts:mfa_verify") + "?step_up=1&next="
+                                        + reverse("accounts:security"))
+        passkey_remove(user=request.user, pk=pk, request=request)
+        messages.success(request, _("The passkey was removed."))
+        return HttpResponseRedirect(reverse("accounts:security"))

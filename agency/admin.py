@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership, User
 from accounts.roles import Role
 
-from .models import Agency, SubAccount
+from .models import Agency, IdentityProvider, SubAccount
 
 
 class AgencyCreationForm(forms.ModelForm):
@@ -51,3 +51,14 @@ class SubAccountAdmin(admin.ModelAdmin):
     list_filter = ["agency", "platform", "kind", "status"]
     search_fields = ["display_name", "platform_account_id"]
     raw_id_fields = ["parent"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    """Read-mostly: agency admins link providers on their security page (the secret is set there,
+    sealed, and never shown, here neither)."""
+
+    list_display = ["display_name", "agency", "kind", "client_id", "email_domains", "is_active"]
+    list_filter = ["kind", "is_active"]
+    exclude = ["client_secret_sealed"]
+    readonly_fields = ["agency", "kind", "issuer", "client_id", "corp_id", "created_at"]

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from .api import subaccounts as sub
 from .api.jobs import JobDetailAPIView, JobDownloadAPIView
 from .api.members import MemberListAPIView
+from .api.sso import IdentityProviderListAPIView
 from .api.tokens import ApiTokenDetailAPIView, ApiTokenListAPIView
 
 router = SimpleRouter()
@@ -13,6 +14,7 @@ router.register("sub-accounts", sub.SubAccountViewSet, basename="api-subaccount"
 
 urlpatterns = [
     path("members/", MemberListAPIView.as_view(), name="api-member-list"),
+    path("identity-providers/", IdentityProviderListAPIView.as_view(), name="api-identity-provider-list"),
     path("tokens/", ApiTokenListAPIView.as_view(), name="api-token-list"),
     path("tokens/<int:pk>/", ApiTokenDetailAPIView.as_view(), name="api-token-detail"),
     path("jobs/<int:pk>/", JobDetailAPIView.as_view(), name="api-job-detail"),

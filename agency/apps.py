@@ -8,7 +8,12 @@ class AgencyConfig(AppConfig):
     verbose_name = _("Agencies and sub-accounts")
 
     def ready(self):
+        from accounts.hooks import password_login_checks
+
         from .models import SubAccount
         from .services.tags import on_subaccount_saved
+        from .sso import password_login_refusal
 
+        if password_login_refusal not in password_login_checks:
+            password_login_checks.append(password_login_refusal)
         post_save.connect(on_subaccount_saved, sender=SubAccount, dispatch_uid="agency.subaccount_tags_reindex")

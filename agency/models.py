@@ -430,3 +430,67 @@ class Job(AgencyOwned):
 JobKind = Job.Kind
 JobState = Job.State
 JobStage = Job.Stage
+
+
+class IdentityProvider(AgencyOwned):
+    """A single sign-on provider linked to the agency by an agency admin (agency/sso.py).
+
+    The client secret is stored sealed (Fernet) and never shown again: pages, the admin and logs
+    see only whether one is set. `email_domains` lists the domains whose people may pick this
+    provider on the sign-in page; with `auto_join` on, an unknown person of one of those domains
+    joins the agency with `auto_join_role` on first sign-in (otherwise only members and invitees
+    get in)."""
+
+    class Kind(models.TextChoices):
+        OIDC = "oidc", _("OpenID Connect")
+        DINGTALK = "dingtalk", _("DingTalk")
+        FEISHU = "feishu", _("Feishu")
+        WECOM = "wecom", _("WeCom")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.OIDC)
+    slug = models.SlugField(_("short name"), max_length=40)
+    display_name = models.CharField(_("name on the sign-in button"), max_length=100)
+    issuer = models.URLField(_("issuer or discovery URL"), max_length=300, blank=True)
+    client_id = models.CharField(_("client ID"), max_length=200)
+    client_secret_sealed = models.TextField(blank=True)
+    corp_id = models.CharField(_("corporation ID (WeCom)"), max_length=100, blank=True)
+    email_domains = models.CharField(_("email domains"), max_length=300, blank=True)
+    auto_join = models.BooleanField(_("let unknown people of these domains join"), default=False)
+    auto_join_role = models.CharField(_("role of people who join this way"), max_length=16, default="auditor")
+    trust_idp_mfa = models.BooleanField(_("accept the provider's second factor at sign-in"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("identity provider")
+        verbose_name_plural = _("identity providers")
+        ordering = ["display_name"]
+        constraints = [models.UniqueConstraint(fields=["agency", "slug"], name="idp_unique_slug_per_agency")]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def domains(self) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in self.email_domains.replace(";", ",").split(",") if d.strip()]
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.client_secret_sealed)
+
+
+class SsoLink(AgencyOwned):
+    """A person's identity at a provider (its stable subject), bound to a user on first sign-in."""
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="links")
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agency", "provider", "subject"],
+                                               name="sso_link_unique_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id}:{self.subject}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import jobs, member_admin, members, security, subaccounts, tokens
+from .views import jobs, member_admin, members, security, sso, subaccounts, tokens
 
 app_name = "agency"
 
@@ -11,6 +11,8 @@ urlpatterns = [
          name="invitation_action"),
     path("members/<int:pk>/", member_admin.MemberRoleView.as_view(), name="member_role"),
     path("security/", security.AgencySecurityView.as_view(), name="security"),
+    path("security/sso/", sso.AgencySsoView.as_view(), name="sso"),
+    path("security/sso/<int:pk>/", sso.AgencySsoEditView.as_view(), name="sso_edit"),
     path("tokens/", tokens.ApiTokenListView.as_view(), name="token_list"),
     path("tokens/<int:pk>/revoke/", tokens.ApiTokenRevokeView.as_view(), name="token_revoke"),
     path("jobs/", jobs.JobListView.as_view(), name="job_list"),

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     # project apps, lowest layer first (config/layers.py; tests/test_layers.py checks the imports)
     *LAYERS,
 ]
@@ -175,6 +176,15 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "MCN Shutdown")
 MFA_STEP_UP_SECONDS = int(os.environ.get("MFA_STEP_UP_SECONDS", "300"))
 MFA_LOCKOUT_FAILURES = int(os.environ.get("MFA_LOCKOUT_FAILURES", "5"))
 MFA_LOCKOUT_MINUTES = int(os.environ.get("MFA_LOCKOUT_MINUTES", "15"))
+# Passkeys (django-otp-webauthn, accounts/passkeys.py): a second factor on top of the app, never a
+# password-less login. The relying party is the site's host name as the browser sees it
+# (PASSKEY_RP_ID to fix it); PASSKEY_ORIGINS are the exact origins pages are served from
+# (https://…, or http://localhost:PORT in development).
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", "")
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_RP_NAME = os.environ.get("PASSKEY_RP_NAME", "MCN 关停后台")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("PASSKEY_ORIGINS") or ["http://localhost:8000"]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -498,3 +508,6 @@ SIGNING_SESSION_MINUTES = int(os.environ.get("SIGNING_SESSION_MINUTES", "30"))
 # Fernet keys sealing one-time secrets in the outbox until sent (newest first); empty = a key
 # derived from SECRET_KEY. Only the delivery path unseals (notifications/secrets.py).
 OUTBOX_SEAL_KEYS = env_list("OUTBOX_SEAL_KEYS")
+# Fernet keys sealing the identity providers' client secrets (agency/sso.py), newest first; empty =
+# a key derived from SECRET_KEY under its own label.
+SSO_SEAL_KEYS = env_list("SSO_SEAL_KEYS")

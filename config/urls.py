@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from agency.api.agencies import MyAgencyListAPIView
 from agency.views.member_admin import InvitationAcceptView
+from agency.views.sso import SsoCallbackView, SsoChooseView, SsoLoginView
 from backoffice.views.home import favicon, home
 from config.api_docs import RedocView, SchemaView, SwaggerView
 
@@ -29,7 +30,11 @@ urlpatterns = [
     path("", home, name="home"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/passkeys/", include(("accounts.passkey_urls", "otp_webauthn"))),
     path("invitations/<str:token>/", InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("sso/", SsoChooseView.as_view(), name="sso_choose"),
+    path("sso/<slug:agency_slug>/<slug:provider>/", SsoLoginView.as_view(), name="sso_login"),
+    path("sso/<slug:agency_slug>/<slug:provider>/callback/", SsoCallbackView.as_view(), name="sso_callback"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("a/<slug:agency_slug>/", include(agency_html)),

@@ -172,6 +172,16 @@ PUBLIC_ROUTES = {
     "accounts/2fa/remove/": "login + a fresh second-factor check: removes the user's own device",
     "accounts/2fa/recovery-codes/": "login + a fresh second-factor check: the user's own recovery codes",
     "invitations/<str:token>/": "the invitation's single-use token (hashed), for its email address",
+    "accounts/2fa/passkeys/<int:pk>/remove/": "login + a fresh second-factor check: the user's own passkey only",
+    "accounts/passkeys/registration/begin/": "login, verified session, an authenticator app already: own passkey",
+    "accounts/passkeys/registration/complete/": "login + the registration challenge kept in the session",
+    "accounts/passkeys/authentication/begin/": "login: challenge for the user's own passkeys (no password-less login)",
+    "accounts/passkeys/authentication/complete/": "login + the challenge in the session + the passkey's signature",
+    "accounts/passkeys/jsi18n/": "none (the passkey script's texts)",
+    "sso/": "none (finds single sign-on by email domain or agency short name; shows only provider names)",
+    "sso/<slug:agency_slug>/<slug:provider>/": "none (sends the browser to the agency's identity provider)",
+    "sso/<slug:agency_slug>/<slug:provider>/callback/": "the provider's answer: state in the session, code "
+    "exchanged server-side, ID token signature/nonce checked; only members, invitees or allowed domains get in",
     "": "login: redirects to the user's agency",
 }
 
