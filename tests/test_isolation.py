@@ -156,6 +156,7 @@ PUBLIC_ROUTES = {
     "i18n/setlang/": "none (sets the language cookie)",
     "inbox/": "login: the approver's own inbox across their agencies",
     "sign/<str:token>/": "the signing link's token (hashed), exchanged for a signing session",
+    "s/<str:token>": "the signing link's short form (SMS): the same hashed token as sign/<token>/",
     "sign/s/<str:handle>/": "the signing session bound to one request (cookie + handle + form token)",
     "calendar/<str:token>.ics": "the agency's secret ICS token",
     "api/v1/agencies/": "login: lists only the user's own agencies",

@@ -13,6 +13,7 @@ from accounts.net import client_ip
 from accounts.roles import Role, role_has
 from agency.models import Agency
 from notifications.services.enqueue import message_enqueue
+from notifications.services.preferences import channels_for_user
 from shutdown.models import TaskItem, Tier
 from shutdown.states import INACTIVE_ITEM_STATES
 
@@ -69,7 +70,8 @@ def notify_users(*, agency: Agency, user_ids, kind: str, template_code: str, key
     users = User.objects.filter(pk__in=list(user_ids), is_active=True)
     created = 0
     for user in users:
-        for channel in channels:
+        # The member's notification settings replace the default channels where they chose.
+        for channel in channels_for_user(agency=agency, user=user, kind=kind, default=channels):
             if channel == "sms" and not user.mobile:
                 continue
             _, was_created = message_enqueue(

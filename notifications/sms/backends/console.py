@@ -13,7 +13,7 @@ class SmsBackend(BaseSmsBackend):
         stream = self.options.get("stream") or sys.stdout
         with self._lock:
             for m in messages:
-                stream.write(f"SMS to {m.to} [{m.template_code}] {m.params}\n{m.sign_name and '【' + m.sign_name + '】'}"
+                stream.write(f"SMS to {m.to} [{m.kind}] {m.variables}\n"
                              f"{m.text}\n(key {m.idempotency_key})\n{'-' * 40}\n")
             stream.flush()
         return [SmsResult(ok=True, provider_message_id=f"console-{m.idempotency_key}") for m in messages]
