@@ -9,5 +9,7 @@ from django.core import checks
 def sms_templates_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     from notifications.sms.config import problems
 
-    return [checks.Error(text, hint="See the README, section “SMS templates”.", id="notifications.E001")
-            for text in problems()]
+    return [
+        checks.Error(text, hint="See the README, section “SMS templates”.", id="notifications.E001")
+        for text in problems()
+    ]

@@ -57,7 +57,9 @@ def preferences_save(*, agency, user, choices: dict[str, list[str]]) -> dict[str
         refused = [c for c in chosen if c not in allowed]
         if refused:
             errors[kind] = _("“%(kind)s”: your agency does not send these by %(channels)s.") % {
-                "kind": label, "channels": "、".join(str(Channel(c).label) for c in refused)}
+                "kind": label,
+                "channels": "、".join(str(Channel(c).label) for c in refused),
+            }
         elif not chosen:
             errors[kind] = _("“%(kind)s”: keep at least one way of being told.") % {"kind": label}
         clean[kind] = chosen
@@ -68,6 +70,7 @@ def preferences_save(*, agency, user, choices: dict[str, list[str]]) -> dict[str
         raise DomainValidationError(" ".join(str(e) for e in errors.values()), details=errors)
     with transaction.atomic():
         for kind, channels in clean.items():
-            ChannelPreference.objects.update_or_create(agency=agency, user=user, kind=kind,
-                                                       defaults={"channels": channels})
+            ChannelPreference.objects.update_or_create(
+                agency=agency, user=user, kind=kind, defaults={"channels": channels}
+            )
     return clean

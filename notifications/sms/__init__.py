@@ -14,11 +14,11 @@ from django.utils.module_loading import import_string
 
 @dataclass
 class SmsMessage:
-    to: str                      # E.164, e.g. +8613800138000
-    kind: str                    # the message kind (reminder, signing_link, …): picks the template
+    to: str  # E.164, e.g. +8613800138000
+    kind: str  # the message kind (reminder, signing_link, …): picks the template
     variables: dict = field(default_factory=dict)  # the template's variables, in its order (templates.py)
-    text: str = ""               # the text as the suggested template reads (console/file backends show it)
-    idempotency_key: str = ""    # handed to the provider where it has such a field
+    text: str = ""  # the text as the suggested template reads (console/file backends show it)
+    idempotency_key: str = ""  # handed to the provider where it has such a field
 
     @property
     def params(self) -> dict:
@@ -30,7 +30,7 @@ class SmsResult:
     ok: bool
     provider_message_id: str = ""
     error: str = ""
-    permanent: bool = False      # no use retrying (e.g. no template configured for this kind)
+    permanent: bool = False  # no use retrying (e.g. no template configured for this kind)
 
 
 class BaseSmsBackend(ABC):

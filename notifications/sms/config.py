@@ -71,7 +71,9 @@ def problems() -> list[str]:
     found = []
     for kind, providers in raw.items():
         if kind not in SMS_TEMPLATES:
-            found.append(f"SMS_TEMPLATES: unknown message kind {kind!r}; the kinds are {', '.join(SMS_TEMPLATES)}.")
+            found.append(
+                f"SMS_TEMPLATES: unknown message kind {kind!r}; the kinds are {', '.join(SMS_TEMPLATES)}."
+            )
             continue
         if not isinstance(providers, dict):
             found.append(f"SMS_TEMPLATES[{kind!r}] must map providers ({', '.join(PROVIDERS)}) to templates.")
@@ -83,37 +85,45 @@ def problems() -> list[str]:
                 found.append(f"{where}: unknown provider; use {' or '.join(PROVIDERS)}.")
                 continue
             if not isinstance(entry, dict) or not str(entry.get("id") or "").strip():
-                found.append(f"{where}: the provider's template id is missing (\"id\").")
+                found.append(f'{where}: the provider\'s template id is missing ("id").')
                 continue
             names = entry.get("variables", declared.names)
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                found.append(f"{where}: \"variables\" must be a list of names.")
+                found.append(f'{where}: "variables" must be a list of names.')
                 continue
             missing = [n for n in declared.names if n not in names]
             unknown = [n for n in names if n not in declared.names]
             doubled = sorted({n for n in names if names.count(n) > 1})
             if missing:
-                found.append(f"{where}: variables missing: {', '.join(missing)} (the template of {kind!r} uses "
-                             f"{', '.join(declared.names)}).")
+                found.append(
+                    f"{where}: variables missing: {', '.join(missing)} (the template of {kind!r} uses "
+                    f"{', '.join(declared.names)})."
+                )
             if unknown:
-                found.append(f"{where}: unknown variables: {', '.join(unknown)} (the template of {kind!r} uses "
-                             f"{', '.join(declared.names)}).")
+                found.append(
+                    f"{where}: unknown variables: {', '.join(unknown)} (the template of {kind!r} uses "
+                    f"{', '.join(declared.names)})."
+                )
             if doubled:
                 found.append(f"{where}: variables named twice: {', '.join(doubled)}.")
             limit = entry.get("max_length", DEFAULT_MAX_LENGTH)
             if not isinstance(limit, int) or limit < 1:
-                found.append(f"{where}: \"max_length\" must be a positive number of characters.")
+                found.append(f'{where}: "max_length" must be a positive number of characters.')
                 continue
             for variable in declared.variables:
                 if not variable.clipped and variable.max_length > limit:
-                    found.append(f"{where}: variable {variable.name!r} holds up to {variable.max_length} characters, "
-                                 f"over the limit of {limit}.")
+                    found.append(
+                        f"{where}: variable {variable.name!r} holds up to {variable.max_length} characters, "
+                        f"over the limit of {limit}."
+                    )
     provider = backend_provider()
     if provider:
         for kind in REQUIRED_KINDS:
             if provider not in (raw.get(kind) or {}):
-                found.append(f"SMS_TEMPLATES[{kind!r}][{provider!r}]: no template, but SMS_BACKEND sends through "
-                             f"{provider} and {kind!r} messages go by SMS.")
+                found.append(
+                    f"SMS_TEMPLATES[{kind!r}][{provider!r}]: no template, but SMS_BACKEND sends through "
+                    f"{provider} and {kind!r} messages go by SMS."
+                )
     return found
 
 
@@ -132,12 +142,18 @@ def template_for(kind: str, provider: str) -> ProviderTemplate:
     if kind not in SMS_TEMPLATES:
         raise TemplateConfigError(f"Messages of kind {kind!r} have no SMS template.")
     if not entry or not entry.get("id"):
-        raise TemplateConfigError(f"No {provider} SMS template for {kind!r} messages: set "
-                                  f"SMS_TEMPLATES[{kind!r}][{provider!r}] (see the README, SMS templates).")
-    return ProviderTemplate(kind=kind, provider=provider, template_id=str(entry["id"]),
-                            sign_name=str(entry.get("sign_name") or settings.SMS_SIGN_NAME),
-                            variables=tuple(entry.get("variables") or SMS_TEMPLATES[kind].names),
-                            max_length=int(entry.get("max_length", DEFAULT_MAX_LENGTH)))
+        raise TemplateConfigError(
+            f"No {provider} SMS template for {kind!r} messages: set "
+            f"SMS_TEMPLATES[{kind!r}][{provider!r}] (see the README, SMS templates)."
+        )
+    return ProviderTemplate(
+        kind=kind,
+        provider=provider,
+        template_id=str(entry["id"]),
+        sign_name=str(entry.get("sign_name") or settings.SMS_SIGN_NAME),
+        variables=tuple(entry.get("variables") or SMS_TEMPLATES[kind].names),
+        max_length=int(entry.get("max_length", DEFAULT_MAX_LENGTH)),
+    )
 
 
 def sms_available(kind: str) -> bool:

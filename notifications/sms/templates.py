@@ -43,18 +43,18 @@ class Context:
 @dataclass(frozen=True)
 class Variable:
     name: str
-    meaning: str               # what it holds (README)
-    example: str               # a zh-hans value (README, tests)
-    max_length: int            # the longest value it is given
+    meaning: str  # what it holds (README)
+    example: str  # a zh-hans value (README, tests)
+    max_length: int  # the longest value it is given
     build: Callable[[Context], str]
-    clipped: bool = True       # a longer value is shortened (names); False: fixed (codes, dates)
+    clipped: bool = True  # a longer value is shortened (names); False: fixed (codes, dates)
 
 
 @dataclass(frozen=True)
 class SmsTemplate:
     kind: str
     variables: tuple[Variable, ...]
-    wording: str               # the suggested Chinese text to register (${name} variables)
+    wording: str  # the suggested Chinese text to register (${name} variables)
 
     @property
     def names(self) -> list[str]:
@@ -107,9 +107,11 @@ def _param(name: str, limit: int) -> Callable[[Context], str]:
 
 def _translated(name: str, limit: int) -> Callable[[Context], str]:
     """A label stored as its English source text, in the SMS's language."""
+
     def build(ctx: Context) -> str:
         with translation.override(ctx.language):
             return clip(translation.gettext(str(ctx.params.get(name, ""))), limit)
+
     return build
 
 
@@ -131,8 +133,11 @@ def _count(name: str) -> Callable[[Context], str]:
 
 def _appeal_outcome(ctx: Context) -> str:
     with translation.override(ctx.language):
-        return (translation.gettext("upheld") if ctx.params.get("upheld") in (True, "True", "true", 1)
-                else translation.gettext("denied"))
+        return (
+            translation.gettext("appeal upheld")
+            if ctx.params.get("upheld") in (True, "True", "true", 1)
+            else translation.gettext("appeal denied")
+        )
 
 
 NAME = 20  # names (accounts, tasks, people) are shortened to this many characters
@@ -142,56 +147,153 @@ MOMENT_LEN = len("2026年12月31日18:00")
 AGENCY = Variable("agency", "the agency's name", "星海传媒", NAME, _agency)
 TASK = Variable("task", "the shutdown task's title", "2026年第四季度关停", NAME, _param("task", NAME))
 LEVEL = Variable("level", "the approval level's name", "法务审核", NAME, _param("level", NAME))
-DUE = Variable("due", "when the level is due (agency time)", "2026年12月31日18:00", MOMENT_LEN, _moment("due_at"),
-               clipped=False)
+DUE = Variable(
+    "due",
+    "when the level is due (agency time)",
+    "2026年12月31日18:00",
+    MOMENT_LEN,
+    _moment("due_at"),
+    clipped=False,
+)
 ACCOUNT = Variable("account", "the account's display name", "小星星的日常", NAME, _param("account", NAME))
 BY = Variable("name", "who did it", "张三", NAME, _param("by", NAME))
 
-SMS_TEMPLATES: dict[str, SmsTemplate] = {t.kind: t for t in (
-    SmsTemplate("reminder", (
-        ACCOUNT,
-        Variable("item", "what is due, in the agency's language (the deadline's label)", "互动数据（CSV 导出）可下载至",
-                 NAME, _translated("label", NAME)),
-        Variable("date", "the due date (agency time)", "2026年12月31日", DATE_LEN, _date("due_date"), clipped=False),
-        Variable("days", "days left (0 = today)", "7", 4, _count("days_before"), clipped=False),
-    ), "关停提醒：账号${account}的“${item}”截止日期为${date}，还剩${days}天，请及时处理。"),
-    SmsTemplate("alert", (
-        ACCOUNT,
-        Variable("problem", "what the monitoring saw, in the agency's language", "粉丝数下降", NAME,
-                 _translated("rule_label", NAME)),
-    ), "监控告警：已关停账号${account}出现异常（${problem}），请立即登录后台处理。"),
-    SmsTemplate("signing_link", (
-        AGENCY, ACCOUNT,
-        Variable("date", "the last day the link works (agency time)", "2026年12月31日", DATE_LEN, _date("expires_at"),
-                 clipped=False),
-        Variable("token", "the link's one-time token (20 characters, 100 bits), after the fixed address",
-                 "k7m2p9xq4r8t3w6y5z2a", TOKEN_LENGTH, lambda ctx: str(ctx.secrets.get("token", "")), clipped=False),
-    ), "${agency}请您确认关停账号${account}，请于${date}前打开 https://<您的域名>/s/${token} 阅读说明并签署或拒绝。"),
-    SmsTemplate("signing_code", (
-        Variable("code", "the 6-digit one-time code", "493027", 6, lambda ctx: str(ctx.secrets.get("code", "")),
-                 clipped=False),
-    ), "您的签署验证码为${code}，仅限本人使用，请勿告诉他人。"),
-    SmsTemplate("approval_request", (AGENCY, TASK, LEVEL, DUE),
-                "${agency}：关停任务“${task}”等待您在“${level}”审批，请于${due}前登录后台处理。"),
-    SmsTemplate("approval_sla_reminder", (AGENCY, TASK, LEVEL, DUE),
-                "${agency}：关停任务“${task}”在“${level}”的审批已于${due}到期，请尽快处理，否则将升级至机构负责人。"),
-    SmsTemplate("approval_escalated", (AGENCY, TASK, LEVEL, DUE),
-                "${agency}：关停任务“${task}”在“${level}”的审批已超过期限（${due}），现由您作为机构负责人决定。"),
-    SmsTemplate("approval_appeal", (TASK, BY), "${name}对关停任务“${task}”的驳回提出申诉，请登录后台处理。"),
-    SmsTemplate("approval_appeal_decided", (
-        TASK, Variable("outcome", "the appeal's outcome, in the agency's language", "已支持", 8, _appeal_outcome,
-                       clipped=False),
-    ), "您对关停任务“${task}”的申诉结果：${outcome}，详情请登录后台查看。"),
-    SmsTemplate("task_rejected", (TASK, LEVEL, BY),
-                "关停任务“${task}”在“${level}”被${name}驳回，已退回草稿，请登录后台查看原因。"),
-    SmsTemplate("signature_declined", (
-        TASK, ACCOUNT, Variable("owner", "the account holder's name", "李四", NAME, _param("owner", NAME)),
-    ), "账号主体${owner}拒绝签署关停任务“${task}”中的账号${account}，该账号已移出执行范围。"),
-    SmsTemplate("tier_ready", (
-        TASK, Variable("tier", "the tier's name", "第一批", NAME, _param("tier", NAME)),
-        Variable("count", "how many accounts were signed", "12", 6, _count("signed"), clipped=False),
-    ), "关停任务“${task}”的“${tier}”已全部签署（${count}个账号），可以执行。"),
-)}
+SMS_TEMPLATES: dict[str, SmsTemplate] = {
+    t.kind: t
+    for t in (
+        SmsTemplate(
+            "reminder",
+            (
+                ACCOUNT,
+                Variable(
+                    "item",
+                    "what is due, in the agency's language (the deadline's label)",
+                    "互动数据（CSV 导出）可下载至",
+                    NAME,
+                    _translated("label", NAME),
+                ),
+                Variable(
+                    "date",
+                    "the due date (agency time)",
+                    "2026年12月31日",
+                    DATE_LEN,
+                    _date("due_date"),
+                    clipped=False,
+                ),
+                Variable("days", "days left (0 = today)", "7", 4, _count("days_before"), clipped=False),
+            ),
+            "关停提醒：账号${account}的“${item}”截止日期为${date}，还剩${days}天，请及时处理。",
+        ),
+        SmsTemplate(
+            "alert",
+            (
+                ACCOUNT,
+                Variable(
+                    "problem",
+                    "what the monitoring saw, in the agency's language",
+                    "粉丝数下降",
+                    NAME,
+                    _translated("rule_label", NAME),
+                ),
+            ),
+            "监控告警：已关停账号${account}出现异常（${problem}），请立即登录后台处理。",
+        ),
+        SmsTemplate(
+            "signing_link",
+            (
+                AGENCY,
+                ACCOUNT,
+                Variable(
+                    "date",
+                    "the last day the link works (agency time)",
+                    "2026年12月31日",
+                    DATE_LEN,
+                    _date("expires_at"),
+                    clipped=False,
+                ),
+                Variable(
+                    "token",
+                    "the link's one-time token (20 characters, 100 bits), after the fixed address",
+                    "k7m2p9xq4r8t3w6y5z2a",
+                    TOKEN_LENGTH,
+                    lambda ctx: str(ctx.secrets.get("token", "")),
+                    clipped=False,
+                ),
+            ),
+            "${agency}请您确认关停账号${account}，请于${date}前打开 https://<您的域名>/s/${token} 阅读说明并签署或拒绝。",
+        ),
+        SmsTemplate(
+            "signing_code",
+            (
+                Variable(
+                    "code",
+                    "the 6-digit one-time code",
+                    "493027",
+                    6,
+                    lambda ctx: str(ctx.secrets.get("code", "")),
+                    clipped=False,
+                ),
+            ),
+            "您的签署验证码为${code}，仅限本人使用，请勿告诉他人。",
+        ),
+        SmsTemplate(
+            "approval_request",
+            (AGENCY, TASK, LEVEL, DUE),
+            "${agency}：关停任务“${task}”等待您在“${level}”审批，请于${due}前登录后台处理。",
+        ),
+        SmsTemplate(
+            "approval_sla_reminder",
+            (AGENCY, TASK, LEVEL, DUE),
+            "${agency}：关停任务“${task}”在“${level}”的审批已于${due}到期，请尽快处理，否则将升级至机构负责人。",
+        ),
+        SmsTemplate(
+            "approval_escalated",
+            (AGENCY, TASK, LEVEL, DUE),
+            "${agency}：关停任务“${task}”在“${level}”的审批已超过期限（${due}），现由您作为机构负责人决定。",
+        ),
+        SmsTemplate(
+            "approval_appeal", (TASK, BY), "${name}对关停任务“${task}”的驳回提出申诉，请登录后台处理。"
+        ),
+        SmsTemplate(
+            "approval_appeal_decided",
+            (
+                TASK,
+                Variable(
+                    "outcome",
+                    "the appeal's outcome, in the agency's language",
+                    "已支持",
+                    8,
+                    _appeal_outcome,
+                    clipped=False,
+                ),
+            ),
+            "您对关停任务“${task}”的申诉结果：${outcome}，详情请登录后台查看。",
+        ),
+        SmsTemplate(
+            "task_rejected",
+            (TASK, LEVEL, BY),
+            "关停任务“${task}”在“${level}”被${name}驳回，已退回草稿，请登录后台查看原因。",
+        ),
+        SmsTemplate(
+            "signature_declined",
+            (
+                TASK,
+                ACCOUNT,
+                Variable("owner", "the account holder's name", "李四", NAME, _param("owner", NAME)),
+            ),
+            "账号主体${owner}拒绝签署关停任务“${task}”中的账号${account}，该账号已移出执行范围。",
+        ),
+        SmsTemplate(
+            "tier_ready",
+            (
+                TASK,
+                Variable("tier", "the tier's name", "第一批", NAME, _param("tier", NAME)),
+                Variable("count", "how many accounts were signed", "12", 6, _count("signed"), clipped=False),
+            ),
+            "关停任务“${task}”的“${tier}”已全部签署（${count}个账号），可以执行。",
+        ),
+    )
+}
 
 
 def sms_language(agency) -> str:
@@ -205,8 +307,12 @@ def sms_variables(*, kind: str, params: dict, secrets: dict, agency, limit: int 
     (names are shortened; fixed values are checked against the limit at start-up).
     Raises KeyError for a kind that has no SMS template."""
     template = SMS_TEMPLATES[kind]
-    ctx = Context(params=dict(params or {}), secrets=dict(secrets or {}), agency_name=agency.name,
-                  language=sms_language(agency))
+    ctx = Context(
+        params=dict(params or {}),
+        secrets=dict(secrets or {}),
+        agency_name=agency.name,
+        language=sms_language(agency),
+    )
     values = {}
     for variable in template.variables:
         value = variable.build(ctx)

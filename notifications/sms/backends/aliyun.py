@@ -61,8 +61,9 @@ class SmsBackend(BaseSmsBackend):
                 results.append(SmsResult(ok=False, error=str(exc), permanent=True))
                 continue
             try:
-                response = self.client.send_sms_with_options(request, util_models.RuntimeOptions(
-                    read_timeout=10000, connect_timeout=5000))
+                response = self.client.send_sms_with_options(
+                    request, util_models.RuntimeOptions(read_timeout=10000, connect_timeout=5000)
+                )
             except Exception as exc:  # noqa: BLE001 - the SDK raises its own TeaException and network errors
                 results.append(SmsResult(ok=False, error=f"aliyun: {exc}"[:500]))
                 continue

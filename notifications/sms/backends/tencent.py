@@ -62,5 +62,7 @@ class SmsBackend(BaseSmsBackend):
                 results.append(SmsResult(ok=True, provider_message_id=status.SerialNo or ""))
             else:
                 code = getattr(status, "Code", "no status")
-                results.append(SmsResult(ok=False, error=f"tencent {code}: {getattr(status, 'Message', '')}"[:500]))
+                results.append(
+                    SmsResult(ok=False, error=f"tencent {code}: {getattr(status, 'Message', '')}"[:500])
+                )
         return results
