@@ -22,6 +22,7 @@ See the README ("What is guaranteed for email and SMS").
 """
 
 import logging
+import re
 import time as time_module
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
@@ -35,6 +36,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django_scopes import scopes_disabled
 
 from agency.bulksql import db_value, update_values
@@ -282,13 +285,27 @@ def _from_address(message: OutboundMessage) -> str:
     return formataddr((message.agency.name or name, address or settings.DEFAULT_FROM_EMAIL))
 
 
+_URL = re.compile(r"https?://[^\s<>\"'，。；：、）」』]+")
+
+
+def html_text(text: str) -> str:
+    """Plain text as HTML paragraphs with its addresses as links (also right after Chinese
+    punctuation, where Django's urlize sees none)."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        escaped = escape(block)
+        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
+    return mark_safe("\n".join(paragraphs))  # noqa: S308 - built from escaped text only
+
+
 def _email_for(message: OutboundMessage, subject: str, text: str, address: str) -> EmailMultiAlternatives:
     """A plain-text part and its HTML alternative, in the message's language, signed with the
     agency's name; links absolute from SITE_URL now (the templates' `absolute` filter); the
     Message-ID stored on the row, so a retry sends the same one."""
     if not message.email_message_id:
         message.email_message_id = new_message_id()
-    context = {"agency": message.agency.name, "subject": subject, "text": text,
+    context = {"agency": message.agency.name, "subject": subject, "text": text, "html_text": html_text(text),
                "settings_url": settings_url(message), "kind": message.kind}
     with translation.override(message.language or settings.LANGUAGE_CODE):
         body = render_to_string("notifications/email/message.txt", context).strip() + "\n"
