@@ -168,7 +168,7 @@ SMS_TEMPLATES: dict[str, SmsTemplate] = {
                 Variable(
                     "item",
                     "what is due, in the agency's language (the deadline's label)",
-                    "互动数据（CSV 导出）可下载至",
+                    "账号在此日期前不能重新开通",
                     NAME,
                     _translated("label", NAME),
                 ),
@@ -191,7 +191,7 @@ SMS_TEMPLATES: dict[str, SmsTemplate] = {
                 Variable(
                     "problem",
                     "what the monitoring saw, in the agency's language",
-                    "粉丝数下降",
+                    "粉丝下降",
                     NAME,
                     _translated("rule_label", NAME),
                 ),

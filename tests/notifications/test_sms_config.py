@@ -92,3 +92,19 @@ def test_names_are_shortened_to_the_template_limit(world_a, settings):
         "days": "7",
     }
     assert list(values) == SMS_TEMPLATES["reminder"].names and len(values["item"]) <= 12
+
+
+def test_the_readme_lists_every_kind_with_its_variables_and_wording():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### SMS templates", 1)[1].split("\n## ", 1)[0]
+    for kind, template in SMS_TEMPLATES.items():
+        assert f"| `{kind}`" in section, kind
+        assert template.wording in section, kind
+        assert ", ".join(f"`{n}`" for n in template.names) in section, kind
+    example = section.split("SMS_TEMPLATES='", 1)[1].split("'", 1)[0]
+    from django.test import override_settings
+
+    with override_settings(SMS_TEMPLATES=example, SMS_BACKEND="notifications.sms.backends.aliyun.SmsBackend"):
+        assert problems() == []
