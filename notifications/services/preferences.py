@@ -36,12 +36,20 @@ def chosen_by_user(*, agency, user_ids, kind: str) -> dict[int, set[str]]:
     return {user_id: set(channels) & allowed for user_id, channels in rows.values_list("user_id", "channels")}
 
 
+def channels_by_user(*, agency, users, kind: str, default) -> dict[int, list[str]]:
+    """{user id: the channels to tell them about a `kind` message by}: their choice where they
+    made one, else `default`. One query for all of them."""
+    users = list(users)
+    chosen = chosen_by_user(agency=agency, user_ids=[u.pk for u in users], kind=kind)
+    return {
+        u.pk: [c for c in ALL_CHANNELS if c in chosen[u.pk]] if u.pk in chosen else list(default)
+        for u in users
+    }
+
+
 def channels_for_user(*, agency, user, kind: str, default) -> list[str]:
     """The channels to tell `user` about a `kind` message by: their choice, else `default`."""
-    chosen = chosen_by_user(agency=agency, user_ids=[user.pk], kind=kind).get(user.pk)
-    if chosen is None:
-        return list(default)
-    return [c for c in ALL_CHANNELS if c in chosen]
+    return channels_by_user(agency=agency, users=[user], kind=kind, default=default)[user.pk]
 
 
 def preferences_save(*, agency, user, choices: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -47,6 +47,20 @@ def test_the_page_lists_every_kind_in_words_and_saves_the_choice(world_a, settin
     assert 'name="approval_request" value="email" checked' not in again
 
 
+def test_the_page_costs_the_same_queries_with_or_without_choices(world_a):
+    client = world_a.client("operator")
+    client.get(url(world_a))  # warm the session and caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        client.get(url(world_a))
+    client.post(url(world_a), everything(approval_request=["inapp"]))
+    with CaptureQueriesContext(connection) as after:
+        assert client.get(url(world_a)).status_code == 200
+    assert len(after) == len(before) <= 12
+
+
 def test_a_kind_left_without_any_channel_is_refused_and_nothing_is_saved(world_a):
     client = world_a.client("operator")
     response = client.post(url(world_a), everything(tier_ready=[]))
