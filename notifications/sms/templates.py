@@ -13,6 +13,7 @@ The README's SMS section and the start-up check (notifications.checks) read this
 settings.SMS_TEMPLATES maps each kind to each provider's template (notifications.sms.config).
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -61,8 +62,13 @@ class SmsTemplate:
         return [v.name for v in self.variables]
 
 
+# Something a provider would take for a link inside free text (a name someone typed).
+LINK_LIKE = re.compile(r"(?:https?://|www\.)\S*", re.IGNORECASE)
+
+
 def clip(value: str, limit: int) -> str:
-    value = " ".join(str(value or "").split())
+    """Free text as a variable: one line, no link in it, at most `limit` characters (… when cut)."""
+    value = " ".join(LINK_LIKE.sub("", str(value or "")).split())
     return value if len(value) <= limit else value[: max(limit - 1, 0)] + "…"
 
 

@@ -126,7 +126,7 @@ def signing_code(owner: str) -> str:
 
     with scopes_disabled():
         req = SignatureRequest.objects.get(owner_name=owner)
-    return re.search(r"\b(\d{6})\b", _delivered_text(f"signing_code:{req.pk}:")).group(1)
+    return re.search(r"(?<!\d)(\d{6})(?!\d)", _delivered_text(f"signing_code:{req.pk}:")).group(1)
 
 
 def test_new_operator_journey(browser, desktop, phone, live_server, journey_world, tmp_path):

@@ -108,3 +108,11 @@ def test_the_readme_lists_every_kind_with_its_variables_and_wording():
 
     with override_settings(SMS_TEMPLATES=example, SMS_BACKEND="notifications.sms.backends.aliyun.SmsBackend"):
         assert problems() == []
+
+
+def test_free_text_never_carries_a_link_into_a_variable():
+    from notifications.sms.templates import clip
+
+    assert clip("星海 https://evil.example/x 传媒", 35) == "星海 传媒"
+    assert clip("www.shop.cn小店", 35) == ""
+    assert clip("一二三四五六七八九十", 5) == "一二三四…"
