@@ -5,4 +5,9 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
-        from notifications import checks  # noqa: F401 - registers the SMS template check
+        from celery.signals import worker_init
+
+        from notifications import checks  # registers the SMS template check
+
+        worker_init.connect(checks.refuse_to_start_on_sms_template_problems, weak=False,
+                            dispatch_uid="notifications.sms_templates")

@@ -13,3 +13,14 @@ def sms_templates_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]
         checks.Error(text, hint="See the README, section “SMS templates”.", id="notifications.E001")
         for text in problems()
     ]
+
+
+def refuse_to_start_on_sms_template_problems(**kwargs) -> None:
+    """Celery's worker_init: a worker does not run Django's checks, so it asks the same question
+    and refuses to start on a wrong SMS template setting (SystemExit: Celery's signal dispatch
+    logs and swallows ordinary exceptions)."""
+    from notifications.sms.config import problems
+
+    found = problems()
+    if found:
+        raise SystemExit("SMS templates: " + " ".join(found))

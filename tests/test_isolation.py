@@ -194,6 +194,17 @@ def test_a_signing_page_without_its_session_shows_nothing(world_a):
 
 
 @pytest.mark.django_db
+def test_a_wrong_short_signing_token_is_404_and_shows_nothing(world_a):
+    from django.test import Client
+
+    for token in ("a" * 20, "not-a-token", "../sign/x"):
+        response = Client().get(f"/s/{token}")
+        assert response.status_code == 404
+        assert world_a.agency.name not in response.content.decode()
+        assert "Location" not in response
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("action", ["qr", "resend", "revoke"])
 def test_signature_actions_of_another_agency_are_404(worlds, action):
     from approvals.models import SignatureRequest

@@ -1,6 +1,8 @@
 """settings.SMS_TEMPLATES is checked at start-up: `manage.py check` (and runserver, migrate)
 refuses a wrong one with a message naming the kind, the provider and what is wrong."""
 
+from unittest import mock
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -116,3 +118,16 @@ def test_free_text_never_carries_a_link_into_a_variable():
     assert clip("星海 https://evil.example/x 传媒", 35) == "星海 传媒"
     assert clip("www.shop.cn小店", 35) == ""
     assert clip("一二三四五六七八九十", 5) == "一二三四…"
+
+
+def test_a_celery_worker_refuses_to_start_on_a_wrong_setting(settings):
+    from celery.signals import worker_init
+
+    from notifications.checks import refuse_to_start_on_sms_template_problems as on_worker_init
+
+    assert ("notifications.sms_templates", mock.ANY) in [key for key, _receiver in worker_init.receivers]
+    settings.SMS_TEMPLATES = {"remind": {}}
+    with pytest.raises(SystemExit, match="unknown message kind 'remind'"):
+        on_worker_init()
+    settings.SMS_TEMPLATES = config()
+    on_worker_init()
