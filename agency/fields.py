@@ -86,6 +86,10 @@ NUMBER_JUNK = re.compile(r"[,，\s_'’¥￥元]")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d", "%Y-%m-%d %H:%M:%S",
                 "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M")
 ISO_LIKE_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]00:00(?::00)?)?")
+# A two-digit year as LibreOffice/Excel in a zh-CN locale write a date "as shown": 26年12月31日.
+SHORT_YEAR_CN = re.compile(r"(\d{2})年(\d{1,2})月(\d{1,2})日?")
+# 26/12/31, 31.12.26: read only where a single reading (yy/mm/dd, dd/mm/yy, mm/dd/yy) is a date.
+SHORT_YEAR_NUMERIC = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{1,2})")
 MONEY_MAX = Decimal(10) ** (
     SubAccount._meta.get_field("unwithdrawn_earnings").max_digits
     - SubAccount._meta.get_field("unwithdrawn_earnings").decimal_places
@@ -222,12 +226,55 @@ def yes_no(value) -> bool:
     raise FieldError(_("“%(value)s” is not yes or no (use 是/否, yes/no or 1/0).") % {"value": text(value)})
 
 
+def _century(two_digits: str) -> int:
+    """A two-digit year in this century (26 → 2026)."""
+    return 2000 + int(two_digits)
+
+
+def short_year_date(value) -> date | None:
+    """The date a cell means when it is written with a two-digit year (`26年12月31日`, or `32/1/5`
+    where only one reading is a date); None when it is not written that way. FieldError when
+    the numbers can be read as two different dates (`26/12/31`: 2026-12-31 or 2031-12-26)."""
+    if isinstance(value, date):
+        return None
+    written = unicodedata.normalize("NFKC", text(value))
+    match = SHORT_YEAR_CN.fullmatch(written)
+    if match:
+        year, month, day = match.groups()
+        try:
+            return date(_century(year), int(month), int(day))
+        except ValueError:
+            raise FieldError(_("“%(value)s” is not a date (use YYYY-MM-DD, e.g. 2026-12-31).")
+                             % {"value": written}) from None
+    match = SHORT_YEAR_NUMERIC.fullmatch(written)
+    if not match:
+        return None
+    a, _sep, b, c = match.groups()
+    readings = set()
+    for year, month, day in ((a, b, c), (c, b, a), (c, a, b)):  # yy/mm/dd, dd/mm/yy, mm/dd/yy
+        if len(year) != 2:
+            continue
+        try:
+            readings.add(date(_century(year), int(month), int(day)))
+        except ValueError:
+            continue
+    if len(readings) == 1:
+        return readings.pop()
+    if readings:
+        raise FieldError(_("“%(value)s” can be read as %(dates)s: write the year in full (e.g. 2026-12-31).")
+                         % {"value": written, "dates": _(" or ").join(d.isoformat() for d in sorted(readings))})
+    return None
+
+
 def calendar_date(value) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     written = unicodedata.normalize("NFKC", text(value))
+    short = short_year_date(written)
+    if short is not None:
+        return short
     match = ISO_LIKE_DATE.fullmatch(written)
     if match:
         try:

@@ -10,4 +10,6 @@ urlpatterns = [
     path("inbox/", InboxView.as_view(), name="inbox"),
     path("sign/s/<str:handle>/", SignView.as_view(), name="approvals-sign-session"),
     path("sign/<str:token>/", SignLinkView.as_view(), name="approvals-sign"),
+    # The short form an SMS carries (its template holds "<site>/s/", the variable the token).
+    path("s/<str:token>", SignLinkView.as_view(), name="approvals-sign-short"),
 ]

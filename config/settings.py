@@ -345,8 +345,10 @@ TENCENT_SMS_SECRET_ID = os.environ.get("TENCENT_SMS_SECRET_ID", "")
 TENCENT_SMS_SECRET_KEY = os.environ.get("TENCENT_SMS_SECRET_KEY", "")
 TENCENT_SMS_SDK_APP_ID = os.environ.get("TENCENT_SMS_SDK_APP_ID", "")
 TENCENT_SMS_REGION = os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou")
-# Provider template codes per message kind, JSON in the environment, e.g. {"reminder": "SMS_123"}.
-SMS_TEMPLATE_CODES = os.environ.get("SMS_TEMPLATE_CODES", "{}")
+# Per message kind, per provider: the registered template's id, sign name and variable order
+# (JSON in the environment; see notifications/sms/config.py and the README, "SMS templates").
+# Checked at start-up: a mistake stops `manage.py check`, runserver and migrate.
+SMS_TEMPLATES = os.environ.get("SMS_TEMPLATES", "{}")
 # No SMS between these local hours (agency time zone): they wait for the morning.
 SMS_QUIET_HOURS_START = int(os.environ.get("SMS_QUIET_HOURS_START", "22"))
 SMS_QUIET_HOURS_END = int(os.environ.get("SMS_QUIET_HOURS_END", "8"))

@@ -75,6 +75,9 @@ class OutboundMessage(AgencyOwned):
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
+    # An email's Message-ID (email.utils.make_msgid at our domain), made once when the row is
+    # stored: a retry of the same message sends the same one.
+    email_message_id = models.CharField(max_length=250, blank=True, default="", db_default="")
     idempotency_key = models.CharField(max_length=200)
     # Optional links back to what caused it.
     task = models.ForeignKey("shutdown.ShutdownTask", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -151,3 +154,25 @@ class OutboundMessage(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.kind} → {self.recipient_address or self.recipient_user_id}"
+
+
+# Messages for the back office's members (the signing link and code go to account holders).
+MEMBER_KINDS = [k for k in MESSAGE_KIND_LABELS if k not in SECRET_KINDS]
+
+
+class ChannelPreference(AgencyOwned):
+    """A member's choice of channels for one kind of message, within what the agency allows
+    (notifications.services.preferences). No row: the sender's defaults."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=64)
+    channels = models.JSONField(_("channels"), default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [models.UniqueConstraint(fields=["agency", "user", "kind"], name="channel_pref_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.kind} → {','.join(self.channels)}"

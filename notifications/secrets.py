@@ -12,6 +12,8 @@ key is derived from SECRET_KEY under its own label.
 import base64
 import hashlib
 import json
+import math
+import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -38,3 +40,16 @@ def unseal(sealed: str) -> dict:
         return json.loads(_fernet().decrypt(sealed.encode()))
     except (InvalidToken, ValueError):
         return {}
+
+
+# Short tokens (a signing link sent by SMS: a provider's variable holds at most 35 characters,
+# 12 on some accounts — and a link may not be one). 20 letters of a 32-letter alphabet with no
+# look-alikes (no l, o, 0, 1) carry 100 bits, above the 96 asked of an unguessable token.
+SHORT_TOKEN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+SHORT_TOKEN_LENGTH = 20
+SHORT_TOKEN_BITS = SHORT_TOKEN_LENGTH * math.log2(len(SHORT_TOKEN_ALPHABET))
+
+
+def short_token() -> str:
+    """A fresh random token for a short link; store only its hash (or sealed), like any secret."""
+    return "".join(secrets.choice(SHORT_TOKEN_ALPHABET) for _ in range(SHORT_TOKEN_LENGTH))

@@ -156,6 +156,7 @@ PUBLIC_ROUTES = {
     "i18n/setlang/": "none (sets the language cookie)",
     "inbox/": "login: the approver's own inbox across their agencies",
     "sign/<str:token>/": "the signing link's token (hashed), exchanged for a signing session",
+    "s/<str:token>": "the signing link's short form (SMS): the same hashed token as sign/<token>/",
     "sign/s/<str:handle>/": "the signing session bound to one request (cookie + handle + form token)",
     "calendar/<str:token>.ics": "the agency's secret ICS token",
     "api/v1/agencies/": "login: lists only the user's own agencies",
@@ -200,6 +201,17 @@ def test_a_signing_page_without_its_session_shows_nothing(world_a):
         response = getattr(Client(), method)("/sign/s/not-a-session/")
         assert response.status_code == 403
         assert world_a.agency.name not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_wrong_short_signing_token_is_404_and_shows_nothing(world_a):
+    from django.test import Client
+
+    for token in ("a" * 20, "not-a-token", "../sign/x"):
+        response = Client().get(f"/s/{token}")
+        assert response.status_code == 404
+        assert world_a.agency.name not in response.content.decode()
+        assert "Location" not in response
 
 
 @pytest.mark.django_db

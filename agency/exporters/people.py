@@ -17,6 +17,7 @@ from django.utils.translation import pgettext
 
 from agency.exporters.subaccounts import (
     CSV_CONTENT_TYPE,
+    MONEY_FORMAT,
     XLSX_CONTENT_TYPE,
     export_filename,
     export_queryset_rows,
@@ -120,6 +121,9 @@ def template_xlsx(*, labels: bool) -> bytes:
     sheet.title = _("sub-accounts")[:31]
     sheet.append([c.title_zh if labels else c.name for c in COLUMNS])
     sheet.append(template_example_row(labels=labels))
+    for index, col in enumerate(COLUMNS, start=1):
+        if col.kind == "money":
+            sheet.cell(row=2, column=index).number_format = MONEY_FORMAT
     lists = workbook.create_sheet(_("choices")[:31])
     list_column = 0
     for index, col in enumerate(COLUMNS, start=1):

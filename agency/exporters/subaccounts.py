@@ -22,6 +22,7 @@ from agency.privacy import CONTACT_FIELDS, mask_contact
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATE_FORMAT = "yyyy-mm-dd"
+MONEY_FORMAT = "#,##0.00"  # money cells: numbers (sums work) shown with two decimals and thousands
 
 
 TEXT_FORMAT = "@"
@@ -96,6 +97,10 @@ def render_xlsx(rows, header: str = "en", sheet_title: str = "sub-accounts") -> 
             if isinstance(value, date):
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = DATE_FORMAT
+                cells.append(cell)
+            elif isinstance(value, Decimal):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = MONEY_FORMAT
                 cells.append(cell)
             elif isinstance(value, str):
                 cells.append(xlsx_text_cell(sheet, value))

@@ -442,6 +442,20 @@ def _cell_words(name: str, raw):
     return raw
 
 
+def _cell_note(name: str, raw) -> str:
+    """How a cell was read where that is not plain from it: a two-digit year (26年12月31日)."""
+    column = COLUMNS_BY_NAME.get(name)
+    if column is None or column.kind != "date" or raw in ("", None):
+        return ""
+    try:
+        read = field_rules.short_year_date(raw)
+    except field_rules.FieldError:
+        return ""
+    if read is None:
+        return ""
+    return _("read as %(date)s (two-digit year, this century)") % {"date": read.isoformat()}
+
+
 def _preview(plan) -> dict:
     """The rows the preview table shows: every row with an error first, then the others, capped."""
     error_rows = [r for r in plan.rows if r.errors]
@@ -450,7 +464,8 @@ def _preview(plan) -> dict:
     columns = [(name, _column_words(name), title) for name, title in plan.columns]
     table = []
     for r in rows:
-        cells = [{"value": _cell_words(name, r.cells.get(name, "")), "error": r.errors.get(name, "")}
+        cells = [{"value": _cell_words(name, r.cells.get(name, "")), "error": r.errors.get(name, ""),
+                  "note": "" if name in r.errors else _cell_note(name, r.cells.get(name, ""))}
                  for name, _title in plan.columns]
         table.append({"row": r.row, "action": r.action, "cells": cells, "errors": r.errors})
     return {"columns": columns, "rows": table, "truncated": len(plan.rows) > len(rows), "total": len(plan.rows),

@@ -13,6 +13,7 @@ from accounts.net import client_ip
 from accounts.roles import Role, role_has
 from agency.models import Agency
 from notifications.services.enqueue import message_enqueue
+from notifications.services.preferences import channels_by_user
 from shutdown.models import TaskItem, Tier
 from shutdown.states import INACTIVE_ITEM_STATES
 
@@ -66,10 +67,12 @@ def task_url(*, agency: Agency, task) -> str:
 def notify_users(*, agency: Agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,
                  channels=("inapp", "email")) -> int:
     """Store one message per user and channel in the outbox (same transaction as the change)."""
-    users = User.objects.filter(pk__in=list(user_ids), is_active=True)
+    users = list(User.objects.filter(pk__in=list(user_ids), is_active=True))
+    # The members' notification settings replace the default channels where they chose.
+    chosen = channels_by_user(agency=agency, users=users, kind=kind, default=channels)
     created = 0
     for user in users:
-        for channel in channels:
+        for channel in chosen[user.pk]:
             if channel == "sms" and not user.mobile:
                 continue
             _, was_created = message_enqueue(

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict, DomainValidationError
 from agency.privacy import mask_address
+from notifications.secrets import short_token
 from notifications.services.enqueue import message_enqueue, messages_enqueue_bulk
 from rulebook.consequences import consequence_facts, consequences_for_facts
 from shutdown.events import event_record
@@ -102,7 +103,7 @@ def content_sha256(content: dict, lang: str) -> str:
 
 def _new_token(req, now) -> str:
     """A fresh token on the row (not saved): the previous one stops working. Returns the raw token."""
-    token = secrets.token_urlsafe(32)
+    token = short_token()  # 100 bits, short enough to be an SMS variable (notifications.secrets)
     req.token_hash = token_hash(token)
     req.token_version += 1
     req.link_expires_at = now + timedelta(hours=signing_link_ttl_hours())
@@ -112,8 +113,12 @@ def _new_token(req, now) -> str:
     return token
 
 
+def signing_path(token: str) -> str:
+    return reverse("approvals-sign", kwargs={"token": token})
+
+
 def signing_link(token: str) -> str:
-    return site_url(reverse("approvals-sign", kwargs={"token": token}))
+    return site_url(signing_path(token))
 
 
 def _link_messages(*, agency, req, token, now) -> list[dict]:
@@ -121,9 +126,11 @@ def _link_messages(*, agency, req, token, now) -> list[dict]:
     params = {"owner_name": req.owner_name, "agency": agency.name,
               "account": req.content.get("zh-hans", {}).get("account", {}).get("name", ""),
               "expires_at": timezone.localtime(req.link_expires_at, agency.tz).strftime("%Y-%m-%d %H:%M")}
+    # The link is made absolute from SITE_URL when sent; an SMS carries the token only (its
+    # template holds the fixed address <site>/s/, notifications.sms.templates).
     return [{"channel": channel, "kind": "signing_link", "template_code": "signing_link",
              "idempotency_key": f"signing_link:{req.pk}:{req.token_version}:{channel}", "params": params,
-             "secrets": {"link": signing_link(token)},
+             "secrets": {"link": signing_path(token), "token": token},
              "recipient_address": address, "task": req.task, "send_after": now, "ref": f"signature:{req.pk}"}
             for channel, address in (("sms", req.mobile), ("email", req.email)) if address]
 

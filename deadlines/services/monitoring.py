@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -222,8 +222,10 @@ def _alert_notify(*, agency, alert: Alert) -> int:
     account = SubAccount.objects.get(pk=alert.sub_account_id)
     from django.urls import reverse
 
+    with translation.override("en"):  # the label's source text: an SMS says it in the agency's language
+        rule_label = str(AlertRule(alert.rule).label)
     params = {"account": account.display_name, "platform": account.get_platform_display(), "rule": alert.rule,
-              "data": alert.data,
+              "rule_label": rule_label, "data": alert.data,
               "path": reverse("deadlines:account_timeline", kwargs={"agency_slug": agency.slug, "pk": account.pk})}
     specs = []
     for m in Membership.objects.filter(agency=agency, role__in=roles, user__is_active=True).select_related("user"):

@@ -22,16 +22,22 @@ See the README ("What is guaranteed for email and SMS").
 """
 
 import logging
+import re
 import time as time_module
 from datetime import datetime, timedelta
+from email.utils import formataddr, make_msgid, parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django_scopes import scopes_disabled
 
 from agency.bulksql import db_value, update_values
@@ -40,7 +46,9 @@ from agency.exceptions import Conflict
 from notifications.models import Channel, OutboundMessage
 from notifications.secrets import unseal
 from notifications.signals import message_sent
-from notifications.sms import SmsMessage, get_sms_backend, provider_template_code
+from notifications.sms import SmsMessage, get_sms_backend
+from notifications.sms.config import DEFAULT_MAX_LENGTH, TemplateConfigError, backend_provider, template_for
+from notifications.sms.templates import SMS_TEMPLATES, render_wording, sms_variables
 
 logger = logging.getLogger(__name__)
 Status = OutboundMessage.Status
@@ -179,7 +187,7 @@ def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], 
 
 
 RECORDED_FIELDS = ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
-                   "subject", "body", "params", "sealed"]
+                   "subject", "body", "params", "sealed", "email_message_id"]
 _VALUE_FIELDS = [f for f in RECORDED_FIELDS if f != "attempts"]
 
 
@@ -253,11 +261,74 @@ def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> lis
     return statuses
 
 
-def _email_for(message: OutboundMessage, subject: str, text: str, address: str) -> EmailMessage:
-    return EmailMessage(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
-                        headers={"X-Idempotency-Key": message.idempotency_key,
-                                 "Message-ID": f"<{message.idempotency_key.replace(':', '.')}"
-                                               f".{message.agency_id}@mcn-shutdown>"})
+def site_domain() -> str:
+    """The host of settings.SITE_URL: the right-hand side of every Message-ID we make."""
+    return (urlsplit(settings.SITE_URL).hostname or "localhost").lower()
+
+
+def new_message_id() -> str:
+    """A globally unique Message-ID (email.utils.make_msgid: time, process and 64 random bits,
+    at our own domain): another deployment or a reset database never reissues one."""
+    return make_msgid(domain=site_domain())
+
+
+def settings_url(message: OutboundMessage) -> str:
+    """Where the recipient chooses how they are told (members only: an owner has no login)."""
+    if not message.recipient_user_id:
+        return ""
+    return settings.SITE_URL.rstrip("/") + reverse("notifications:preferences",
+                                                   kwargs={"agency_slug": message.agency.slug})
+
+
+def _from_address(message: OutboundMessage) -> str:
+    """The agency's name as the sender's name, on the site's own address."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((message.agency.name or name, address or settings.DEFAULT_FROM_EMAIL))
+
+
+_URL = re.compile(r"https?://[^\s<>\"'，。；：、）」』]+")
+
+
+def html_text(text: str) -> str:
+    """Plain text as HTML paragraphs with its addresses as links (also right after Chinese
+    punctuation, where Django's urlize sees none)."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        escaped = escape(block)
+        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+        paragraphs.append("<p>" + linked.replace("\n", "<br>") + "</p>")
+    return mark_safe("\n".join(paragraphs))  # noqa: S308 - built from escaped text only
+
+
+def _email_for(message: OutboundMessage, subject: str, text: str, address: str) -> EmailMultiAlternatives:
+    """A plain-text part and its HTML alternative, in the message's language, signed with the
+    agency's name; links absolute from SITE_URL now (the templates' `absolute` filter); the
+    Message-ID stored on the row, so a retry sends the same one."""
+    if not message.email_message_id:
+        message.email_message_id = new_message_id()
+    context = {"agency": message.agency.name, "subject": subject, "text": text, "html_text": html_text(text),
+               "settings_url": settings_url(message), "kind": message.kind}
+    with translation.override(message.language or settings.LANGUAGE_CODE):
+        body = render_to_string("notifications/email/message.txt", context).strip() + "\n"
+        html = render_to_string("notifications/email/message.html", context)
+    email = EmailMultiAlternatives(subject=subject, body=body, from_email=_from_address(message), to=[address],
+                                   headers={"X-Idempotency-Key": message.idempotency_key,
+                                            "Message-ID": message.email_message_id})
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def _sms_for(message: OutboundMessage, address: str, provider: str) -> SmsMessage:
+    """The SMS of one row: its kind's template variables (notifications.sms.templates), made
+    from the row now, each within the provider template's limit. TemplateConfigError/KeyError
+    when the kind has no SMS template."""
+    if message.kind not in SMS_TEMPLATES:
+        raise TemplateConfigError(f"Messages of kind {message.kind!r} have no SMS template.")
+    limit = template_for(message.kind, provider).max_length if provider else DEFAULT_MAX_LENGTH
+    values = sms_variables(kind=message.kind, params=message.params or {}, secrets=unseal(message.sealed),
+                           agency=message.agency, limit=limit)
+    return SmsMessage(to=address, kind=message.kind, variables=values, text=render_wording(message.kind, values),
+                      idempotency_key=message.idempotency_key)
 
 
 def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
@@ -278,6 +349,7 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
 
     later: list[tuple[OutboundMessage, datetime, bool]] = []  # recorded together at the end
     sms = []
+    provider = None  # whose SMS templates apply (looked up at the first SMS)
     for message in batch:
         claimed_at = message.claimed_at
         address = _address(message)
@@ -305,13 +377,16 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
             except Exception as exc:  # noqa: BLE001 - SMTP and backend errors become retries
                 _fail(message, f"email: {exc}", now)
             else:
-                _succeed(message, now, email.extra_headers.get("Message-ID", ""))
+                _succeed(message, now, message.email_message_id)
             count(message, _record(message, claimed_at, sent=True))
         else:
-            sms.append((message, claimed_at, SmsMessage(
-                to=address, template_code=_sms_code(message.template_code),
-                params={k: str(v) for k, v in {**(message.params or {}), **unseal(message.sealed)}.items()}, text=text,
-                idempotency_key=message.idempotency_key, sign_name=settings.SMS_SIGN_NAME)))
+            if provider is None:
+                provider = backend_provider()
+            try:
+                sms.append((message, claimed_at, _sms_for(message, address, provider)))
+            except TemplateConfigError as exc:
+                _fail(message, f"sms: {exc}", now, permanent=True)  # never sent under another template
+                later.append((message, claimed_at, False))
     if sms:
         for message, _claimed, _sms in sms:
             message.attempts += 1
@@ -326,18 +401,13 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
                 if result.ok:
                     _succeed(message, now, result.provider_message_id)
                 else:
-                    _fail(message, result.error or "sms: rejected", now)
+                    _fail(message, result.error or "sms: rejected", now, permanent=result.permanent)
         later += [(message, claimed_at, True) for message, claimed_at, _sms in sms]
     for (message, _claimed, _sent), status in zip(later, _record_batch(later), strict=True):
         count(message, status)
     if delivered:
         message_sent.send(sender=OutboundMessage, messages=delivered)
     return counts
-
-
-def _sms_code(template_code: str) -> str:
-    mapped = provider_template_code(template_code)
-    return mapped["id"] if isinstance(mapped, dict) else template_code
 
 
 # --- Use cases ------------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ def message_enqueue(*, agency, channel: str, kind: str, template_code: str, idem
     stored for the next morning, unless `transactional` (a one-time code: it goes at once).
     `secrets` (a link's token, a code) are sealed for delivery only, never stored readable
     (notifications.secrets); the template reads them like params.
+    A member who turned this kind off for this channel (notification settings) gets nothing:
+    (None, False).
     """
     from notifications.secrets import seal
-    from notifications.services.delivery import publish_delivery, send_time_for
+    from notifications.services.delivery import new_message_id, publish_delivery, send_time_for
 
     if recipient_user is None and not recipient_address:
         raise ValueError("A message needs a recipient user or address")
@@ -34,6 +36,8 @@ def message_enqueue(*, agency, channel: str, kind: str, template_code: str, idem
     existing = OutboundMessage.objects.filter(agency=agency, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
+    if recipient_user is not None and not _wanted(agency, [(recipient_user.pk, kind, channel)]):
+        return None, False  # the member chose not to be told this way (their notification settings)
     now = timezone.now()
     send_after = send_time_for(channel=channel, moment=send_after or now, tz=agency.tz, transactional=transactional)
     try:
@@ -43,7 +47,7 @@ def message_enqueue(*, agency, channel: str, kind: str, template_code: str, idem
                 recipient_user=recipient_user, recipient_address=recipient_address,
                 send_after=send_after, language=language, subject=subject, body=body,
                 idempotency_key=idempotency_key, task=task, ref=ref, sealed=seal(secrets or {}),
-                transactional=transactional,
+                transactional=transactional, email_message_id=new_message_id() if channel == Channel.EMAIL else "",
             )
     except IntegrityError:
         return OutboundMessage.objects.get(agency=agency, idempotency_key=idempotency_key), False
@@ -61,7 +65,7 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
     rows were new.
     """
     from notifications.secrets import seal
-    from notifications.services.delivery import publish_delivery, send_time_for
+    from notifications.services.delivery import new_message_id, publish_delivery, send_time_for
 
     if not specs:
         return 0
@@ -72,6 +76,8 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
         existing.update(OutboundMessage.objects.filter(agency=agency, idempotency_key__in=keys[start:start + 1000])
                         .values_list("idempotency_key", flat=True))
     rows, seen = [], set(existing)
+    wanted = _wanted(agency, [(spec["recipient_user"].pk, spec["kind"], spec["channel"]) for spec in specs
+                              if spec.get("recipient_user") is not None])
     for spec in specs:
         key = spec["idempotency_key"]
         if key in seen:
@@ -80,6 +86,9 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
         if spec.get("recipient_user") is None and not spec.get("recipient_address"):
             raise ValueError("A message needs a recipient user or address")
         channel = spec["channel"]
+        user = spec.get("recipient_user")
+        if user is not None and (user.pk, spec["kind"], channel) not in wanted:
+            continue  # the member chose not to be told this way
         rows.append(OutboundMessage(
             agency=agency, channel=channel, kind=spec["kind"], template_code=spec["template_code"],
             params=spec.get("params") or {}, recipient_user=spec.get("recipient_user"),
@@ -89,6 +98,7 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
             language=spec.get("language", "zh-hans"), subject=spec.get("subject", ""), body=spec.get("body", ""),
             idempotency_key=key, task=spec.get("task"), ref=spec.get("ref", ""),
             sealed=seal(spec.get("secrets") or {}), transactional=spec.get("transactional", False),
+            email_message_id=new_message_id() if channel == Channel.EMAIL else "",
         ))
     with transaction.atomic():
         OutboundMessage.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
@@ -104,3 +114,16 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
 
         transaction.on_commit(publish)
     return len(rows)
+
+
+def _wanted(agency, triples: list[tuple[int, str, str]]) -> set[tuple[int, str, str]]:
+    """Of (user id, kind, channel), those the member has not turned off in their notification
+    settings (notifications.services.preferences): one query for the lot."""
+    from notifications.models import ChannelPreference
+
+    if not triples:
+        return set()
+    chosen = {(user_id, kind): set(channels) for user_id, kind, channels in ChannelPreference.objects.filter(
+        agency=agency, user_id__in={t[0] for t in triples}, kind__in={t[1] for t in triples})
+        .values_list("user_id", "kind", "channels")}
+    return {t for t in triples if (t[0], t[1]) not in chosen or t[2] in chosen[(t[0], t[1])]}

@@ -5,12 +5,19 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.generic import ListView
+from django.views.generic import ListView, TemplateView
 
+from agency.exceptions import DomainValidationError
 from agency.views.base import AgencyScopedView
 from notifications import selectors
-from notifications.models import MESSAGE_KIND_LABELS, Channel, OutboundMessage
+from notifications.models import MEMBER_KINDS, MESSAGE_KIND_LABELS, Channel, OutboundMessage
 from notifications.services.delivery import message_cancel, message_mark_read, message_retry
+from notifications.services.preferences import (
+    ALL_CHANNELS,
+    allowed_channels,
+    preferences_for,
+    preferences_save,
+)
 
 
 class OutboxView(AgencyScopedView, ListView):
@@ -68,3 +75,34 @@ class InboxView(AgencyScopedView, ListView):
         message_mark_read(agency=self.agency, message_id=int(raw) if raw and raw.isdigit() else None,
                           user=request.user)
         return HttpResponseRedirect(reverse("notifications:inbox", kwargs={"agency_slug": self.agency.slug}))
+
+
+class PreferencesView(AgencyScopedView, TemplateView):
+    """The member's own choice of channels per kind of message, within what the agency allows."""
+
+    template_name = "notifications/preferences.html"
+    required_permission = "agency.view"
+
+    def get_context_data(self, *, errors=None, posted=None, **kwargs):
+        stored = preferences_for(agency=self.agency, user=self.request.user)
+        rows = []
+        for kind in MEMBER_KINDS:
+            allowed = allowed_channels(agency=self.agency, kind=kind)
+            chosen = posted.get(kind, []) if posted is not None else stored.get(kind)
+            rows.append({"kind": kind, "label": MESSAGE_KIND_LABELS[kind], "default": chosen is None,
+                         "cells": [{"channel": c, "label": Channel(c).label, "allowed": c in allowed,
+                                    "checked": c in allowed and (c in chosen if chosen is not None
+                                                                 else c != Channel.SMS)}
+                                   for c in ALL_CHANNELS]})
+        return super().get_context_data(rows=rows, errors=errors or [], channels=[Channel(c).label for c in ALL_CHANNELS],
+                                        **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        posted = {kind: request.POST.getlist(kind) for kind in MEMBER_KINDS}
+        try:
+            preferences_save(agency=self.agency, user=request.user, choices=posted)
+        except DomainValidationError as exc:
+            return self.render_to_response(self.get_context_data(errors=list(exc.details.values()), posted=posted),
+                                           status=400)
+        messages.success(request, _("Your notification settings are saved."))
+        return HttpResponseRedirect(reverse("notifications:preferences", kwargs={"agency_slug": self.agency.slug}))

@@ -11,7 +11,9 @@ from approvals.models import SignatureRequest
 from notifications.services.delivery import messages_deliver_due
 from notifications.sms.backends import locmem
 
-LINK = re.compile(r"(/sign/[A-Za-z0-9_\-]{20,}/)")
+# The email carries /sign/<token>/; the SMS the short form /s/<token> (its template holds the
+# address, the variable the 20-character token).
+LINK = re.compile(r"(/sign/[A-Za-z0-9_\-]{20,}/|/s/[a-z0-9]{20}\b)")
 CODE = re.compile(r"\b(\d{6})\b")
 
 

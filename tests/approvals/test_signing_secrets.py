@@ -25,7 +25,7 @@ from tests.urlwalk import agency_routes, fill, route_params
 from .helpers import api
 from .signing_helpers import Phone, links, open_link, sent_code, transported
 
-TOKEN = re.compile(r"/sign/([A-Za-z0-9_\-]{20,})/")
+TOKEN = re.compile(r"/sign/([A-Za-z0-9_\-]{20,})/|/s/([a-z0-9]{20})\b")
 
 
 @pytest.fixture
@@ -43,13 +43,17 @@ def approved_task(world, items=2, title="批量关停 A"):
     return task
 
 
+def _token(match) -> str:
+    return match.group(1) or match.group(2)
+
+
 def _pending_secrets(world) -> set[str]:
     """The raw values sealed in messages not sent yet (the test reads them as delivery would)."""
     out = set()
     with scope(agency=world.agency):
         for sealed in OutboundMessage.objects.exclude(sealed="").values_list("sealed", flat=True):
             for value in unseal(sealed).values():
-                out.add(TOKEN.search(value).group(1) if "/sign/" in value else value)
+                out.add(_token(TOKEN.search(value)) if "/sign/" in value else value)
     return out
 
 
@@ -57,7 +61,7 @@ def _sent_secrets() -> set[str]:
     out = set()
     for key, text in transported():
         if key.startswith("signing_link:"):
-            out.update(TOKEN.findall(text))
+            out.update(a or b for a, b in TOKEN.findall(text))
         elif key.startswith("signing_code:"):
             out.update(re.findall(r"\b\d{6}\b", text))
     return out

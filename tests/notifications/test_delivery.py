@@ -104,7 +104,7 @@ def test_sms_waits_for_the_morning_in_the_agency_time_zone(world_a, _sms_locmem)
         messages_deliver_due()
     assert [m.to for m in _sms_locmem] == ["+8613800138000"]
     assert _sms_locmem[0].idempotency_key == "night"
-    assert _sms_locmem[0].template_code == "deadline_reminder"
+    assert _sms_locmem[0].kind == "reminder"
 
 
 def test_an_sms_already_queued_before_22h_is_held_when_the_sweep_runs_at_night(world_a, _sms_locmem):
@@ -195,21 +195,22 @@ def test_outbox_api_and_page_queries_stay_flat(world_a, world_b, django_assert_m
 
 # --- SMS providers, tested by the request they build -----------------------------------------------------
 def sms():
-    return SmsMessage(to="+8613800138000", template_code="deadline_reminder", params={"account": "小鹿", "days": 1},
-                      text="...", idempotency_key="rem:1:2:sms:owner", sign_name="MCN关停助手")
+    return SmsMessage(to="+8613800138000", kind="reminder",
+                      variables={"account": "小鹿", "item": "草稿到期", "date": "2026年12月31日", "days": "1"},
+                      text="...", idempotency_key="rem:1:2:sms:owner")
 
 
 def test_aliyun_request(settings):
     from notifications.sms.backends.aliyun import SmsBackend
 
-    settings.SMS_TEMPLATE_CODES = '{"deadline_reminder": "SMS_465000001"}'
+    settings.SMS_TEMPLATES = '{"reminder": {"aliyun": {"id": "SMS_465000001"}}}'
     client = mock.Mock()
     client.send_sms_with_options.return_value = mock.Mock(body=mock.Mock(code="OK", biz_id="biz-1", message="OK"))
     result = SmsBackend(client=client).send([sms()])
     request = client.send_sms_with_options.call_args.args[0]
     assert (request.phone_numbers, request.template_code, request.sign_name) == (
         "13800138000", "SMS_465000001", "MCN关停助手")
-    assert request.template_param == '{"account": "小鹿", "days": "1"}'
+    assert request.template_param == '{"account": "小鹿", "item": "草稿到期", "date": "2026年12月31日", "days": "1"}'
     assert request.out_id == "rem:1:2:sms:owner"
     assert result[0].ok
     assert result[0].provider_message_id == "biz-1"
@@ -223,7 +224,8 @@ def test_tencent_request(settings):
 
     from notifications.sms.backends.tencent import SmsBackend
 
-    settings.SMS_TEMPLATE_CODES = {"deadline_reminder": {"id": "1234567", "params": ["days", "account"]}}
+    settings.SMS_TEMPLATES = {"reminder": {"tencent": {"id": "1234567", "sign_name": "星海传媒",
+                                                       "variables": ["days", "account", "date", "item"]}}}
     settings.TENCENT_SMS_SDK_APP_ID = "1400000000"
     client = mock.Mock()
     status = models.SendStatus()
@@ -232,7 +234,8 @@ def test_tencent_request(settings):
     result = SmsBackend(client=client).send([sms()])
     request = client.SendSms.call_args.args[0]
     assert request.TemplateId == "1234567"
-    assert request.TemplateParamSet == ["1", "小鹿"]
+    assert request.TemplateParamSet == ["1", "小鹿", "2026年12月31日", "草稿到期"]
+    assert request.SignName == "星海传媒"
     assert request.PhoneNumberSet == ["+8613800138000"]
     assert request.SmsSdkAppId == "1400000000"
     assert request.SessionContext == "rem:1:2:sms:owner"

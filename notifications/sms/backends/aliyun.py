@@ -1,22 +1,22 @@
 """Aliyun SMS (dysmsapi 2017-05-25) through the official SDK.
 
-The idempotency key goes into `OutId` (echoed back in delivery receipts), so a resend
-after a crash can be matched to the first attempt.
+`TemplateParam` is a JSON object with exactly the template's variables (templates.py), each
+within the template's length limit; the template code and sign name come from
+settings.SMS_TEMPLATES[kind]["aliyun"]. The idempotency key goes into `OutId` (echoed back in
+delivery receipts), so a resend after a crash can be matched to the first attempt.
 """
 
 import json
 
 from django.conf import settings
 
-from notifications.sms import BaseSmsBackend, SmsResult, provider_template_code
-
-
-def _template_id(code: str) -> str:
-    mapped = provider_template_code(code)
-    return mapped["id"] if isinstance(mapped, dict) else mapped
+from notifications.sms import BaseSmsBackend, SmsResult
+from notifications.sms.config import TemplateConfigError, template_for
 
 
 class SmsBackend(BaseSmsBackend):
+    provider = "aliyun"
+
     def __init__(self, client=None, **options):
         super().__init__(**options)
         self._client = client
@@ -36,14 +36,17 @@ class SmsBackend(BaseSmsBackend):
         return self._client
 
     def build_request(self, message):
+        """The SDK's SendSmsRequest for one message (TemplateConfigError when its kind has no template)."""
         from alibabacloud_dysmsapi20170525 import models as sms_models
 
+        template = template_for(message.kind, self.provider)
         to = message.to[3:] if message.to.startswith("+86") else message.to.lstrip("+")
+        values = {name: str(message.variables.get(name, "")) for name in template.variables}
         return sms_models.SendSmsRequest(
             phone_numbers=to,
-            sign_name=message.sign_name or settings.SMS_SIGN_NAME,
-            template_code=_template_id(message.template_code),
-            template_param=json.dumps({k: str(v) for k, v in message.params.items()}, ensure_ascii=False),
+            sign_name=template.sign_name,
+            template_code=template.template_id,
+            template_param=json.dumps(values, ensure_ascii=False),
             out_id=message.idempotency_key[:64],
         )
 
@@ -53,9 +56,14 @@ class SmsBackend(BaseSmsBackend):
         results = []
         for message in messages:
             try:
-                response = self.client.send_sms_with_options(self.build_request(message),
-                                                             util_models.RuntimeOptions(read_timeout=10000,
-                                                                                        connect_timeout=5000))
+                request = self.build_request(message)
+            except TemplateConfigError as exc:
+                results.append(SmsResult(ok=False, error=str(exc), permanent=True))
+                continue
+            try:
+                response = self.client.send_sms_with_options(
+                    request, util_models.RuntimeOptions(read_timeout=10000, connect_timeout=5000)
+                )
             except Exception as exc:  # noqa: BLE001 - the SDK raises its own TeaException and network errors
                 results.append(SmsResult(ok=False, error=f"aliyun: {exc}"[:500]))
                 continue

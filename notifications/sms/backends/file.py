@@ -24,8 +24,8 @@ class SmsBackend(BaseSmsBackend):
         results = []
         for m in messages:
             path = folder / f"{_safe(m.idempotency_key or os.urandom(8).hex())}.json"
-            payload = {"to": m.to, "template_code": m.template_code, "params": m.params, "text": m.text,
-                       "sign_name": m.sign_name, "idempotency_key": m.idempotency_key}
+            payload = {"to": m.to, "kind": m.kind, "variables": m.variables, "text": m.text,
+                       "idempotency_key": m.idempotency_key}
             try:
                 with open(path, "x", encoding="utf-8") as fh:
                     json.dump(payload, fh, ensure_ascii=False)
