@@ -354,3 +354,36 @@ def test_urge_after_an_hour_with_time_travel(world_a):
         approval_urge(agency=world_a.agency, task=task, actor=world_a.user("admin"))
     with time_machine.travel(timezone.now() + timedelta(minutes=61)), scope(agency=world_a.agency):
         assert approval_urge(agency=world_a.agency, task=task, actor=world_a.user("admin"))
+
+
+def test_the_approval_page_and_audit_speak_chinese_without_codes(world_a):
+    task = _submitted(world_a)
+    with scope(agency=world_a.agency):
+        approval_hand_over(
+            agency=world_a.agency,
+            task=task,
+            actor=world_a.user("operator"),
+            user=world_a.user("owner").pk,
+            comment="出差",
+        )
+        approval_urge(agency=world_a.agency, task=task, actor=world_a.user("admin"))
+        approval_copy(
+            agency=world_a.agency, task=task, actor=world_a.user("admin"), users=[world_a.user("auditor").pk]
+        )
+    page = (
+        world_a.client("owner")
+        .get(f"/a/{world_a.agency.slug}/approvals/tasks/{task.pk}/approval/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    for words in ("加签", "转交", "抄送", "催办", "粉丝总数", "未结算收益", "最早期限", "批准后将触发的后果"):
+        assert words in page, words
+    for code in ("add_approver", "hand_over", "approval_waiting", "in_progress"):
+        assert f">{code}<" not in page
+    audit = (
+        world_a.client("owner")
+        .get(f"/a/{world_a.agency.slug}/approvals/tasks/{task.pk}/audit/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    for words in ("转交审批", "催办", "抄送"):
+        assert words in audit, words
+    assert ">approval.handed_over<" not in audit  # the stored kind only as a tooltip
