@@ -62,7 +62,7 @@ def approval_summaries(tasks, *, agencies: dict) -> dict[int, ApprovalSummary]:
                     earnings=Sum("sub_account__unwithdrawn_earnings"), ad=Sum("sub_account__pending_ad_revenue"),
                     max_ad=Max("sub_account__pending_ad_revenue"), max_earn=Max("sub_account__unwithdrawn_earnings"),
                     topics=Max("sub_account__hosted_topics"), max_followers=Max("sub_account__followers"),
-                    risk=Max("sub_account__high_risk"), earliest=Min("expected_effective_at")))
+                    risk=Count("pk", filter=Q(sub_account__high_risk=True)), earliest=Min("expected_effective_at")))
         blockers = dict(Blocker.objects.filter(task_id__in=ids, state__in=Blocker.BLOCKING_STATES)
                         .values("task_id").annotate(n=Count("pk")).values_list("task_id", "n"))
         by_task = {r["task_id"]: r for r in rows}

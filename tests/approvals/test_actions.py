@@ -387,3 +387,19 @@ def test_the_approval_page_and_audit_speak_chinese_without_codes(world_a):
     for words in ("转交审批", "催办", "抄送"):
         assert words in audit, words
     assert ">approval.handed_over<" not in audit  # the stored kind only as a tooltip
+
+
+def test_api_approve_with_attachments_in_multipart_and_a_stale_level_is_409(world_a):
+    task = _submitted(world_a)
+    first = _open(task)
+    path = api(world_a, f"shutdown-tasks/{task.pk}/")
+    upload = SimpleUploadedFile("批示.png", PNG, content_type="image/png")
+    response = world_a.client("operator").post(path + "approve/", {"comment": "同意", "stage": first.pk,
+                                                                   "attachments": [upload]}, format="multipart")
+    assert response.status_code == 200, response.content
+    with scope(agency=world_a.agency):
+        decision = ApprovalDecision.objects.get(task=task)
+    assert len(decision.document_ids) == 1
+    response = world_a.client("legal").post(path + "approve/", {"comment": "ok", "stage": first.pk}, format="json")
+    assert response.status_code == 409
+    assert "Reload" in response.json()["error"]["message"]

@@ -299,3 +299,101 @@ def test_the_api_never_returns_the_address_or_the_secret(world_a, world_b):
     assert world_b.client("owner").get(api(world_a, "group-robots/")).status_code == 404
     assert world_a.client("operator").get(path).status_code == 403
     assert client.delete(f"{path}{body['id']}/").status_code == 204
+
+
+def test_signatures_complete_tier_executed_alerts_and_deadlines_reach_the_robots(world_a, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deadlines.models import Deadline
+    from deadlines.robots import deadlines_due_soon_to_robots
+    from deadlines.services.monitoring import alert_raise
+    from shutdown.events import event_record
+    from shutdown.models import EventKind, Tier
+    from tests.factories import SubAccountFactory
+
+    _robot(
+        world_a,
+        "feishu",
+        FEISHU,
+        FEISHU_SECRET,
+        name="执行群",
+        events=["signatures_complete", "tier_executed", "alert_raised", "deadline_1d"],
+    )
+    task = make_task(world_a, items=1)
+    account = SubAccountFactory(agency=world_a.agency, display_name="小号A")
+    with scope(agency=world_a.agency):
+        tier = Tier.objects.get(task=task)
+        event_record(
+            agency=world_a.agency,
+            task=task,
+            kind=EventKind.SIGNATURES_TIER_READY,
+            actor_label="system",
+            data={"tier": tier.pk, "signed": 1},
+        )
+        event_record(
+            agency=world_a.agency,
+            task=task,
+            kind=EventKind.TIER_COMPLETE,
+            actor=world_a.user("operator"),
+            data={"tier": tier.pk},
+        )
+        alert_raise(
+            agency=world_a.agency, sub_account_id=account.pk, rule="follower_drop", data={"drop": 0.4}
+        )
+        now = timezone.now()
+        Deadline.objects.create(
+            agency=world_a.agency,
+            sub_account=account,
+            task=task,
+            kind="drafts_expire",
+            rule="R2.1",
+            label="草稿保留到期",
+            effective_at=now - timedelta(days=30),
+            due_at=now + timedelta(hours=20),
+        )
+        Deadline.objects.create(
+            agency=world_a.agency,
+            sub_account=account,
+            task=task,
+            kind="fan_profile",
+            rule="R2.4",
+            label="粉丝画像到期",
+            effective_at=now,
+            due_at=now + timedelta(days=5),
+        )
+    assert deadlines_due_soon_to_robots() == 1
+    assert deadlines_due_soon_to_robots() == 0  # told once
+    with scope(agency=world_a.agency):
+        kinds = sorted(OutboundMessage.objects.filter(channel="robot").values_list("kind", flat=True))
+        deadline_msg = OutboundMessage.objects.get(kind="robot_deadline_1d")
+    assert kinds == [
+        "robot_alert_raised",
+        "robot_deadline_1d",
+        "robot_signatures_complete",
+        "robot_tier_executed",
+    ]
+    assert deadline_msg.params["deadline"] == "草稿保留到期" and deadline_msg.params["account"] == "小号A"
+
+
+def test_the_card_is_written_in_chinese_with_an_absolute_link(settings):
+    from django.utils import translation
+
+    from notifications.robots import card_text
+
+    settings.SITE_URL = "https://mcn.example.com"
+    with translation.override("zh-hans"):
+        title, rows, link = card_text(
+            {
+                "event": "approval_decided",
+                "decision": "rejected",
+                "task": "清理矩阵",
+                "by": "王五",
+                "reason": "材料不全",
+                "link": "/a/x/approvals/tasks/1/approval/",
+            }
+        )
+    assert title == "已驳回：清理矩阵"
+    assert ("原因", "材料不全") in rows
+    assert link == "https://mcn.example.com/a/x/approvals/tasks/1/approval/"
