@@ -38,6 +38,24 @@ from notifications.secrets import seal, unseal
 
 logger = logging.getLogger(__name__)
 
+# Paths of the platforms' robot endpoints: the token is in them (or in their query).
+ROBOT_PATHS = ("/robot/send", "/cgi-bin/webhook/send", "/open-apis/bot/")
+
+
+class _DropRobotAddresses(logging.Filter):
+    """urllib3 logs each request line at DEBUG ("POST /robot/send?access_token=… 200"): a robot's
+    address is a credential, so those lines are dropped wherever logging is configured."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is not ours to judge
+            return True
+        return not any(path in text for path in ROBOT_PATHS)
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_DropRobotAddresses())
+
 # Where each platform's custom robots live (an address elsewhere is refused: the secret-bearing
 # request must go to the platform, not to whatever host was typed in).
 PLATFORM_HOSTS = {

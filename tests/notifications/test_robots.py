@@ -397,3 +397,24 @@ def test_the_card_is_written_in_chinese_with_an_absolute_link(settings):
     assert title == "已驳回：清理矩阵"
     assert ("原因", "材料不全") in rows
     assert link == "https://mcn.example.com/a/x/approvals/tasks/1/approval/"
+
+
+def test_the_http_library_never_logs_a_robot_address(caplog):
+    import notifications.robots  # noqa: F401 - installs the filter
+
+    caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
+    log = logging.getLogger("urllib3.connectionpool")
+    log.debug(
+        '%s://%s:%s "%s %s %s" %s %s',
+        "https",
+        "oapi.dingtalk.com",
+        443,
+        "POST",
+        "/robot/send?access_token=ding0123456789abcdef",
+        "HTTP/1.1",
+        200,
+        30,
+    )
+    log.debug("Starting new HTTPS connection (1): %s:%s", "example.com", 443)
+    assert "ding0123456789abcdef" not in caplog.text
+    assert "example.com" in caplog.text  # other lines are kept
