@@ -39,6 +39,7 @@ MESSAGE_KIND_LABELS = {
     "robot_tier_executed": _("Group robot: tier executed"),
     "robot_deadline_1d": _("Group robot: deadline in 1 day"),
     "robot_alert_raised": _("Group robot: alert raised"),
+    "robot_test": _("Group robot: test message"),
 }
 
 # Messages that carry a one-time secret (sealed until sent, never shown): what the outbox

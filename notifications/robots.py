@@ -195,6 +195,31 @@ def robots_notify(*, agency, event: str, key: str, params: dict, task=None) -> i
     return created
 
 
+def robot_test_send(*, agency, webhook: RobotWebhook, actor) -> OutboundMessage:
+    """Queue a test card to one robot (whatever its events), to check its address and secret."""
+    from django.utils import timezone
+
+    from notifications.services.enqueue import message_enqueue
+
+    message, _created = message_enqueue(
+        agency=agency,
+        channel=Channel.ROBOT,
+        kind="robot_test",
+        template_code="robot_test",
+        idempotency_key=f"robot:{webhook.pk}:test:{timezone.now().timestamp():.3f}",
+        params={
+            "robot_id": webhook.pk,
+            "event": "test",
+            "agency": agency.name,
+            "by": getattr(actor, "email", "") or "",
+            "link": "/",
+        },
+        recipient_address=f"{RobotPlatform(webhook.platform).label} · {webhook.name}"[:254],
+        language=settings.LANGUAGE_CODE,
+    )
+    return message
+
+
 # --- rendering: each platform's markdown card ------------------------------------------------------
 
 TITLES = {
@@ -205,6 +230,7 @@ TITLES = {
     "tier_executed": gettext_lazy("Tier executed: %(task)s"),
     "deadline_1d": gettext_lazy("Deadline tomorrow: %(deadline)s"),
     "alert_raised": gettext_lazy("Alert: %(alert)s"),
+    "test": gettext_lazy("Test message from %(agency)s"),
 }
 LINES = {
     "level": gettext_lazy("Level"),
@@ -222,7 +248,7 @@ def card_text(params: dict) -> tuple[str, list[tuple[str, str]], str]:
     """(title, [(label, value)], absolute link) of a robot message, in the active language."""
     event = params.get("event", "")
     title_key = params.get("decision") if event == "approval_decided" else event
-    values = {k: str(params.get(k, "") or "") for k in ("task", "deadline", "alert")}
+    values = {k: str(params.get(k, "") or "") for k in ("task", "deadline", "alert", "agency")}
     title = str(TITLES.get(title_key, event)) % values
     rows = [
         (str(label), str(params[key]))

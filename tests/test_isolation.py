@@ -252,6 +252,7 @@ def test_a_token_of_one_agency_cannot_reach_another_even_for_a_member_of_both(wo
     ("post", "/api/v1/agencies/{b}/shutdown-tasks/{task}/approval/urge/"),
     ("get", "/a/{b}/notifications/{note}/open/"),
     ("post", "/a/{b}/notifications/robots/{robot}/delete/"),
+    ("post", "/a/{b}/notifications/robots/{robot}/test/"),
     ("get", "/api/v1/agencies/{b}/group-robots/{robot}/"),
     ("patch", "/api/v1/agencies/{b}/group-robots/{robot}/"),
     ("delete", "/api/v1/agencies/{b}/group-robots/{robot}/"),

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from agency.exceptions import DomainError, DomainValidationError
@@ -122,18 +123,18 @@ class PolicyDeleteView(AgencyScopedView, View):
 
 
 ACTIONS = {
-    # action: (permissions, any one of which allows it; success message)
-    "submit": (("tasks.submit",), _("The task was submitted for approval.")),
-    "approve": (("approvals.decide",), _("Your approval was recorded.")),
-    "reject": (("approvals.decide",), _("The task was rejected and went back to draft.")),
-    "withdraw": (("tasks.submit",), _("The task was withdrawn and is a draft again.")),
-    "cancel": (("tasks.cancel",), _("The task was cancelled.")),
-    "appeal": (("tasks.submit",), _("Your appeal was sent to the agency owner.")),
-    "add_approver": (("approvals.decide",), _("The approver was added.")),
-    "hand_over": (("approvals.decide",), _("The decision was handed over.")),
-    "send_back": (("approvals.decide",), _("The task was sent back to the previous level.")),
-    "copy": (("approvals.decide", "tasks.submit"), _("The members were copied.")),
-    "urge": (("tasks.submit",), _("The approvers were reminded.")),
+    # action: (permissions, any one of which allows it; success message, lazy: in the request's language)
+    "submit": (("tasks.submit",), _lazy("The task was submitted for approval.")),
+    "approve": (("approvals.decide",), _lazy("Your approval was recorded.")),
+    "reject": (("approvals.decide",), _lazy("The task was rejected and went back to draft.")),
+    "withdraw": (("tasks.submit",), _lazy("The task was withdrawn and is a draft again.")),
+    "cancel": (("tasks.cancel",), _lazy("The task was cancelled.")),
+    "appeal": (("tasks.submit",), _lazy("Your appeal was sent to the agency owner.")),
+    "add_approver": (("approvals.decide",), _lazy("The approver was added.")),
+    "hand_over": (("approvals.decide",), _lazy("The decision was handed over.")),
+    "send_back": (("approvals.decide",), _lazy("The task was sent back to the previous level.")),
+    "copy": (("approvals.decide", "tasks.submit"), _lazy("The members were copied.")),
+    "urge": (("tasks.submit",), _lazy("The approvers were reminded.")),
 }
 
 

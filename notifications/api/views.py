@@ -105,6 +105,8 @@ class RobotWebhookSerializer(serializers.ModelSerializer):
     url = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
     secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200)
     events = serializers.ListField(child=serializers.CharField(max_length=32), max_length=20)
+    # Plain text (the service names a wrong value): an enum here would collide with the accounts' platforms.
+    platform = serializers.CharField(max_length=12, help_text="dingtalk, wecom or feishu")
 
     class Meta:
         model = RobotWebhook

@@ -11,7 +11,7 @@ from django.views import View
 from agency.exceptions import DomainValidationError
 from agency.views.base import AgencyScopedView
 from notifications.models import RobotEvent, RobotPlatform, RobotWebhook
-from notifications.robots import robot_webhook_delete, robot_webhook_save
+from notifications.robots import robot_test_send, robot_webhook_delete, robot_webhook_save
 
 
 class RobotListView(AgencyScopedView, View):
@@ -92,4 +92,20 @@ class RobotDeleteView(AgencyScopedView, View):
         webhook = get_object_or_404(RobotWebhook.objects.all(), pk=pk)
         robot_webhook_delete(agency=self.agency, webhook=webhook)
         messages.success(request, _("The group robot was removed."))
+        return HttpResponseRedirect(reverse("notifications:robots", kwargs={"agency_slug": self.agency.slug}))
+
+
+class RobotTestView(AgencyScopedView, View):
+    """POST: a test card to one robot, through the outbox (its row shows whether it arrived)."""
+
+    required_permission = "agency.settings"
+
+    def post(self, request, pk):
+        webhook = get_object_or_404(RobotWebhook.objects.all(), pk=pk)
+        robot_test_send(agency=self.agency, webhook=webhook, actor=request.user)
+        messages.success(
+            request,
+            _("A test message is on its way to “%(name)s”: the outbox shows when it is sent.")
+            % {"name": webhook.name},
+        )
         return HttpResponseRedirect(reverse("notifications:robots", kwargs={"agency_slug": self.agency.slug}))

@@ -418,3 +418,22 @@ def test_the_http_library_never_logs_a_robot_address(caplog):
     log.debug("Starting new HTTPS connection (1): %s:%s", "example.com", 443)
     assert "ding0123456789abcdef" not in caplog.text
     assert "example.com" in caplog.text  # other lines are kept
+
+
+@responses.activate
+def test_a_test_message_checks_the_address_and_secret(world_a):
+    robot = _robot(world_a, "dingtalk", DING, DING_SECRET, events=["alert_raised"])
+    responses.add(responses.POST, DING.split("?")[0], json={"errcode": 0, "errmsg": "ok"})
+    response = world_a.client("owner").post(
+        f"/a/{world_a.agency.slug}/notifications/robots/{robot.pk}/test/",
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "A test message is on its way" in response.content.decode()
+    messages_deliver_due()
+    [call] = responses.calls
+    body = json.loads(call.request.body)
+    assert body["markdown"]["title"].startswith("Test message from") or "测试" in body["markdown"]["title"]
+    assert "sign=" in call.request.url
+    with scope(agency=world_a.agency):
+        assert OutboundMessage.objects.get(kind="robot_test").status == "sent"
