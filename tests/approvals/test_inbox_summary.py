@@ -99,3 +99,19 @@ def test_the_approval_page_shows_the_same_totals(world_a):
     )
     assert "12,000" in html and "¥30.00" in html
     assert "Unwithdrawn earnings settled by" in html  # the consequence preview (R3.1)
+
+
+def test_the_approval_page_costs_the_same_queries_for_two_accounts_or_thirty(world_a):
+    three_levels(world_a)
+    small = _task(world_a, "小任务", [10, 20], ["1", "0"], ["0", "600"], blockers=1)
+    big = _task(world_a, "大任务", [10 * i for i in range(30)], ["1"] * 30, ["600"] * 30, blockers=5)
+    client = world_a.client("operator")
+
+    def queries(task):
+        url = f"/a/{world_a.agency.slug}/approvals/tasks/{task.pk}/approval/"
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    assert queries(big) == queries(small)
