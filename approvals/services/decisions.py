@@ -268,10 +268,11 @@ def approval_decide(*, agency: Agency, task: ShutdownTask, actor, decision: str,
             stage.round = rnd
             vote = vote_for(stage=stage, user_id=actor.pk, decided_ids=decided_ids, used_votes=used_votes,
                             delegators=delegators)
+        if stage is not None:  # a page showing another level than the open one: say so first
+            check_stage_seen(stage=stage, stage_id=stage_id)
         if vote is None:
             raise Conflict(_refuse_reason(task=locked, rnd=rnd, stage=stage, user=actor, decided_ids=decided_ids,
                                           used_votes=used_votes, delegators=delegators), code="not_allowed_now")
-        check_stage_seen(stage=stage, stage_id=stage_id)
         if task_content_hash(task=locked) != rnd.content_hash:
             raise Conflict(_("The task changed after it was submitted: withdraw it and submit it again."),
                            code="content_changed")
