@@ -14,6 +14,11 @@ class Channel(models.TextChoices):
     ROBOT = "robot", _("Group robot")
 
 
+# The channels that reach one person (reminder rules, alert recipients choose among them); a group
+# robot is reached only through notifications.robots.
+PERSON_CHANNELS: tuple[str, ...] = (Channel.EMAIL, Channel.SMS, Channel.INAPP)
+
+
 # What each kind of message is, as shown in the outbox and the dashboard.
 MESSAGE_KIND_LABELS = {
     "reminder": _("Deadline reminder"),

@@ -437,3 +437,21 @@ def test_a_test_message_checks_the_address_and_secret(world_a):
     assert "sign=" in call.request.url
     with scope(agency=world_a.agency):
         assert OutboundMessage.objects.get(kind="robot_test").status == "sent"
+
+
+def test_a_reminder_rule_cannot_choose_the_robot_channel(world_a):
+    from deadlines.services.rules import reminder_rule_save
+
+    with scope(agency=world_a.agency), pytest.raises(DomainValidationError) as exc:
+        reminder_rule_save(
+            agency=world_a.agency,
+            deadline_kind="drafts_expire",
+            days_before=1,
+            channels=["robot"],
+            recipient_roles=["owner"],
+        )
+    assert "channels" in (exc.value.details or {})
+    response = world_a.client("owner").get(f"/a/{world_a.agency.slug}/deadlines/reminder-rules/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'value="sms"' in page and 'value="robot"' not in page
