@@ -43,3 +43,8 @@ def signatures_inline_max_items() -> int:
 
 
 INBOX_PAGE_SIZE = 50
+
+
+def urge_interval_minutes() -> int:
+    """催办: how often the current approvers of one level may be reminded by hand."""
+    return int(getattr(settings, "APPROVAL_URGE_INTERVAL_MINUTES", 60))

@@ -125,6 +125,11 @@ class ApprovalStage(AgencyOwned):
     escalated_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     carried_over = models.BooleanField(default=False, help_text=_("Approved by an upheld appeal"))
+    # 加签: a level an approver added before or after their own (None for the policy's levels).
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    # 催办: when the current approvers were last reminded by hand (rate-limited per level).
+    urged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["round", "position"]
@@ -159,15 +164,37 @@ class ApprovalDecision(AgencyOwned):
     decision = models.CharField(max_length=8, choices=Kind.choices)
     comment = models.TextField(blank=True)
     escalated = models.BooleanField(default=False)
+    # Attachments (TaskDocument ids of the same task) given with the comment.
+    document_ids = models.JSONField(default=list, blank=True)
+    # 退回上一级: a level sent back decides again; its earlier votes stay on record, superseded.
+    superseded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            # Nobody decides twice on one round of a task, nor at two of its levels.
-            models.UniqueConstraint(fields=["agency", "round", "decided_by"], name="decision_once_per_person"),
-            models.UniqueConstraint(fields=["agency", "round", "vote_of"], name="decision_once_per_vote"),
+            # Nobody decides twice on one round of a task, nor at two of its levels (votes a
+            # send-back superseded do not count).
+            models.UniqueConstraint(fields=["agency", "round", "decided_by"], name="decision_once_per_person",
+                                    condition=models.Q(superseded_at__isnull=True)),
+            models.UniqueConstraint(fields=["agency", "round", "vote_of"], name="decision_once_per_vote",
+                                    condition=models.Q(superseded_at__isnull=True)),
         ]
+
+
+class ApprovalCopy(AgencyOwned):
+    """抄送: a member copied on a round (told in-app; may follow the approval page)."""
+
+    task = models.ForeignKey("shutdown.ShutdownTask", on_delete=models.CASCADE, related_name="+")
+    round = models.ForeignKey(ApprovalRound, on_delete=models.CASCADE, related_name="copies")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    copied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["agency", "round", "user"], name="approvalcopy_once")]
 
 
 class Delegation(AgencyOwned):

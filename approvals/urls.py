@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<int:pk>/audit/", views.TaskAuditView.as_view(), name="task_audit"),
     path("tasks/<int:pk>/audit/print/", views.TaskAuditPrintView.as_view(), name="task_audit_print"),
     path("tasks/<int:pk>/audit/export.json", views.TaskAuditExportView.as_view(), name="task_audit_export"),
+    path("tasks/<int:pk>/approval/", views.TaskApprovalView.as_view(), name="task_approval"),
     path("tasks/<int:pk>/signatures/", views.TaskSignatureListView.as_view(), name="task_signatures"),
     path("tasks/<int:pk>/<slug:action>/", views.TaskActionView.as_view(), name="task_action"),
     path("signatures/<int:pk>/<slug:action>/", views.SignatureActionView.as_view(), name="signature_action"),

@@ -13,6 +13,7 @@ AGENCY_NAV = [
     ("deadlines:calendar", _("Calendar"), "deadlines.view", "calendar"),
     ("deadlines:alert_list", _("Alerts"), "deadlines.view", "alerts"),
     ("notifications:outbox", _("Notifications"), "deadlines.view", "outbox"),
+    ("notifications:robots", _("Group robots"), "agency.settings", "robots"),
     ("agency:member_list", _("Members"), "members.view", "members"),
     ("agency:job_list", _("My jobs"), "agency.view", "jobs"),
 ]

@@ -8,5 +8,6 @@ router = SimpleRouter()
 router.register("outbox", views.OutboxViewSet, basename="api-outbox")
 router.register("reminders", views.ReminderViewSet, basename="api-reminder")
 router.register("inbox", views.InboxViewSet, basename="api-inbox")
+router.register("group-robots", views.RobotWebhookViewSet, basename="api-group-robot")
 
 urlpatterns = [*router.urls]

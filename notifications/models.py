@@ -11,6 +11,12 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
     INAPP = "inapp", _("In-app")
+    ROBOT = "robot", _("Group robot")
+
+
+# The channels that reach one person (reminder rules, alert recipients choose among them); a group
+# robot is reached only through notifications.robots.
+PERSON_CHANNELS: tuple[str, ...] = (Channel.EMAIL, Channel.SMS, Channel.INAPP)
 
 
 # What each kind of message is, as shown in the outbox and the dashboard.
@@ -27,6 +33,18 @@ MESSAGE_KIND_LABELS = {
     "task_rejected": _("Task rejected"),
     "signature_declined": _("Signature declined"),
     "tier_ready": _("Ready to execute"),
+    "approval_handed_over": _("Approval handed over to you"),
+    "approval_sent_back": _("Approval sent back to your level"),
+    "approval_copied": _("Copied on an approval"),
+    "approval_urged": _("Approval reminder from the submitter"),
+    "approval_added": _("Added as an approver"),
+    "robot_approval_waiting": _("Group robot: approval waiting"),
+    "robot_approval_decided": _("Group robot: approved or rejected"),
+    "robot_signatures_complete": _("Group robot: signatures complete"),
+    "robot_tier_executed": _("Group robot: tier executed"),
+    "robot_deadline_1d": _("Group robot: deadline in 1 day"),
+    "robot_alert_raised": _("Group robot: alert raised"),
+    "robot_test": _("Group robot: test message"),
 }
 
 # Messages that carry a one-time secret (sealed until sent, never shown): what the outbox
@@ -176,3 +194,51 @@ class ChannelPreference(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.kind} → {','.join(self.channels)}"
+
+
+class RobotPlatform(models.TextChoices):
+    DINGTALK = "dingtalk", _("DingTalk")
+    WECOM = "wecom", _("WeCom (企业微信)")
+    FEISHU = "feishu", _("Feishu")
+
+
+class RobotEvent(models.TextChoices):
+    APPROVAL_WAITING = "approval_waiting", _("Approval waiting")
+    APPROVAL_DECIDED = "approval_decided", _("Approved or rejected")
+    SIGNATURES_COMPLETE = "signatures_complete", _("Account holder signatures complete")
+    TIER_EXECUTED = "tier_executed", _("Tier executed")
+    DEADLINE_1D = "deadline_1d", _("Deadline in 1 day")
+    ALERT_RAISED = "alert_raised", _("Alert raised")
+
+
+class RobotWebhook(AgencyOwned):
+    """A group robot (DingTalk / WeCom / Feishu custom robot) that receives chosen events.
+
+    The webhook address and the signing secret are credentials: stored sealed
+    (notifications.secrets), read only by the delivery path, shown masked (`address_hint`)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    platform = models.CharField(_("platform"), max_length=12, choices=RobotPlatform.choices)
+    sealed = models.TextField(default="")
+    address_hint = models.CharField(_("webhook address"), max_length=200, blank=True)
+    has_secret = models.BooleanField(_("signed"), default=False)
+    events = models.JSONField(_("events"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("group robot")
+        verbose_name_plural = _("group robots")
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["agency", "name"], name="robotwebhook_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def event_labels(self) -> list[str]:
+        labels = dict(RobotEvent.choices)
+        return [str(labels[e]) for e in self.events if e in labels]

@@ -45,7 +45,11 @@ KEY_LABELS = {
     "until": gettext_lazy("Empty shell until"), "months": gettext_lazy("Months"),
     "recommended": gettext_lazy("Recommended"), "chosen": gettext_lazy("Chosen"),
     "resolved": gettext_lazy("Blockers resolved"),
+    "users": gettext_lazy("Members"), "where": gettext_lazy("Where"), "to_level": gettext_lazy("Back to level"),
+    "attachments": gettext_lazy("Attachments"), "on_behalf_of": gettext_lazy("On behalf of"),
+    "escalated": gettext_lazy("Escalated"),
 }
+WHERE_WORDS = {"before": gettext_lazy("Before me"), "after": gettext_lazy("After me")}
 IDENTITY_CHECKS = {"sms_code": gettext_lazy("Code by SMS"), "email_code": gettext_lazy("Code by email"),
                    "link": gettext_lazy("Signing link")}
 REASONS = {"strategy changed": gettext_lazy("The strategy changed")}
@@ -130,7 +134,11 @@ def _value(key: str, value, *, tz, users: dict) -> str:
         return pgettext("list separator", ", ").join(
             _("%(name)s (%(n)s)") % {"name": rules.tier_display_name(str(row[0])), "n": row[1]}
             if isinstance(row, list | tuple) and len(row) == 2 else _plain(row) for row in value)
-    if key in ("approvers", "to", "escalated_to") and isinstance(value, list):
+    if key == "where":
+        return str(WHERE_WORDS.get(value, value))
+    if key == "on_behalf_of" and value:
+        return users.get(value, str(value))
+    if key in ("approvers", "to", "escalated_to", "users") and isinstance(value, list):
         return pgettext("list separator", ", ").join(users.get(v, str(v)) for v in value)
     return _plain(value)
 
@@ -144,7 +152,9 @@ def event_data_rows(event) -> list[tuple[str, str]]:
     """[(label, value)] of an event's data, in words, for the audit pages."""
     data = dict(event.data or {})
     tz = getattr(getattr(event, "agency", None), "tz", None) or timezone.get_current_timezone()
-    user_ids = [v for key in ("approvers", "to") if isinstance(data.get(key), list) for v in data[key]]
+    user_ids = [v for key in ("approvers", "to", "users") if isinstance(data.get(key), list) for v in data[key]]
+    if isinstance(data.get("on_behalf_of"), int):
+        user_ids.append(data["on_behalf_of"])
     users = {}
     if user_ids:
         from accounts.models import User

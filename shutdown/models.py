@@ -184,6 +184,11 @@ class EventKind(models.TextChoices):
     APPROVAL_APPEAL_DENIED = "approval.appeal_denied", _("Appeal denied")
     APPROVAL_SLA_REMINDER = "approval.sla_reminder", _("Approvers reminded (deadline near)")
     APPROVAL_ESCALATED = "approval.escalated", _("Approval escalated to the owner")
+    APPROVAL_APPROVER_ADDED = "approval.approver_added", _("Approver added")
+    APPROVAL_HANDED_OVER = "approval.handed_over", _("Decision handed over")
+    APPROVAL_SENT_BACK = "approval.sent_back", _("Sent back to the previous level")
+    APPROVAL_COPIED = "approval.copied", _("Members copied")
+    APPROVAL_URGED = "approval.urged", _("Approvers reminded by hand")
     # owner signatures
     SIGNATURES_QUEUED = "signatures.queued", _("Signature requests queued")
     SIGNATURES_REQUESTED = "signatures.requested", _("Signature links sent")

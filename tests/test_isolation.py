@@ -285,3 +285,65 @@ def test_a_dormant_login_of_another_agency_is_404_on_the_page_and_the_api(worlds
     with scope(agency=a.agency):
         assert Deadline.objects.get(pk=deadline.pk).completed_at is None
         assert Deadline.objects.filter(sub_account=account).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method,path", [
+    ("get", "/a/{b}/approvals/tasks/{task}/approval/"),
+    ("post", "/a/{b}/approvals/tasks/{task}/add_approver/"),
+    ("post", "/a/{b}/approvals/tasks/{task}/hand_over/"),
+    ("post", "/a/{b}/approvals/tasks/{task}/send_back/"),
+    ("post", "/a/{b}/approvals/tasks/{task}/copy/"),
+    ("post", "/a/{b}/approvals/tasks/{task}/urge/"),
+    ("post", "/api/v1/agencies/{b}/shutdown-tasks/{task}/approval/add-approver/"),
+    ("post", "/api/v1/agencies/{b}/shutdown-tasks/{task}/approval/hand-over/"),
+    ("post", "/api/v1/agencies/{b}/shutdown-tasks/{task}/approval/send-back/"),
+    ("post", "/api/v1/agencies/{b}/shutdown-tasks/{task}/approval/copy/"),
+    ("post", "/api/v1/agencies/{b}/shutdown-tasks/{task}/approval/urge/"),
+    ("get", "/a/{b}/notifications/{note}/open/"),
+    ("post", "/a/{b}/notifications/robots/{robot}/delete/"),
+    ("post", "/a/{b}/notifications/robots/{robot}/test/"),
+    ("get", "/api/v1/agencies/{b}/group-robots/{robot}/"),
+    ("patch", "/api/v1/agencies/{b}/group-robots/{robot}/"),
+    ("delete", "/api/v1/agencies/{b}/group-robots/{robot}/"),
+])
+def test_approval_actions_notices_and_robots_of_another_agency_are_404(worlds, method, path):
+    """Issue 15's endpoints: ids of agency A through agency B's prefix are 404 and change nothing."""
+    from django.utils import timezone
+
+    from approvals.services.decisions import task_submit
+    from notifications.models import OutboundMessage, RobotWebhook
+    from notifications.robots import robot_webhook_save
+    from shutdown.models import TaskEvent
+
+    from .builders import make_task
+
+    a, b = worlds
+    task = make_task(a, items=1)
+    with scope(agency=a.agency):
+        task_submit(agency=a.agency, task=task, actor=a.user("operator"))
+        note = OutboundMessage.objects.create(
+            agency=a.agency, channel="inapp", kind="approval_request", template_code="approval_request",
+            recipient_user=a.user("owner"), send_after=timezone.now(), status="sent", idempotency_key="iso")
+        robot = robot_webhook_save(agency=a.agency, name="群", platform="wecom", events=["alert_raised"],
+                                   url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc")
+        events = TaskEvent.objects.filter(task=task).count()
+    # A member of both agencies acting through B's prefix: still 404 (the row belongs to A).
+    from accounts.models import Membership
+
+    Membership.objects.create(user=a.user("owner"), agency=b.agency, role="owner")
+    client = b.client("owner")
+    url = path.format(b=b.agency.slug, task=task.pk, note=note.pk, robot=robot.pk)
+    body = {"user": a.user("legal").pk, "where": "after", "users": [a.user("auditor").pk], "comment": "x"}
+    response = getattr(client, method)(url, body, format="json") if url.startswith("/api/") else \
+        getattr(client, method)(url, body)
+    assert response.status_code == 404, f"{method} {url}: {response.status_code}"
+    other = a.client("owner")
+    other.force_login(a.user("owner"))
+    response = getattr(other, method)(url, body, format="json") if url.startswith("/api/") else \
+        getattr(other, method)(url, body)
+    assert response.status_code == 404, f"{method} {url} as a member of both: {response.status_code}"
+    with scope(agency=a.agency):
+        assert TaskEvent.objects.filter(task=task).count() == events
+        assert OutboundMessage.objects.get(pk=note.pk).read_at is None
+        assert RobotWebhook.objects.filter(pk=robot.pk).exists()

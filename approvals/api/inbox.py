@@ -10,16 +10,21 @@ from rest_framework.views import APIView
 from agency.api.base import api_token_of
 from agency.security import step_up_api_check_any_agency
 
-from ..selectors import inbox_for_user
+from ..selectors import inbox_with_summaries
 from ..services.common import client_meta
 from ..services.inbox import approvals_bulk_approve
 
 
 def entry_dict(entry) -> dict:
+    s = entry.summary
+    summary = None if s is None else {
+        "accounts": s.accounts, "followers": s.followers, "unsettled_earnings": str(s.earnings),
+        "pending_ad_revenue": str(s.ad_revenue), "open_blockers": s.blockers,
+        "earliest_deadline": s.earliest_deadline, "earliest_deadline_label": s.earliest_deadline_label}
     return {"agency": entry.agency.slug, "task": entry.task.pk, "title": entry.task.title,
             "strategy": entry.task.strategy, "level": entry.stage.position, "level_name": entry.stage.name,
             "waiting_since": entry.stage.opened_at, "due_at": entry.stage.due_at,
-            "on_behalf_of": entry.on_behalf_of, "escalated": entry.escalated}
+            "on_behalf_of": entry.on_behalf_of, "escalated": entry.escalated, "summary": summary}
 
 
 class InboxAPIView(APIView):
@@ -28,7 +33,7 @@ class InboxAPIView(APIView):
     @extend_schema(summary="Everything waiting for my decision, in every agency, oldest first",
                    responses={200: dict})
     def get(self, request):
-        entries = inbox_for_user(request.user)
+        entries = inbox_with_summaries(request.user)
         token = api_token_of(request)
         if token is not None:  # a token reaches its own agency only
             entries = [e for e in entries if e.agency.pk == token.agency_id]

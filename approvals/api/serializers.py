@@ -61,7 +61,9 @@ class DecisionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApprovalDecision
-        fields = ["id", "decision", "decided_by", "vote_of", "comment", "escalated", "created_at"]
+        # document_ids: attachments (the task's documents); superseded_at: a send-back voided this vote
+        fields = ["id", "decision", "decided_by", "vote_of", "comment", "escalated", "created_at", "document_ids",
+                  "superseded_at"]
 
 
 class StageSerializer(serializers.ModelSerializer):
@@ -72,7 +74,7 @@ class StageSerializer(serializers.ModelSerializer):
         model = ApprovalStage
         fields = ["position", "name", "role", "mode", "needed", "sla_hours", "state", "approver_ids",
                   "escalated_to_ids", "opened_at", "due_at", "reminded_at", "escalated_at", "completed_at",
-                  "carried_over", "decisions"]
+                  "carried_over", "added_by", "urged_at", "decisions"]
 
 
 class AppealSerializer(serializers.ModelSerializer):

@@ -19,6 +19,7 @@ from shutdown.services import lifecycle
 from ..audit import audit_export, audit_export_filename
 from ..models import Appeal, ApprovalLevel, ApprovalPolicy, SignatureRequest
 from ..selectors import delegations_list, task_events, task_rounds
+from ..services import actions as acts
 from ..services import decisions as svc
 from ..services.common import client_meta
 from ..services.delegations import delegation_create, delegation_revoke
@@ -65,21 +66,108 @@ class TaskSubmitAPIView(_TaskActionAPIView):
 
 
 class TaskApproveAPIView(_TaskActionAPIView):
+    """JSON or multipart: `comment`, optional `stage` (the level the client saw: another level open
+    now is a 409) and, in multipart, `attachments` (PDF, JPEG, PNG)."""
+
     required_permissions = {"POST": "approvals.decide"}
     step_up_for = frozenset({"POST"})
+    decision = "approve"
 
     def perform(self, *, task, comment, meta):
-        svc.approval_decide(agency=self.agency, task=task, actor=self.request.user, decision="approve",
-                            comment=comment, **meta)
+        svc.approval_decide(agency=self.agency, task=task, actor=self.request.user, decision=self.decision,
+                            comment=comment, stage_id=_stage_of(self.request),
+                            attachments=self.request.FILES.getlist("attachments"), **meta)
 
 
-class TaskRejectAPIView(_TaskActionAPIView):
+class TaskRejectAPIView(TaskApproveAPIView):
+    decision = "reject"
+
+
+def _stage_of(request):
+    raw = request.data.get("stage")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise serializers.ValidationError({"stage": [_("A level id (a number).")]}) from exc
+
+
+class ApprovalActionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    stage = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                     help_text="the open level the client saw (409 when another one is open)")
+    user = serializers.IntegerField(required=False, help_text="add-approver, hand-over: the member")
+    where = serializers.ChoiceField(choices=["before", "after"], required=False, help_text="add-approver")
+    users = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=100,
+                                  help_text="copy: the members")
+
+
+class _ApprovalActionAPIView(AgencyScopedAPIView, metaclass=ABCMeta):
+    """POST: one approval action; 200 with the task's approval state, 409 when not allowed now
+    (stale level, too soon, nobody eligible), 400 with the field at fault, 403 when never."""
+
+    @abstractmethod
+    def perform(self, *, task, data, meta) -> dict: ...
+
+    @extend_schema(request=ApprovalActionSerializer, responses={200: dict})
+    def post(self, request, pk):
+        task = _task(pk)
+        body = ApprovalActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = self.perform(task=task, data=body.validated_data, meta=client_meta(request)) or {}
+        task.refresh_from_db()
+        return Response({"id": task.pk, "state": task.state, **result,
+                         "rounds": RoundSerializer(task_rounds(task=task)[:1], many=True).data})
+
+
+class TaskAddApproverAPIView(_ApprovalActionAPIView):
     required_permissions = {"POST": "approvals.decide"}
-    step_up_for = frozenset({"POST"})
 
-    def perform(self, *, task, comment, meta):
-        svc.approval_decide(agency=self.agency, task=task, actor=self.request.user, decision="reject",
-                            comment=comment, **meta)
+    def perform(self, *, task, data, meta):
+        stage = acts.approval_add_approver(agency=self.agency, task=task, actor=self.request.user,
+                                           user=data.get("user"), where=data.get("where", ""),
+                                           comment=data["comment"], stage_id=data["stage"], **meta)
+        return {"added_level": stage.position}
+
+
+class TaskHandOverAPIView(_ApprovalActionAPIView):
+    required_permissions = {"POST": "approvals.decide"}
+
+    def perform(self, *, task, data, meta):
+        acts.approval_hand_over(agency=self.agency, task=task, actor=self.request.user, user=data.get("user"),
+                                comment=data["comment"], stage_id=data["stage"], **meta)
+
+
+class TaskSendBackAPIView(_ApprovalActionAPIView):
+    required_permissions = {"POST": "approvals.decide"}
+
+    def perform(self, *, task, data, meta):
+        stage = acts.approval_send_back(agency=self.agency, task=task, actor=self.request.user,
+                                        comment=data["comment"], stage_id=data["stage"], **meta)
+        return {"open_level": stage.position}
+
+
+class TaskCopyAPIView(_ApprovalActionAPIView):
+    required_permissions = {"POST": "tasks.view"}
+
+    def perform(self, *, task, data, meta):
+        if not (self.access.can("approvals.decide") or self.access.can("tasks.submit")):
+            from rest_framework.exceptions import PermissionDenied
+
+            raise PermissionDenied(_("Only approvers and operators can copy members."))
+        copied = acts.approval_copy(agency=self.agency, task=task, actor=self.request.user,
+                                    users=data.get("users") or [], comment=data["comment"], **meta)
+        return {"copied": copied}
+
+
+class TaskUrgeAPIView(_ApprovalActionAPIView):
+    required_permissions = {"POST": "tasks.submit"}
+
+    def perform(self, *, task, data, meta):
+        reminded = acts.approval_urge(agency=self.agency, task=task, actor=self.request.user,
+                                      comment=data["comment"], stage_id=data["stage"], **meta)
+        return {"reminded": len(reminded)}
 
 
 class TaskWithdrawAPIView(_TaskActionAPIView):

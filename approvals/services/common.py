@@ -64,6 +64,11 @@ def task_url(*, agency: Agency, task) -> str:
     return reverse("shutdown:task_detail", kwargs={"agency_slug": agency.slug, "pk": task.pk})
 
 
+def approval_url(*, agency: Agency, task) -> str:
+    """The task's approval page (summary, consequences, actions), as a path."""
+    return reverse("approvals:task_approval", kwargs={"agency_slug": agency.slug, "pk": task.pk})
+
+
 def notify_users(*, agency: Agency, user_ids, kind: str, template_code: str, key: str, params: dict, task=None,
                  channels=("inapp", "email")) -> int:
     """Store one message per user and channel in the outbox (same transaction as the change)."""

@@ -21,7 +21,7 @@ from accounts.selectors import membership_get
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency
 from shutdown.events import event_record
-from shutdown.models import EventKind, ShutdownTask
+from shutdown.models import DocumentKind, EventKind, ShutdownTask
 from shutdown.services.lifecycle import (
     check_submittable,
     task_enter_approval,
@@ -42,8 +42,17 @@ from ..models import (
     Delegation,
     LevelMode,
 )
-from .common import decider_ids, member_ids_with_role, notify_users, owner_ids, task_content_hash, task_url
+from .common import (
+    approval_url,
+    decider_ids,
+    member_ids_with_role,
+    notify_users,
+    owner_ids,
+    task_content_hash,
+    task_url,
+)
 
+MAX_ATTACHMENTS = 5
 Stage = ApprovalStage.State
 Round = ApprovalRound.State
 DECISION_EVENTS = {ApprovalDecision.Kind.APPROVE: EventKind.APPROVAL_APPROVE,
@@ -111,17 +120,28 @@ def _refuse_reason(*, task, rnd, stage, user, decided_ids, used_votes, delegator
 
 # --- submit ------------------------------------------------------------------------------------
 
-def _open(*, agency: Agency, stage, rnd, now, decided_ids: set[int], task) -> None:
-    if stage.member_ids:
-        candidates = decider_ids(agency=agency, user_ids=stage.member_ids)
+def _open(*, agency: Agency, stage, rnd, now, decided_ids: set[int], task, notice: tuple[str, dict] | None = None) -> None:
+    """Open a level: fix its approvers, its due time, tell them. `notice`: (kind, extra params) of
+    the message they get instead of a plain approval request (e.g. a send-back, with its reason)."""
+    reopened = stage.opened_at is not None
+    if reopened and stage.approver_ids:
+        # Opened before (an approver was added before it, or it was sent back): same approvers,
+        # those who left the agency or may no longer decide aside.
+        approvers = decider_ids(agency=agency, user_ids=stage.approver_ids)
     else:
-        candidates = member_ids_with_role(agency=agency, role=stage.role)
-    approvers = [uid for uid in candidates if uid != rnd.submitted_by_id and uid not in decided_ids]
+        if stage.member_ids:
+            candidates = decider_ids(agency=agency, user_ids=stage.member_ids)
+        else:
+            candidates = member_ids_with_role(agency=agency, role=stage.role)
+        approvers = [uid for uid in candidates if uid != rnd.submitted_by_id and uid not in decided_ids]
     stage.approver_ids = approvers
     stage.state = Stage.OPEN
     stage.opened_at = now
     stage.due_at = now + timedelta(hours=stage.sla_hours)
     fields = ["approver_ids", "state", "opened_at", "due_at"]
+    if reopened:
+        stage.reminded_at = None  # the SLA reminder counts from the new opening
+        fields.append("reminded_at")
     if not approvers:
         # Nobody eligible is left at this level: it goes to the agency owner at once.
         stage.escalated_to_ids = [u for u in owner_ids(agency=agency) if u != rnd.submitted_by_id] or owner_ids(
@@ -134,10 +154,15 @@ def _open(*, agency: Agency, stage, rnd, now, decided_ids: set[int], task) -> No
                        "approvers": approvers, "escalated_to": stage.escalated_to_ids,
                        "due_at": stage.due_at.isoformat()})
     params = {"task": task.title, "level": stage.name, "position": stage.position, "agency": agency.name,
-              "link": task_url(agency=agency, task=task), "due_at": timezone.localtime(stage.due_at, agency.tz)
+              "link": approval_url(agency=agency, task=task), "due_at": timezone.localtime(stage.due_at, agency.tz)
               .strftime("%Y-%m-%d %H:%M")}
-    notify_users(agency=agency, user_ids=approvers or stage.escalated_to_ids, kind="approval_request",
-                 template_code="approval_request", key=f"approval_request:{stage.pk}", params=params, task=task)
+    kind = "approval_request"
+    if notice is not None:
+        kind, extra = notice
+        params.update(extra)
+    notify_users(agency=agency, user_ids=approvers or stage.escalated_to_ids, kind=kind,
+                 template_code=kind, key=f"{kind}:{stage.pk}" + (f":{now.timestamp():.0f}" if reopened else ""),
+                 params=params, task=task)
 
 
 def task_submit(*, agency: Agency, task: ShutdownTask, actor, comment: str = "", ip_address=None,
@@ -188,6 +213,25 @@ def task_submit(*, agency: Agency, task: ShutdownTask, actor, comment: str = "",
 
 # --- decide ------------------------------------------------------------------------------------
 
+def check_stage_seen(*, stage, stage_id) -> None:
+    """The level the user acted on (from their page) must still be the open one."""
+    if stage_id is not None and str(stage_id) != "" and (stage is None or int(stage_id) != stage.pk):
+        raise Conflict(_("The approval moved on since you opened the page (another level is deciding now). "
+                         "Reload the page and check again."), code="stale")
+
+
+def attachments_store(*, agency: Agency, task, actor, uploads) -> list:
+    """Store the files given with a decision or an action as documents of the task (checked by content)."""
+    uploads = [u for u in (uploads or []) if u]
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise DomainValidationError(_("Attach at most %(n)s files.") % {"n": MAX_ATTACHMENTS},
+                                    details={"attachments": [_("Too many files.")]})
+    from shutdown.services.documents import document_upload
+
+    return [document_upload(agency=agency, task=task, actor=actor, kind=DocumentKind.OTHER, upload=upload,
+                            record=False) for upload in uploads]
+
+
 def _finish_approved(*, agency: Agency, task, rnd, actor, now) -> None:
     rnd.state, rnd.closed_at = Round.APPROVED, now
     rnd.save(update_fields=["state", "closed_at"])
@@ -198,8 +242,12 @@ def _finish_approved(*, agency: Agency, task, rnd, actor, now) -> None:
 
 
 def approval_decide(*, agency: Agency, task: ShutdownTask, actor, decision: str, comment: str = "", ip_address=None,
-                    user_agent: str = "") -> ApprovalDecision:
-    """Record one approver's decision at the open level; open the next level or finish."""
+                    user_agent: str = "", attachments=(), stage_id: int | None = None) -> ApprovalDecision:
+    """Record one approver's decision at the open level; open the next level or finish.
+
+    `attachments`: uploaded files (PDF, JPEG, PNG) stored as documents of the task with the
+    decision. `stage_id`: the level the approver saw; another level open now is a Conflict
+    (the page was stale), so a decision never lands on a level its author did not see."""
     comment = (comment or "").strip()
     if decision not in ApprovalDecision.Kind.values:
         raise DomainValidationError(_("Unknown decision “%(value)s”.") % {"value": decision})
@@ -210,7 +258,8 @@ def approval_decide(*, agency: Agency, task: ShutdownTask, actor, decision: str,
         locked = task_lock(task_id=task.pk)
         rnd = _current_round(locked)
         stage = _open_stage(rnd) if rnd is not None else None
-        decisions = list(ApprovalDecision.objects.filter(round=rnd)) if rnd is not None else []
+        decisions = (list(ApprovalDecision.objects.filter(round=rnd, superseded_at__isnull=True))
+                     if rnd is not None else [])
         decided_ids = {d.decided_by_id for d in decisions}
         used_votes = {d.vote_of_id for d in decisions}
         delegators = active_delegator_ids(agency=agency, delegate_id=actor.pk)
@@ -219,6 +268,8 @@ def approval_decide(*, agency: Agency, task: ShutdownTask, actor, decision: str,
             stage.round = rnd
             vote = vote_for(stage=stage, user_id=actor.pk, decided_ids=decided_ids, used_votes=used_votes,
                             delegators=delegators)
+        if stage is not None:  # a page showing another level than the open one: say so first
+            check_stage_seen(stage=stage, stage_id=stage_id)
         if vote is None:
             raise Conflict(_refuse_reason(task=locked, rnd=rnd, stage=stage, user=actor, decided_ids=decided_ids,
                                           used_votes=used_votes, delegators=delegators), code="not_allowed_now")
@@ -227,18 +278,22 @@ def approval_decide(*, agency: Agency, task: ShutdownTask, actor, decision: str,
                            code="content_changed")
         now = timezone.now()
         escalated = actor.pk in stage.escalated_to_ids and actor.pk not in stage.approver_ids
+        documents = attachments_store(agency=agency, task=locked, actor=actor, uploads=attachments)
         try:
             with transaction.atomic():
                 made = ApprovalDecision.objects.create(
                     agency=agency, task=locked, round=rnd, stage=stage, decided_by=actor, vote_of_id=vote,
-                    decision=decision, comment=comment, escalated=escalated, created_at=now)
+                    decision=decision, comment=comment, escalated=escalated, created_at=now,
+                    document_ids=[d.pk for d in documents])
         except IntegrityError as exc:
             raise Conflict(_("You have already decided on this task."), code="already_decided") from exc
+        data = {"round": rnd.number, "level": stage.position, "name": stage.name, "comment": comment,
+                "on_behalf_of": vote if vote != actor.pk else None, "escalated": escalated,
+                "content_hash": rnd.content_hash}
+        if documents:
+            data["attachments"] = [d.original_name for d in documents]
         event_record(agency=agency, task=locked, kind=DECISION_EVENTS[decision], actor=actor,
-                     ip_address=ip_address, user_agent=user_agent,
-                     data={"round": rnd.number, "level": stage.position, "name": stage.name, "comment": comment,
-                           "on_behalf_of": vote if vote != actor.pk else None, "escalated": escalated,
-                           "content_hash": rnd.content_hash})
+                     ip_address=ip_address, user_agent=user_agent, data=data)
         if decision == ApprovalDecision.Kind.REJECT:
             _reject(agency=agency, task=locked, rnd=rnd, stage=stage, actor=actor, comment=comment, now=now)
         else:

@@ -30,7 +30,7 @@ def approval_sla_sweep(*, agency: Agency, now=None) -> dict:
             params = {"task": task.title, "level": stage.name, "agency": agency.name,
                       "link": task_url(agency=agency, task=task),
                       "due_at": timezone.localtime(stage.due_at, agency.tz).strftime("%Y-%m-%d %H:%M")}
-            voted = set(ApprovalDecision.objects.filter(round=stage.round).values_list("vote_of_id", flat=True))
+            voted = set(ApprovalDecision.objects.filter(round=stage.round, superseded_at__isnull=True).values_list("vote_of_id", flat=True))
             waiting = [u for u in stage.approver_ids if u not in voted]
             if stage.reminded_at is None:
                 stage.reminded_at = now

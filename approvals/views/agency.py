@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from agency.exceptions import DomainError, DomainValidationError
@@ -21,7 +22,8 @@ from shutdown.services import lifecycle
 from ..audit import audit_export, audit_export_filename
 from ..forms import DelegationForm, LevelFormSet, PolicyForm
 from ..models import Appeal, ApprovalLevel, ApprovalPolicy, Delegation, SignatureRequest
-from ..selectors import delegations_list, signatures_for_task, task_events
+from ..selectors import approval_page, delegations_list, signatures_for_task, task_events
+from ..services import actions as acts
 from ..services import decisions as svc
 from ..services.common import client_meta
 from ..services.delegations import delegation_create, delegation_revoke
@@ -121,31 +123,36 @@ class PolicyDeleteView(AgencyScopedView, View):
 
 
 ACTIONS = {
-    # action: (permission, success message)
-    "submit": ("tasks.submit", _("The task was submitted for approval.")),
-    "approve": ("approvals.decide", _("Your approval was recorded.")),
-    "reject": ("approvals.decide", _("The task was rejected and went back to draft.")),
-    "withdraw": ("tasks.submit", _("The task was withdrawn and is a draft again.")),
-    "cancel": ("tasks.cancel", _("The task was cancelled.")),
-    "appeal": ("tasks.submit", _("Your appeal was sent to the agency owner.")),
+    # action: (permissions, any one of which allows it; success message, lazy: in the request's language)
+    "submit": (("tasks.submit",), _lazy("The task was submitted for approval.")),
+    "approve": (("approvals.decide",), _lazy("Your approval was recorded.")),
+    "reject": (("approvals.decide",), _lazy("The task was rejected and went back to draft.")),
+    "withdraw": (("tasks.submit",), _lazy("The task was withdrawn and is a draft again.")),
+    "cancel": (("tasks.cancel",), _lazy("The task was cancelled.")),
+    "appeal": (("tasks.submit",), _lazy("Your appeal was sent to the agency owner.")),
+    "add_approver": (("approvals.decide",), _lazy("The approver was added.")),
+    "hand_over": (("approvals.decide",), _lazy("The decision was handed over.")),
+    "send_back": (("approvals.decide",), _lazy("The task was sent back to the previous level.")),
+    "copy": (("approvals.decide", "tasks.submit"), _lazy("The members were copied.")),
+    "urge": (("tasks.submit",), _lazy("The approvers were reminded.")),
 }
 
 
 class TaskActionView(AgencyScopedView, View):
-    """POST from the approval panel. Rule violations come back as a message (base class)."""
+    """POST from the approval panel or page. Rule violations come back as a message (base class)."""
 
     required_permission = "tasks.view"
 
     def post(self, request, pk, action):
         if action not in ACTIONS:
             raise Http404
-        permission, success = ACTIONS[action]
-        if not self.access.can(permission):
+        permissions, success = ACTIONS[action]
+        if not any(self.access.can(p) for p in permissions):
             from django.core.exceptions import PermissionDenied
 
             from agency.tenancy import permission_denied_message
 
-            raise PermissionDenied(permission_denied_message(permission))
+            raise PermissionDenied(permission_denied_message(permissions[0]))
         if action in ("approve", "reject"):  # a decision needs a recent second factor
             needed = step_up_redirect(request, agency=self.agency, role=self.access.role)
             if needed:
@@ -154,23 +161,51 @@ class TaskActionView(AgencyScopedView, View):
         comment = request.POST.get("comment", "")
         meta = client_meta(request)
         kwargs = {"agency": self.agency, "task": task, "actor": request.user}
+        stage_id = request.POST.get("stage") or None
         try:
             if action == "submit":
                 svc.task_submit(**kwargs, comment=comment, **meta)
             elif action in ("approve", "reject"):
-                svc.approval_decide(**kwargs, decision=action, comment=comment, **meta)
+                svc.approval_decide(**kwargs, decision=action, comment=comment, stage_id=stage_id,
+                                    attachments=request.FILES.getlist("attachments"), **meta)
             elif action == "withdraw":
                 svc.task_withdraw(**kwargs, comment=comment, **meta)
             elif action == "cancel":
                 lifecycle.task_cancel(**kwargs, comment=comment, **meta)
+            elif action == "add_approver":
+                acts.approval_add_approver(**kwargs, user=request.POST.get("user"), where=request.POST.get("where", ""),
+                                           comment=comment, stage_id=stage_id, **meta)
+            elif action == "hand_over":
+                acts.approval_hand_over(**kwargs, user=request.POST.get("user"), comment=comment, stage_id=stage_id,
+                                        **meta)
+            elif action == "send_back":
+                acts.approval_send_back(**kwargs, comment=comment, stage_id=stage_id, **meta)
+            elif action == "copy":
+                acts.approval_copy(**kwargs, users=request.POST.getlist("users"), comment=comment, **meta)
+            elif action == "urge":
+                acts.approval_urge(**kwargs, comment=comment, stage_id=stage_id, **meta)
             else:
                 svc.appeal_file(**kwargs, reason=comment)
         except DomainError as exc:
-            # A rule said no: back to the task page with the reason; nothing was written.
+            # A rule said no: back to the page with the reason; nothing was written.
             messages.error(request, str(exc.message))
         else:
             messages.success(request, success)
         return _back(request, _task_page(self.agency, task))
+
+
+class TaskApprovalView(AgencyScopedView, View):
+    """The approval page of a task: what is approved (totals), the consequences with dates, the
+    levels and decisions, and every approval action; on a phone the decision buttons stay in a
+    bar at the bottom of the screen."""
+
+    required_permission = "tasks.view"
+
+    def get(self, request, pk):
+        task = get_object_or_404(ShutdownTask.objects.all(), pk=pk)
+        context = approval_page(agency=self.agency, task=task, user=request.user, access=self.access)
+        return render(request, "approvals/task_approval.html", self.get_context_data(
+            task=task, task_url=_task_page(self.agency, task), **context))
 
 
 class AppealDecideView(AgencyScopedView, View):

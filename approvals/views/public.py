@@ -27,7 +27,7 @@ from agency.privacy import mask_address
 from agency.security import step_up_redirect_any_agency
 
 from ..conf import INBOX_PAGE_SIZE, signing_code_max_attempts
-from ..selectors import inbox_for_user
+from ..selectors import inbox_with_summaries
 from ..services.common import client_meta
 from ..services.inbox import approvals_bulk_approve
 from ..services.signatures import (
@@ -46,7 +46,7 @@ from ..services.signatures import (
 @method_decorator(login_required, name="dispatch")
 class InboxView(View):
     def get(self, request):
-        entries = inbox_for_user(request.user)
+        entries = inbox_with_summaries(request.user)
         agency = request.GET.get("agency", "")
         sort = request.GET.get("sort", "oldest")
         agencies = sorted({(e.agency.slug, e.agency.name) for e in entries})

@@ -9,7 +9,7 @@ from accounts.roles import Role
 from agency.exceptions import DomainValidationError
 from agency.models import Agency
 from deadlines.models import DeadlineKind, ReminderRule
-from notifications.models import Channel
+from notifications.models import PERSON_CHANNELS
 from rulebook.policy import (
     DEFAULT_REMINDER_CHANNELS,
     DEFAULT_REMINDER_DAYS_BEFORE,
@@ -46,7 +46,7 @@ def _clean_rule(*, deadline_kind, days_before, channels, recipient_roles) -> dic
         errors["days_before"] = _("Days before must be a whole number from 0 to 365.")
     if not isinstance(channels, list | tuple) or not all(isinstance(c, str) for c in channels):
         channels = None
-    if not channels or any(c not in Channel.values for c in channels):
+    if not channels or any(c not in PERSON_CHANNELS for c in channels):
         errors["channels"] = _("Choose at least one of email, SMS, in-app.")
     if not isinstance(recipient_roles, list | tuple) or not all(isinstance(r, str) for r in recipient_roles):
         errors["recipient_roles"] = _("Give the roles to remind as a list.")

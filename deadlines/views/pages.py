@@ -27,7 +27,7 @@ from deadlines.services.rules import (
     reminder_rule_save,
     reminder_rules_effective,
 )
-from notifications.models import Channel
+from notifications.models import PERSON_CHANNELS, Channel
 from rulebook.policy import CALENDAR_WEEKS_AHEAD, DEFAULTS, RULE_OF_FIELD, policy_for
 
 from .metrics_words import METRIC_COLUMNS, metric_rows, with_codes
@@ -241,7 +241,8 @@ class ReminderRulesView(AgencyScopedView, TemplateView):
         words = pgettext("list separator", ", ")
         rows = [(r, words.join(str(channel_labels.get(c, c)) for c in r.channels or []),
                  words.join(str(role_labels.get(x, x)) for x in r.recipient_roles or [])) for r in rules]
-        return super().get_context_data(rules=rules, rows=rows, kinds=DeadlineKind.choices, channels=Channel.choices,
+        return super().get_context_data(rules=rules, rows=rows, kinds=DeadlineKind.choices,
+                                        channels=[(c, label) for c, label in Channel.choices if c in PERSON_CHANNELS],
                                         roles=Role.choices,
                                         can_edit=self.access.can("reminders.manage"), **kwargs)
 

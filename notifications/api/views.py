@@ -1,12 +1,13 @@
 import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from agency.api.base import AgencyScopedReadOnlyModelViewSet
+from agency.api.base import AgencyScopedGenericViewSet, AgencyScopedReadOnlyModelViewSet
 from agency.filtering import EmptyMeansAnyFilterSet
-from notifications.models import OutboundMessage
+from notifications.models import OutboundMessage, RobotWebhook
+from notifications.robots import robot_webhook_delete, robot_webhook_save
 from notifications.services.delivery import message_cancel, message_mark_read, message_retry
 
 
@@ -95,3 +96,50 @@ class InboxViewSet(AgencyScopedReadOnlyModelViewSet):
     def read(self, request, pk=None):
         message = self.get_object()
         return Response({"marked": message_mark_read(agency=self.agency, message_id=message.pk, user=request.user)})
+
+
+class RobotWebhookSerializer(serializers.ModelSerializer):
+    """A group robot. `url` and `secret` are write-only: answers show `address_hint` (masked)
+    and `has_secret`; on a change, leaving them out keeps the stored ones."""
+
+    url = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
+    secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200)
+    events = serializers.ListField(child=serializers.CharField(max_length=32), max_length=20)
+    # Plain text (the service names a wrong value): an enum here would collide with the accounts' platforms.
+    platform = serializers.CharField(max_length=12, help_text="dingtalk, wecom or feishu")
+
+    class Meta:
+        model = RobotWebhook
+        fields = ["id", "name", "platform", "url", "secret", "address_hint", "has_secret", "events", "is_active",
+                  "created_at", "updated_at"]
+        read_only_fields = ["address_hint", "has_secret", "created_at", "updated_at"]
+        validators: list = []  # the service checks the name per agency and says which field is wrong
+
+
+class RobotWebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                          mixins.UpdateModelMixin, mixins.DestroyModelMixin, AgencyScopedGenericViewSet):
+    """The agency's group robots (DingTalk / WeCom / Feishu custom robots)."""
+
+    serializer_class = RobotWebhookSerializer
+    default_permission = "agency.settings"
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return RobotWebhook.objects.order_by("name", "pk")
+
+    def _save(self, serializer, webhook=None):
+        data = serializer.validated_data
+        serializer.instance = robot_webhook_save(
+            agency=self.agency, webhook=webhook, name=data.get("name", getattr(webhook, "name", "")),
+            platform=data.get("platform", getattr(webhook, "platform", "")), url=data.get("url", ""),
+            secret=data.get("secret", ""), events=data.get("events", getattr(webhook, "events", [])),
+            is_active=data.get("is_active", getattr(webhook, "is_active", True)), actor=self.request.user)
+
+    def perform_create(self, serializer):
+        self._save(serializer)
+
+    def perform_update(self, serializer):
+        self._save(serializer, webhook=serializer.instance)
+
+    def perform_destroy(self, instance):
+        robot_webhook_delete(agency=self.agency, webhook=instance)

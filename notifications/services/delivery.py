@@ -44,6 +44,7 @@ from agency.bulksql import db_value, update_values
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict
 from notifications.models import Channel, OutboundMessage
+from notifications.robots import robot_deliver
 from notifications.secrets import unseal
 from notifications.signals import message_sent
 from notifications.sms import SmsMessage, get_sms_backend
@@ -352,6 +353,15 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
     provider = None  # whose SMS templates apply (looked up at the first SMS)
     for message in batch:
         claimed_at = message.claimed_at
+        if message.channel == Channel.ROBOT:  # group robots: one webhook call each (notifications/robots.py)
+            message.attempts += 1
+            outcome = robot_deliver(message)
+            if outcome.ok:
+                _succeed(message, now, outcome.provider_id)
+            else:
+                _fail(message, outcome.error, now, permanent=outcome.permanent)
+            count(message, _record(message, claimed_at, sent=True))
+            continue
         address = _address(message)
         if message.channel != Channel.INAPP and not address:
             _fail(message, "The recipient has no address for this channel.", now, permanent=True)

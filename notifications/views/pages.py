@@ -60,6 +60,19 @@ class MessageActionView(AgencyScopedView):
         return HttpResponseRedirect(reverse("notifications:failed", kwargs={"agency_slug": self.agency.slug}))
 
 
+class NoticeOpenView(AgencyScopedView):
+    """GET /a/<agency>/notifications/<pk>/open/: marks the user's own notice read and goes where it
+    leads (its link inside the back office), else back to the list. Another user's notice is 404."""
+
+    required_permission = "agency.view"
+
+    def get(self, request, pk):
+        note = get_object_or_404(selectors.inbox_list(agency=self.agency, user=request.user), pk=pk)
+        message_mark_read(agency=self.agency, message_id=note.pk, user=request.user)
+        return HttpResponseRedirect(note.link_path or reverse("notifications:inbox",
+                                                              kwargs={"agency_slug": self.agency.slug}))
+
+
 class InboxView(AgencyScopedView, ListView):
     template_name = "notifications/inbox.html"
     required_permission = "agency.view"

@@ -119,3 +119,51 @@ def test_a_double_submit_opens_one_round(world_a):
     assert _race([(world_a.client("operator"), path), (world_a.client("admin"), path)]) == [200, 409]
     with scope(agency=world_a.agency):
         assert ApprovalRound.objects.filter(task=task).count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_reminders_at_once_send_one(world_a):
+    """催办 pressed twice at the same moment: one reminder, the other told when it may remind again."""
+    from notifications.models import OutboundMessage
+
+    _policy_any_legal(world_a)
+    task = make_task(world_a)
+    world_a.client("admin").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {}, format="json")
+    path = api(world_a, f"shutdown-tasks/{task.pk}/approval/urge/")
+    assert _race([(world_a.client("admin"), path), (world_a.client("operator"), path)]) == [200, 409]
+    with scope(agency=world_a.agency):
+        assert task.events.filter(kind="approval.urged").count() == 1
+        assert OutboundMessage.objects.filter(kind="approval_urged", channel="inapp").count() == 1
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_hand_over_and_approve_at_once_leave_one_outcome(world_a):
+    """The approver hands over in one tab and approves in another: one of the two happens."""
+    _policy_any_legal(world_a)
+    task = make_task(world_a)
+    world_a.client("admin").post(api(world_a, f"shutdown-tasks/{task.pk}/submit/"), {}, format="json")
+    base = api(world_a, f"shutdown-tasks/{task.pk}/")
+    barrier = threading.Barrier(2)
+    statuses = {}
+
+    def run(name, path, body):
+        try:
+            barrier.wait(timeout=10)
+            statuses[name] = world_a.client("legal").post(path, body, format="json").status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=("hand_over", base + "approval/hand-over/",
+                                                  {"user": world_a.user("owner").pk})),
+               threading.Thread(target=run, args=("approve", base + "approve/", {"comment": "ok"}))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(statuses.values()) == [200, 409]
+    with scope(agency=world_a.agency):
+        handed = task.events.filter(kind="approval.handed_over").count()
+        approved = task.events.filter(kind="approval.approve").count()
+    assert handed + approved == 1

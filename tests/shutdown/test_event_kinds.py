@@ -35,6 +35,7 @@ STORED = {
     "deadline.dormant_login", "deadline.dormant_login_missed",
     "preparation.ticked", "preparation.waived", "shell.started", "shell.cancelled", "unbinding.confirmed",
     "recommendation.overridden",
+    "approval.approver_added", "approval.handed_over", "approval.sent_back", "approval.copied", "approval.urged",
 }
 
 
