@@ -38,6 +38,8 @@ KEY_LABELS = {
     "checked": gettext_lazy("Checked"), "cleared": gettext_lazy("Cleared"), "new_blockers": gettext_lazy("New blockers"),
     "ready": gettext_lazy("Ready"), "escalated_to": gettext_lazy("Escalated to"),
     "document_sha256": gettext_lazy("File fingerprint"), "topic_transfer_target": gettext_lazy("Topics handed over to"),
+    "note": gettext_lazy("Note"), "bulk": gettext_lazy("In one action for many accounts"),
+    "file": gettext_lazy("File"),
 }
 IDENTITY_CHECKS = {"sms_code": gettext_lazy("Code by SMS"), "email_code": gettext_lazy("Code by email"),
                    "link": gettext_lazy("Signing link")}
@@ -159,7 +161,7 @@ EVENT_GROUPS = {
     "approval": gettext_lazy("Approvals"), "signature": gettext_lazy("Owner signatures"),
     "signatures": gettext_lazy("Owner signatures"),
     "blocker": gettext_lazy("Blockers"), "document": gettext_lazy("Documents"),
-    "precheck": gettext_lazy("Pre-checks"),
+    "precheck": gettext_lazy("Pre-checks"), "receipts": gettext_lazy("Platform receipts"),
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import tasks
+from .views import bulk, tasks
 
 app_name = "shutdown"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_id>/", tasks.ItemDetailView.as_view(), name="item_detail"),
     path("<int:pk>/documents/<int:document_id>/", tasks.DocumentDownloadView.as_view(), name="document_download"),
     path("<int:pk>/do/<slug:action>/", tasks.TaskActionView.as_view(), name="task_action"),
+    path("<int:pk>/bulk/", bulk.TaskBulkView.as_view(), name="task_bulk"),
+    path("<int:pk>/confirm/<slug:action>/", bulk.ConfirmView.as_view(), name="confirm"),
+    path("<int:pk>/receipts/", bulk.ReceiptsImportView.as_view(), name="receipts_import"),
+    path("<int:pk>/receipts/<int:import_id>/confirm/", bulk.ReceiptsConfirmView.as_view(), name="receipts_confirm"),
 ]

@@ -32,6 +32,7 @@ STORED = {
     "signature.code_sent", "signature.code_wrong", "signature.signed", "signature.declined",
     "item.excluded_by_owner", "tier.opened", "item.retried", "tier.complete", "tier.closed",
     "item.expected_recomputed", "deadline.recomputed", "signature.link_shown", "signatures.tier_ready",
+    "receipts.imported",
 }
 
 
