@@ -19,26 +19,48 @@ FIELD = "confirmation"
 
 # action → (what it is, what cannot be undone)
 IRREVERSIBLE = {
-    "execute": (_("Start execution (the first tier opens)"),
-                _("Once execution starts the task can no longer be cancelled or edited, and the accounts of the "
-                  "first tier are submitted to the platforms.")),
-    "tier_start": (_("Open this tier"),
-                   _("The accounts of this tier are submitted to the platforms; an open tier cannot be closed "
-                     "again without listing its failures.")),
-    "done": (_("Mark the account done"),
-             _("A done account cannot be reopened for %(reopen)s days (R9.3); its deadlines start counting from "
-               "the effective time and are reminded by email and SMS.")),
-    "receipts": (_("Mark the accounts of the receipts file done"),
-                 _("Done accounts cannot be reopened for %(reopen)s days (R9.3); their deadlines start counting from "
-                   "the effective times in the file and are reminded by email and SMS.")),
-    "cancel": (_("Cancel the task"),
-               _("A cancelled task cannot be reopened: its approval round closes, the owners' signing links stop "
-                 "working and its accounts are freed for another task.")),
+    "execute": (
+        _("Start execution (the first tier opens)"),
+        _(
+            "Once execution starts the task can no longer be cancelled or edited, and the accounts of the "
+            "first tier are submitted to the platforms."
+        ),
+    ),
+    "tier_start": (
+        _("Open this tier"),
+        _(
+            "The accounts of this tier are submitted to the platforms; an open tier cannot be closed "
+            "again without listing its failures."
+        ),
+    ),
+    "done": (
+        _("Mark the account done"),
+        _(
+            "A done account cannot be reopened for %(reopen)s days (R9.3); its deadlines start counting from "
+            "the effective time and are reminded by email and SMS."
+        ),
+    ),
+    "receipts": (
+        _("Mark the accounts of the receipts file done"),
+        _(
+            "Done accounts cannot be reopened for %(reopen)s days (R9.3); their deadlines start counting from "
+            "the effective times in the file and are reminded by email and SMS."
+        ),
+    ),
+    "cancel": (
+        _("Cancel the task"),
+        _(
+            "A cancelled task cannot be reopened: its approval round closes, the owners' signing links stop "
+            "working and its accounts are freed for another task."
+        ),
+    ),
 }
 
 
 def confirmation_token(*, user, task_id: int, action: str, target: int | str = "") -> str:
-    return signing.dumps({"u": user.pk, "t": task_id, "a": action, "x": str(target)}, salt=SALT, compress=True)
+    return signing.dumps(
+        {"u": user.pk, "t": task_id, "a": action, "x": str(target)}, salt=SALT, compress=True
+    )
 
 
 def confirmation_valid(data, *, user, task_id: int, action: str, target: int | str = "") -> bool:
@@ -59,16 +81,27 @@ def consequences_summary(*, agency, task, items, effective_at: datetime | None =
     groups: dict[tuple, dict] = {}
     cache: dict = {}
     for item in items:
-        facts = consequence_facts(agency=agency, sub_account=item.sub_account, strategy=task.strategy,
-                                  effective_at=item.effective_at or effective_at)
+        facts = consequence_facts(
+            agency=agency,
+            sub_account=item.sub_account,
+            strategy=task.strategy,
+            effective_at=item.effective_at or effective_at,
+        )
         if facts not in cache:
             cache[facts] = consequences_for_facts(agency=agency, facts=facts)
         for c in cache[facts]:
             key = (c.kind, str(c.label))
             row = groups.get(key)
             if row is None:
-                row = groups[key] = {"rule": c.rule, "label": str(c.label), "note": str(c.note), "accounts": 0,
-                                     "first": c.due_at, "last": c.due_at, "provisional": False}
+                row = groups[key] = {
+                    "rule": c.rule,
+                    "label": str(c.label),
+                    "note": str(c.note),
+                    "accounts": 0,
+                    "first": c.due_at,
+                    "last": c.due_at,
+                    "provisional": False,
+                }
             row["accounts"] += 1
             row["first"], row["last"] = min(row["first"], c.due_at), max(row["last"], c.due_at)
             row["provisional"] = row["provisional"] or c.provisional

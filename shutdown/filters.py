@@ -23,7 +23,10 @@ BLOCKER_RULES = sorted({rule for _check, rule, _reason, _channel in rules.BLOCKE
 
 def blocker_choices() -> list[tuple[str, str]]:
     """(code, “R4 · reason”) for the blocker filter and the bulk resolve action."""
-    return [(code, f"{rule} · {rules.blocker_reason(code)}") for code, (_c, rule, _r, _ch) in rules.BLOCKERS.items()]
+    return [
+        (code, f"{rule} · {rules.blocker_reason(code)}")
+        for code, (_c, rule, _r, _ch) in rules.BLOCKERS.items()
+    ]
 
 
 def item_filter_params(params, *, strict: bool = True) -> dict:
@@ -38,7 +41,9 @@ def item_filter_params(params, *, strict: bool = True) -> dict:
         raise DomainValidationError(
             _("Unknown filter “%(name)s”; the filters are: %(known)s.")
             % {"name": unknown[0], "known": ", ".join(ITEM_FILTERS)},
-            code="unknown_filter", details={name: [_("Unknown filter.")] for name in unknown})
+            code="unknown_filter",
+            details={name: [_("Unknown filter.")] for name in unknown},
+        )
     valid = {
         "state": lambda v: v in ItemState.values,
         "platform": lambda v: v in Platform.values,
@@ -59,9 +64,12 @@ def item_filter_params(params, *, strict: bool = True) -> dict:
             errors[name] = [_("“%(value)s” is not a valid choice.") % {"value": value}]
     if errors and strict:
         name = next(iter(errors))
-        raise DomainValidationError(_("The filter “%(name)s” has an invalid value: %(error)s")
-                                    % {"name": name, "error": errors[name][0]}, code="invalid_filter",
-                                    details=errors)
+        raise DomainValidationError(
+            _("The filter “%(name)s” has an invalid value: %(error)s")
+            % {"name": name, "error": errors[name][0]},
+            code="invalid_filter",
+            details=errors,
+        )
     return out
 
 
@@ -94,10 +102,14 @@ def item_selection(*, task, ids=None, params=None):
             try:
                 clean.append(int(value))
             except (TypeError, ValueError) as exc:
-                raise DomainValidationError(_("“%(value)s” is not an item id.") % {"value": value},
-                                            details={"ids": [str(value)]}) from exc
+                raise DomainValidationError(
+                    _("“%(value)s” is not an item id.") % {"value": value}, details={"ids": [str(value)]}
+                ) from exc
         if not clean:
-            raise DomainValidationError(_("Select at least one account, or tick “all matching this filter”."),
-                                        code="empty_selection", details={"ids": ["required"]})
+            raise DomainValidationError(
+                _("Select at least one account, or tick “all matching this filter”."),
+                code="empty_selection",
+                details={"ids": ["required"]},
+            )
         return qs.filter(pk__in=clean)
     return filter_items(qs, item_filter_params(params, strict=True))

@@ -62,21 +62,31 @@ class BulkResult:
         text = ngettext("%(n)d account done", "%(n)d accounts done", self.done) % {"n": self.done}
         if self.skipped:
             reasons = _("; ").join(f"{reason} ({n})" for reason, n in self.skipped.most_common())
-            text += ", " + ngettext("%(n)d skipped because: %(reasons)s", "%(n)d skipped because: %(reasons)s",
-                                    self.skipped_total) % {"n": self.skipped_total, "reasons": reasons}
+            text += ", " + ngettext(
+                "%(n)d skipped because: %(reasons)s", "%(n)d skipped because: %(reasons)s", self.skipped_total
+            ) % {"n": self.skipped_total, "reasons": reasons}
         text += "."
         if self.rechecked:
-            text += " " + ngettext("%(n)d account is being checked again.", "%(n)d accounts are being checked again.",
-                                   self.rechecked) % {"n": self.rechecked}
+            text += " " + ngettext(
+                "%(n)d account is being checked again.",
+                "%(n)d accounts are being checked again.",
+                self.rechecked,
+            ) % {"n": self.rechecked}
         return text
 
     def as_dict(self) -> dict:
-        return {"action": self.action, "selected": self.selected, "done": self.done,
-                "skipped": [{"reason": r, "count": n} for r, n in self.skipped.most_common()],
-                "rechecked": self.rechecked, "message": self.message}
+        return {
+            "action": self.action,
+            "selected": self.selected,
+            "done": self.done,
+            "skipped": [{"reason": r, "count": n} for r, n in self.skipped.most_common()],
+            "rechecked": self.rechecked,
+            "message": self.message,
+        }
 
 
 # --- shared steps ------------------------------------------------------------------------------
+
 
 def _lock_task(task: ShutdownTask) -> ShutdownTask:
     return ShutdownTask.objects.select_for_update().get(pk=task.pk)
@@ -84,8 +94,12 @@ def _lock_task(task: ShutdownTask) -> ShutdownTask:
 
 def _lock_items(task: ShutdownTask, items) -> list[tuple]:
     """(pk, state, tier_id, sub_account_id) of the selected items, locked, in id order."""
-    return list(TaskItem.objects.select_for_update().filter(task=task, pk__in=items.values("pk")).order_by("pk")
-                .values_list("pk", "state", "tier_id", "sub_account_id"))
+    return list(
+        TaskItem.objects.select_for_update()
+        .filter(task=task, pk__in=items.values("pk"))
+        .order_by("pk")
+        .values_list("pk", "state", "tier_id", "sub_account_id")
+    )
 
 
 def _split_inactive(rows, result: BulkResult) -> list[tuple]:
@@ -107,33 +121,61 @@ def _store_once(*, agency, task, upload) -> tuple[str, str, str]:
     mime, ext, sha256 = upload_check(upload)
     import uuid
 
-    path = default_storage.save(f"shutdown/agency_{agency.pk}/task_{task.pk}/{uuid.uuid4().hex}.{ext}", upload)
+    path = default_storage.save(
+        f"shutdown/agency_{agency.pk}/task_{task.pk}/{uuid.uuid4().hex}.{ext}", upload
+    )
     return path, mime, sha256
 
 
 def _documents_for(*, agency, task, actor, item_ids, kind, upload, stored) -> dict[int, TaskDocument]:
     path, mime, sha256 = stored
-    documents = [TaskDocument(agency=agency, task=task, item_id=item_id, kind=kind, file=path,
-                              original_name=(getattr(upload, "name", "") or "")[:255], content_type=mime,
-                              size=upload.size, sha256=sha256, uploaded_by=actor) for item_id in item_ids]
+    documents = [
+        TaskDocument(
+            agency=agency,
+            task=task,
+            item_id=item_id,
+            kind=kind,
+            file=path,
+            original_name=(getattr(upload, "name", "") or "")[:255],
+            content_type=mime,
+            size=upload.size,
+            sha256=sha256,
+            uploaded_by=actor,
+        )
+        for item_id in item_ids
+    ]
     TaskDocument.objects.bulk_create(documents, batch_size=500)
     return {d.item_id: d for d in documents}
 
 
 # --- the actions -------------------------------------------------------------------------------
 
-def items_resolve_blocker(*, agency: Agency, task: ShutdownTask, actor, items, code: str, note: str,
-                          upload=None, recheck: bool = True) -> BulkResult:
+
+def items_resolve_blocker(
+    *,
+    agency: Agency,
+    task: ShutdownTask,
+    actor,
+    items,
+    code: str,
+    note: str,
+    upload=None,
+    recheck: bool = True,
+) -> BulkResult:
     """Resolve the open blocker `code` of every selected item with one note (and one document,
     stored once, attached to each item), then check those items again."""
     result = BulkResult(action="resolve")
     if code not in rules.BLOCKERS:
-        raise DomainValidationError(_("Choose the kind of blocker to resolve."), details={"code": ["required"]})
+        raise DomainValidationError(
+            _("Choose the kind of blocker to resolve."), details={"code": ["required"]}
+        )
     check = rules.BLOCKERS[code][0]
     if check not in ANSWERABLE_CHECKS:
-        raise Conflict(_("“%(reason)s” is answered by %(how)s, not by a note.")
-                       % {"reason": rules.blocker_reason(code), "how": rules.blocker_channel(code)},
-                       code="not_answerable")
+        raise Conflict(
+            _("“%(reason)s” is answered by %(how)s, not by a note.")
+            % {"reason": rules.blocker_reason(code), "how": rules.blocker_channel(code)},
+            code="not_answerable",
+        )
     note = (note or "").strip()
     if not note:
         raise DomainValidationError(_("Say how the blockers were resolved."), details={"note": ["required"]})
@@ -144,9 +186,13 @@ def items_resolve_blocker(*, agency: Agency, task: ShutdownTask, actor, items, c
         rows = _lock_items(task, items)
         result.selected = len(rows)
         active = {r[0]: r for r in _split_inactive(rows, result)}
-        blockers = list(Blocker.objects.select_for_update().filter(
-            task=task, code=code, state__in=Blocker.BLOCKING_STATES, item__in=items.values("pk"))
-            .exclude(item__state__in=INACTIVE_ITEM_STATES).order_by("item_id").values_list("pk", "item_id", "state"))
+        blockers = list(
+            Blocker.objects.select_for_update()
+            .filter(task=task, code=code, state__in=Blocker.BLOCKING_STATES, item__in=items.values("pk"))
+            .exclude(item__state__in=INACTIVE_ITEM_STATES)
+            .order_by("item_id")
+            .values_list("pk", "item_id", "state")
+        )
         result.skip(SKIP_NO_BLOCKER, len(active) - len({b[1] for b in blockers}))
         if not blockers:
             return result
@@ -155,15 +201,40 @@ def items_resolve_blocker(*, agency: Agency, task: ShutdownTask, actor, items, c
         documents = {}
         if upload is not None:
             stored = _store_once(agency=agency, task=task, upload=upload)
-            documents = _documents_for(agency=agency, task=task, actor=actor, item_ids=item_ids,
-                                       kind=DocumentKind.APPEAL_EVIDENCE, upload=upload, stored=stored)
+            documents = _documents_for(
+                agency=agency,
+                task=task,
+                actor=actor,
+                item_ids=item_ids,
+                kind=DocumentKind.APPEAL_EVIDENCE,
+                upload=upload,
+                stored=stored,
+            )
         Blocker.objects.filter(pk__in=[b[0] for b in blockers]).update(
-            state=Blocker.State.RESOLVED, resolution_note=note, resolved_by=actor, resolved_at=now)
+            state=Blocker.State.RESOLVED, resolution_note=note, resolved_by=actor, resolved_at=now
+        )
         rule = rules.BLOCKERS[code][1]
-        events_record_bulk(agency=agency, task=task, kind=EventKind.BLOCKER_RESOLVED, actor=actor, rows=[
-            (item_id, {"blocker": pk, "code": code, "rule": rule, "from": state, "note": note, "bulk": True,
-                       "document_sha256": documents[item_id].sha256 if item_id in documents else None})
-            for pk, item_id, state in blockers])
+        events_record_bulk(
+            agency=agency,
+            task=task,
+            kind=EventKind.BLOCKER_RESOLVED,
+            actor=actor,
+            rows=[
+                (
+                    item_id,
+                    {
+                        "blocker": pk,
+                        "code": code,
+                        "rule": rule,
+                        "from": state,
+                        "note": note,
+                        "bulk": True,
+                        "document_sha256": documents[item_id].sha256 if item_id in documents else None,
+                    },
+                )
+                for pk, item_id, state in blockers
+            ],
+        )
         result.done = len(blockers)
         if recheck:
             blocked = [i for i in item_ids if active.get(i, (None, None))[1] == ItemState.BLOCKED]
@@ -188,11 +259,28 @@ def items_exclude(*, agency: Agency, task: ShutdownTask, actor, items, reason: s
                 changed.append((pk, state, sub_account_id))
         if not changed:
             return result
-        TaskItem.objects.filter(pk__in=[c[0] for c in changed]).update(state=ItemState.EXCLUDED,
-                                                                       updated_at=timezone.now())
-        events_record_bulk(agency=agency, task=task, kind=EventKind.ITEM_EXCLUDED, actor=actor, rows=[
-            (pk, {"from": state, "to": str(ItemState.EXCLUDED), "sub_account": sub, "reason": reason, "bulk": True})
-            for pk, state, sub in changed])
+        TaskItem.objects.filter(pk__in=[c[0] for c in changed]).update(
+            state=ItemState.EXCLUDED, updated_at=timezone.now()
+        )
+        events_record_bulk(
+            agency=agency,
+            task=task,
+            kind=EventKind.ITEM_EXCLUDED,
+            actor=actor,
+            rows=[
+                (
+                    pk,
+                    {
+                        "from": state,
+                        "to": str(ItemState.EXCLUDED),
+                        "sub_account": sub,
+                        "reason": reason,
+                        "bulk": True,
+                    },
+                )
+                for pk, state, sub in changed
+            ],
+        )
         result.done = len(changed)
         task_state_roll_up(agency=agency, task=task, actor=actor)
     return result
@@ -201,7 +289,9 @@ def items_exclude(*, agency: Agency, task: ShutdownTask, actor, items, reason: s
 def items_move(*, agency: Agency, task: ShutdownTask, actor, items, tier: Tier) -> BulkResult:
     result = BulkResult(action="move")
     if tier is None:
-        raise DomainValidationError(_("Choose the tier to move the accounts to."), details={"tier": ["required"]})
+        raise DomainValidationError(
+            _("Choose the tier to move the accounts to."), details={"tier": ["required"]}
+        )
     with transaction.atomic():
         task = _lock_task(task)
         _require_editable(task)
@@ -214,14 +304,23 @@ def items_move(*, agency: Agency, task: ShutdownTask, actor, items, tier: Tier) 
         if not changed:
             return result
         TaskItem.objects.filter(pk__in=[r[0] for r in changed]).update(tier=tier, updated_at=timezone.now())
-        events_record_bulk(agency=agency, task=task, kind=EventKind.ITEM_MOVED, actor=actor, rows=[
-            (pk, {"from_tier": tier_id, "to_tier": tier.pk, "bulk": True}) for pk, _s, tier_id, _a in changed])
+        events_record_bulk(
+            agency=agency,
+            task=task,
+            kind=EventKind.ITEM_MOVED,
+            actor=actor,
+            rows=[
+                (pk, {"from_tier": tier_id, "to_tier": tier.pk, "bulk": True})
+                for pk, _s, tier_id, _a in changed
+            ],
+        )
         result.done = len(changed)
     return result
 
 
-def items_upload_document(*, agency: Agency, task: ShutdownTask, actor, items, kind: str, upload,
-                          recheck: bool = True) -> BulkResult:
+def items_upload_document(
+    *, agency: Agency, task: ShutdownTask, actor, items, kind: str, upload, recheck: bool = True
+) -> BulkResult:
     """One file for many accounts (e.g. the agency's one GDPR declaration): stored once, listed on
     each selected account; the blocked ones are checked again."""
     result = BulkResult(action="upload")
@@ -240,11 +339,26 @@ def items_upload_document(*, agency: Agency, task: ShutdownTask, actor, items, k
             return result
         stored = _store_once(agency=agency, task=task, upload=upload)
         try:
-            documents = _documents_for(agency=agency, task=task, actor=actor, item_ids=[r[0] for r in active],
-                                       kind=kind, upload=upload, stored=stored)
+            documents = _documents_for(
+                agency=agency,
+                task=task,
+                actor=actor,
+                item_ids=[r[0] for r in active],
+                kind=kind,
+                upload=upload,
+                stored=stored,
+            )
             _path, _mime, sha256 = stored
-            events_record_bulk(agency=agency, task=task, kind=EventKind.DOCUMENT_UPLOADED, actor=actor, rows=[
-                (pk, {"kind": kind, "sha256": sha256, "size": upload.size, "bulk": True}) for pk in documents])
+            events_record_bulk(
+                agency=agency,
+                task=task,
+                kind=EventKind.DOCUMENT_UPLOADED,
+                actor=actor,
+                rows=[
+                    (pk, {"kind": kind, "sha256": sha256, "size": upload.size, "bulk": True})
+                    for pk in documents
+                ],
+            )
         except Exception:
             default_storage.delete(stored[0])
             raise
@@ -256,6 +370,7 @@ def items_upload_document(*, agency: Agency, task: ShutdownTask, actor, items, k
 
 
 # --- actions of other apps, and the dispatcher ---------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BulkAction:
@@ -288,26 +403,63 @@ def _tier_of(task, params):
 
 PREPARATION = tuple(EDITABLE_TASK_STATES)
 for _action in (
-    BulkAction("resolve", gettext_lazy("Resolve a blocker kind"), "tasks.edit",
-               lambda *, agency, task, actor, items, params, upload: items_resolve_blocker(
-                   agency=agency, task=task, actor=actor, items=items, code=params.get("code", ""),
-                   note=params.get("note", ""), upload=upload), PREPARATION),
-    BulkAction("exclude", gettext_lazy("Exclude from the task"), "tasks.edit",
-               lambda *, agency, task, actor, items, params, upload: items_exclude(
-                   agency=agency, task=task, actor=actor, items=items, reason=params.get("reason", "")), PREPARATION),
-    BulkAction("move", gettext_lazy("Move to another tier"), "tasks.edit",
-               lambda *, agency, task, actor, items, params, upload: items_move(
-                   agency=agency, task=task, actor=actor, items=items, tier=_tier_of(task, params)), PREPARATION),
-    BulkAction("upload", gettext_lazy("Upload one document for all of them"), "tasks.edit",
-               lambda *, agency, task, actor, items, params, upload: items_upload_document(
-                   agency=agency, task=task, actor=actor, items=items, kind=params.get("kind", ""), upload=upload),
-               tuple(s for s in TaskState.values if s != TaskState.CANCELLED)),
+    BulkAction(
+        "resolve",
+        gettext_lazy("Resolve a blocker kind"),
+        "tasks.edit",
+        lambda *, agency, task, actor, items, params, upload: items_resolve_blocker(
+            agency=agency,
+            task=task,
+            actor=actor,
+            items=items,
+            code=params.get("code", ""),
+            note=params.get("note", ""),
+            upload=upload,
+        ),
+        PREPARATION,
+    ),
+    BulkAction(
+        "exclude",
+        gettext_lazy("Exclude from the task"),
+        "tasks.edit",
+        lambda *, agency, task, actor, items, params, upload: items_exclude(
+            agency=agency, task=task, actor=actor, items=items, reason=params.get("reason", "")
+        ),
+        PREPARATION,
+    ),
+    BulkAction(
+        "move",
+        gettext_lazy("Move to another tier"),
+        "tasks.edit",
+        lambda *, agency, task, actor, items, params, upload: items_move(
+            agency=agency, task=task, actor=actor, items=items, tier=_tier_of(task, params)
+        ),
+        PREPARATION,
+    ),
+    BulkAction(
+        "upload",
+        gettext_lazy("Upload one document for all of them"),
+        "tasks.edit",
+        lambda *, agency, task, actor, items, params, upload: items_upload_document(
+            agency=agency, task=task, actor=actor, items=items, kind=params.get("kind", ""), upload=upload
+        ),
+        tuple(s for s in TaskState.values if s != TaskState.CANCELLED),
+    ),
 ):
     register_bulk_action(_action)
 
 
-def bulk_run(*, agency: Agency, task: ShutdownTask, actor, action: str, ids=None, filters=None,
-             params: dict | None = None, upload=None) -> BulkResult:
+def bulk_run(
+    *,
+    agency: Agency,
+    task: ShutdownTask,
+    actor,
+    action: str,
+    ids=None,
+    filters=None,
+    params: dict | None = None,
+    upload=None,
+) -> BulkResult:
     """Run the bulk action `action` on the ticked `ids`, or (ids None) on every item matching
     `filters` (shutdown.filters: unknown names refused)."""
     spec = BULK_ACTIONS.get(action or "")

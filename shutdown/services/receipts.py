@@ -44,11 +44,19 @@ class ReceiptColumn:
 
 COLUMNS = [
     ReceiptColumn("platform", "平台", "Platform", ("平台名称",)),
-    ReceiptColumn("platform_account_id", "平台账号ID", "Platform account id", ("账号id", "平台账号", "账号", "uid")),
+    ReceiptColumn(
+        "platform_account_id", "平台账号ID", "Platform account id", ("账号id", "平台账号", "账号", "uid")
+    ),
     ReceiptColumn("item", "条目ID", "Item id", ("item_id", "条目", "任务条目id", "任务条目")),
-    ReceiptColumn("receipt_number", "回执编号", "Receipt number", ("回执号", "回执单号", "回执", "受理编号", "receipt")),
-    ReceiptColumn("effective_at", "生效时间", "Effective at", ("生效日期时间", "生效日期", "注销时间", "关停时间",
-                                                           "effective time", "effective")),
+    ReceiptColumn(
+        "receipt_number", "回执编号", "Receipt number", ("回执号", "回执单号", "回执", "受理编号", "receipt")
+    ),
+    ReceiptColumn(
+        "effective_at",
+        "生效时间",
+        "Effective at",
+        ("生效日期时间", "生效日期", "注销时间", "关停时间", "effective time", "effective"),
+    ),
 ]
 COLUMNS_BY_NAME = {c.name: c for c in COLUMNS}
 
@@ -58,9 +66,13 @@ def header_key(text) -> str:
     return re.sub(r"[\s*_\-（）()【】\[\]：:]+", "", value)
 
 
-HEADER_INDEX = {header_key(alias): c for c in COLUMNS for alias in (c.name, c.title_zh, c.title_en, *c.aliases)}
-DATETIME_RE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：时](\d{1,2})"
-                         r"(?:[:：分](\d{1,2})秒?)?分?)?")
+HEADER_INDEX = {
+    header_key(alias): c for c in COLUMNS for alias in (c.name, c.title_zh, c.title_en, *c.aliases)
+}
+DATETIME_RE = re.compile(
+    r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：时](\d{1,2})"
+    r"(?:[:：分](\d{1,2})秒?)?分?)?"
+)
 
 
 @dataclass
@@ -86,9 +98,16 @@ class ReceiptPlan:
         out = list(self.file_errors)
         for r in self.rows:
             for name, message in r.errors.items():
-                out.append({"row": r.row, "column": titles.get(name, COLUMNS_BY_NAME[name].title_zh
-                                                               if name in COLUMNS_BY_NAME else name),
-                            "field": name, "message": str(message)})
+                out.append(
+                    {
+                        "row": r.row,
+                        "column": titles.get(
+                            name, COLUMNS_BY_NAME[name].title_zh if name in COLUMNS_BY_NAME else name
+                        ),
+                        "field": name,
+                        "message": str(message),
+                    }
+                )
         return out
 
     @property
@@ -96,9 +115,14 @@ class ReceiptPlan:
         return not self.errors and bool(self.rows)
 
     def answer(self, *, dry_run: bool, applied: bool) -> dict:
-        return {"done": len(self.rows) if (applied or (dry_run and self.ok)) else 0, "rows": len(self.rows),
-                "errors": self.errors, "ignored_columns": self.ignored_columns, "dry_run": dry_run,
-                "applied": applied}
+        return {
+            "done": len(self.rows) if (applied or (dry_run and self.ok)) else 0,
+            "rows": len(self.rows),
+            "errors": self.errors,
+            "ignored_columns": self.ignored_columns,
+            "dry_run": dry_run,
+            "applied": applied,
+        }
 
 
 def effective_datetime(value, tz) -> datetime:
@@ -113,14 +137,17 @@ def effective_datetime(value, tz) -> datetime:
         if match is None:
             raise field_rules.FieldError(
                 _("“%(value)s” is not a date and time (use YYYY-MM-DD HH:MM, e.g. 2026-12-01 10:30).")
-                % {"value": written})
+                % {"value": written}
+            )
         year, month, day, hour, minute, second = match.groups()
         if hour is None:
             raise field_rules.FieldError(_("Give the time too, e.g. 2026-12-01 10:30."))
         try:
             moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))  # noqa: DTZ001
         except ValueError as exc:
-            raise field_rules.FieldError(_("“%(value)s” is not a real date and time.") % {"value": written}) from exc
+            raise field_rules.FieldError(
+                _("“%(value)s” is not a real date and time.") % {"value": written}
+            ) from exc
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=tz)
     if moment > timezone.now():
@@ -163,22 +190,38 @@ def _plan_rows(plan: ReceiptPlan, rows, *, tz) -> None:
             plan.ignored_columns.append(title)
             continue
         if column.name in seen:
-            plan.file_errors.append(file_error(_("The column “%(title)s” appears twice (also as “%(other)s”).")
-                                               % {"title": title, "other": seen[column.name]},
-                                               row=header_number, column=title))
+            plan.file_errors.append(
+                file_error(
+                    _("The column “%(title)s” appears twice (also as “%(other)s”).")
+                    % {"title": title, "other": seen[column.name]},
+                    row=header_number,
+                    column=title,
+                )
+            )
             continue
         seen[column.name] = title
         index.append((i, column.name))
     plan.columns = [(name, seen[name]) for _i, name in index]
     for name in ("receipt_number", "effective_at"):
         if name not in seen:
-            plan.file_errors.append(file_error(
-                _("The column “%(title)s” (%(name)s) is missing from the header row.")
-                % {"title": COLUMNS_BY_NAME[name].title_zh, "name": name}, row=header_number, column=name))
+            plan.file_errors.append(
+                file_error(
+                    _("The column “%(title)s” (%(name)s) is missing from the header row.")
+                    % {"title": COLUMNS_BY_NAME[name].title_zh, "name": name},
+                    row=header_number,
+                    column=name,
+                )
+            )
     if "item" not in seen and "platform_account_id" not in seen:
-        plan.file_errors.append(file_error(
-            _("Name the accounts: a column “平台账号ID” (platform account id, with “平台”) or “条目ID” (item id)."),
-            row=header_number, column="platform_account_id"))
+        plan.file_errors.append(
+            file_error(
+                _(
+                    "Name the accounts: a column “平台账号ID” (platform account id, with “平台”) or “条目ID” (item id)."
+                ),
+                row=header_number,
+                column="platform_account_id",
+            )
+        )
     if plan.file_errors:
         return
     for number, cells in rows:
@@ -199,14 +242,17 @@ def _plan_rows(plan: ReceiptPlan, rows, *, tz) -> None:
                     row.values[name] = effective_datetime(value, tz)
                 else:
                     row.values[name] = field_rules.bounded_text(
-                        value, max_length=RECEIPT_MAX_LENGTH if name == "receipt_number" else 100)
+                        value, max_length=RECEIPT_MAX_LENGTH if name == "receipt_number" else 100
+                    )
             except field_rules.FieldError as exc:
                 row.errors[name] = str(exc)
         for name in ("receipt_number", "effective_at"):
             if name not in row.cells:
                 row.errors.setdefault(name, _("Required."))
         if "item" not in row.cells and "platform_account_id" not in row.cells:
-            row.errors.setdefault("platform_account_id", _("Required: the platform account id or the item id."))
+            row.errors.setdefault(
+                "platform_account_id", _("Required: the platform account id or the item id.")
+            )
         elif "item" not in row.cells and "platform" not in row.cells:
             row.errors.setdefault("platform", _("Required with the platform account id."))
         plan.rows.append(row)
@@ -236,42 +282,66 @@ def _match_items(*, task: ShutdownTask, plan: ReceiptPlan, lock: bool) -> None:
             key = (row.values["platform"], row.values["platform_account_id"])
             item, where = by_account.get(key), "platform_account_id"
             if item is None:
-                row.errors.setdefault("platform_account_id", _("No account “%(platform)s:%(id)s” in this task.") % {
-                    "platform": Platform(key[0]).label, "id": key[1]})
+                row.errors.setdefault(
+                    "platform_account_id",
+                    _("No account “%(platform)s:%(id)s” in this task.")
+                    % {"platform": Platform(key[0]).label, "id": key[1]},
+                )
                 continue
         else:
             continue
         if item.pk in first_row_of:
-            row.errors.setdefault(where, _("Duplicate: row %(row)d already names this account.")
-                                  % {"row": first_row_of[item.pk]})
+            row.errors.setdefault(
+                where,
+                _("Duplicate: row %(row)d already names this account.") % {"row": first_row_of[item.pk]},
+            )
             continue
         first_row_of[item.pk] = row.row
         row.item = item
         if item.state == ItemState.DONE:
-            row.errors.setdefault(where, _("%(name)s is already done (receipt %(receipt)s).")
-                                  % {"name": item.sub_account.display_name, "receipt": item.receipt_number or "—"})
+            row.errors.setdefault(
+                where,
+                _("%(name)s is already done (receipt %(receipt)s).")
+                % {"name": item.sub_account.display_name, "receipt": item.receipt_number or "—"},
+            )
         elif item.state != ItemState.EXECUTING or not item.tier or item.tier.state != Tier.State.OPEN:
-            row.errors.setdefault(where, _("%(name)s is not being executed (it is “%(state)s”): open its tier first.")
-                                  % {"name": item.sub_account.display_name, "state": item.get_state_display()})
+            row.errors.setdefault(
+                where,
+                _("%(name)s is not being executed (it is “%(state)s”): open its tier first.")
+                % {"name": item.sub_account.display_name, "state": item.get_state_display()},
+            )
 
 
 def _check_task(task: ShutdownTask) -> None:
     if task.state != TaskState.EXECUTING:
-        raise Conflict(_("The task is “%(s)s”: receipts are imported while it executes.")
-                       % {"s": task.get_state_display()}, code="illegal_transition")
+        raise Conflict(
+            _("The task is “%(s)s”: receipts are imported while it executes.")
+            % {"s": task.get_state_display()},
+            code="illegal_transition",
+        )
 
 
 def _apply(*, agency, task, actor, plan: ReceiptPlan, filename: str, content: bytes) -> None:
     for row in plan.rows:
-        item_mark_done(agency=agency, item=row.item, actor=actor, receipt_number=row.values["receipt_number"],
-                       effective_at=row.values["effective_at"])
-    event_record(agency=agency, task=task, kind=EventKind.RECEIPTS_IMPORTED, actor=actor,
-                 data={"file": filename[:255], "count": len(plan.rows),
-                       "sha256": hashlib.sha256(content).hexdigest()})
+        item_mark_done(
+            agency=agency,
+            item=row.item,
+            actor=actor,
+            receipt_number=row.values["receipt_number"],
+            effective_at=row.values["effective_at"],
+        )
+    event_record(
+        agency=agency,
+        task=task,
+        kind=EventKind.RECEIPTS_IMPORTED,
+        actor=actor,
+        data={"file": filename[:255], "count": len(plan.rows), "sha256": hashlib.sha256(content).hexdigest()},
+    )
 
 
-def receipts_import(*, agency: Agency, task: ShutdownTask, actor, content: bytes, filename: str,
-                    dry_run: bool) -> dict:
+def receipts_import(
+    *, agency: Agency, task: ShutdownTask, actor, content: bytes, filename: str, dry_run: bool
+) -> dict:
     """The API's one call: validate (dry run) or validate and apply, all-or-nothing."""
     check_size(len(content))
     with transaction.atomic():
@@ -282,9 +352,15 @@ def receipts_import(*, agency: Agency, task: ShutdownTask, actor, content: bytes
             raise plan.rejected
         if dry_run or not plan.ok:
             return plan.answer(dry_run=dry_run, applied=False)
-        batch = ReceiptImport.objects.create(agency=agency, task=task, original_name=filename[:255],
-                                             content=content, created_by=actor, status=ReceiptImport.Status.APPLIED,
-                                             applied_at=timezone.now())
+        batch = ReceiptImport.objects.create(
+            agency=agency,
+            task=task,
+            original_name=filename[:255],
+            content=content,
+            created_by=actor,
+            status=ReceiptImport.Status.APPLIED,
+            applied_at=timezone.now(),
+        )
         _apply(agency=agency, task=task, actor=actor, plan=plan, filename=filename, content=content)
         answer = plan.answer(dry_run=False, applied=True)
         batch.result = answer
@@ -292,8 +368,9 @@ def receipts_import(*, agency: Agency, task: ShutdownTask, actor, content: bytes
     return answer
 
 
-def receipts_upload(*, agency: Agency, task: ShutdownTask, actor, content: bytes,
-                    filename: str) -> tuple[ReceiptImport, ReceiptPlan]:
+def receipts_upload(
+    *, agency: Agency, task: ShutdownTask, actor, content: bytes, filename: str
+) -> tuple[ReceiptImport, ReceiptPlan]:
     """Keep the file and preview it (nothing else is written). FileRejected when the file breaks a limit."""
     check_size(len(content))
     _check_task(task)
@@ -301,8 +378,14 @@ def receipts_upload(*, agency: Agency, task: ShutdownTask, actor, content: bytes
     if plan.rejected:
         raise plan.rejected
     answer = plan.answer(dry_run=True, applied=False)
-    batch = ReceiptImport.objects.create(agency=agency, task=task, original_name=filename[:255], content=content,
-                                         created_by=actor, result={**answer, "errors": answer["errors"][:STORED_ERRORS]})
+    batch = ReceiptImport.objects.create(
+        agency=agency,
+        task=task,
+        original_name=filename[:255],
+        content=content,
+        created_by=actor,
+        result={**answer, "errors": answer["errors"][:STORED_ERRORS]},
+    )
     return batch, plan
 
 
@@ -323,7 +406,9 @@ def receipts_confirm(*, agency: Agency, task: ShutdownTask, actor, import_id: in
             batch.result = {**answer, "errors": answer["errors"][:STORED_ERRORS]}
             batch.save(update_fields=["result"])
             return answer
-        _apply(agency=agency, task=task, actor=actor, plan=plan, filename=batch.original_name, content=content)
+        _apply(
+            agency=agency, task=task, actor=actor, plan=plan, filename=batch.original_name, content=content
+        )
         answer = plan.answer(dry_run=False, applied=True)
         batch.status, batch.applied_at, batch.result = ReceiptImport.Status.APPLIED, timezone.now(), answer
         batch.save(update_fields=["status", "applied_at", "result"])

@@ -36,8 +36,11 @@ def task_url(agency, task, query: str = "", anchor: str = "") -> str:
 def filter_query(params) -> str:
     """The filter part of the page's query string (what “all matching” acts on)."""
     params = non_empty(params) or {}
-    return urlencode([(k, v) for k in ITEM_FILTERS for v in params.getlist(k)] if hasattr(params, "getlist")
-                     else [(k, params[k]) for k in ITEM_FILTERS if k in params])
+    return urlencode(
+        [(k, v) for k in ITEM_FILTERS for v in params.getlist(k)]
+        if hasattr(params, "getlist")
+        else [(k, params[k]) for k in ITEM_FILTERS if k in params]
+    )
 
 
 def bulk_context(view, task: ShutdownTask, page) -> dict:
@@ -45,10 +48,14 @@ def bulk_context(view, task: ShutdownTask, page) -> dict:
     access = view.access
     actions = [a for a in bulk.BULK_ACTIONS.values() if task.state in a.states and access.can(a.permission)]
     return {
-        "bulk_actions": actions, "bulk_enabled": bool(actions), "bulk_matching": page.paginator.count,
-        "bulk_filter_query": filter_query(view.request.GET), "blocker_choices": blocker_choices(),
-        "answerable_blockers": [(c, label) for c, label in blocker_choices() if rules.BLOCKERS[c][0]
-                                in bulk.ANSWERABLE_CHECKS],
+        "bulk_actions": actions,
+        "bulk_enabled": bool(actions),
+        "bulk_matching": page.paginator.count,
+        "bulk_filter_query": filter_query(view.request.GET),
+        "blocker_choices": blocker_choices(),
+        "answerable_blockers": [
+            (c, label) for c, label in blocker_choices() if rules.BLOCKERS[c][0] in bulk.ANSWERABLE_CHECKS
+        ],
         "document_kinds": DocumentKind.choices,
         "can_import_receipts": task.state == TaskState.EXECUTING and access.can("tasks.execute"),
     }
@@ -70,8 +77,16 @@ class TaskBulkView(AgencyScopedView):
         ids = None if post.get("all_matching") else post.getlist("ids")
         back = task_url(self.agency, task, filter_query(request.GET), "items")
         try:
-            result = bulk.bulk_run(agency=self.agency, task=task, actor=request.user, action=post.get("action", ""),
-                                   ids=ids, filters=request.GET, params=post, upload=request.FILES.get("file"))
+            result = bulk.bulk_run(
+                agency=self.agency,
+                task=task,
+                actor=request.user,
+                action=post.get("action", ""),
+                ids=ids,
+                filters=request.GET,
+                params=post,
+                upload=request.FILES.get("file"),
+            )
         except DomainValidationError as exc:
             messages.error(request, str(exc.message))
             return HttpResponseRedirect(back)
@@ -81,12 +96,35 @@ class TaskBulkView(AgencyScopedView):
 
 # --- receipts ------------------------------------------------------------------------------------
 
+
 def _receipt_preview(plan) -> dict:
     error_rows = [r for r in plan.rows if r.errors]
-    rows = (error_rows + [r for r in plan.rows if not r.errors])[:PREVIEW_ROWS]
-    return {"rows": rows, "errors": plan.errors, "total": len(plan.rows), "error_rows": len(error_rows),
-            "truncated": len(plan.rows) > len(rows), "ignored_columns": plan.ignored_columns,
-            "ok": plan.ok}
+    rows = [
+        {
+            "row": r.row,
+            "errors": list(r.errors.values()),
+            "account": (
+                f"{r.item.sub_account.get_platform_display()} · {r.item.sub_account.display_name}"
+                if r.item
+                else " ".join(
+                    str(r.cells[k]) for k in ("platform", "platform_account_id", "item") if k in r.cells
+                )
+            ),
+            "receipt": r.values.get("receipt_number") or r.cells.get("receipt_number") or "—",
+            "effective": r.values.get("effective_at"),
+            "effective_written": r.cells.get("effective_at") or "—",
+        }
+        for r in (error_rows + [r for r in plan.rows if not r.errors])[:PREVIEW_ROWS]
+    ]
+    return {
+        "rows": rows,
+        "errors": plan.errors,
+        "total": len(plan.rows),
+        "error_rows": len(error_rows),
+        "truncated": len(plan.rows) > len(rows),
+        "ignored_columns": plan.ignored_columns,
+        "ok": plan.ok,
+    }
 
 
 class ReceiptsImportView(AgencyScopedView, TemplateView):
@@ -98,8 +136,14 @@ class ReceiptsImportView(AgencyScopedView, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update({"task": self.task, "columns": COLUMNS, "max_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024),
-                        "form": kwargs.get("form") or ImportUploadForm()})
+        context.update(
+            {
+                "task": self.task,
+                "columns": COLUMNS,
+                "max_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024),
+                "form": kwargs.get("form") or ImportUploadForm(),
+            }
+        )
         return context
 
     def get(self, request, pk):
@@ -113,20 +157,33 @@ class ReceiptsImportView(AgencyScopedView, TemplateView):
             return self.render_to_response(self.get_context_data(form=form), status=400)
         upload = form.cleaned_data["file"]
         try:
-            batch, plan = receipts_upload(agency=self.agency, task=task, actor=request.user,
-                                          content=read_upload(upload), filename=upload.name)
+            batch, plan = receipts_upload(
+                agency=self.agency,
+                task=task,
+                actor=request.user,
+                content=read_upload(upload),
+                filename=upload.name,
+            )
         except FileRejected as exc:
             form.add_error("file", str(exc))
             return self.render_to_response(self.get_context_data(form=form), status=400)
         items = [r.item for r in plan.rows if r.item is not None]
         effective = [r.values["effective_at"] for r in plan.rows if "effective_at" in r.values]
         context = self.get_context_data(
-            batch=batch, preview=_receipt_preview(plan), accounts=len(items),
-            consequences=consequences_summary(agency=self.agency, task=task,
-                                              items=[_with_effective(r) for r in plan.rows if r.item is not None])
-            if plan.ok else [],
-            first_effective=min(effective) if effective else None, last_effective=max(effective) if effective else None,
-            irreversible=IRREVERSIBLE["receipts"][1] % {"reopen": policy_for(self.agency).reopen_block_days})
+            batch=batch,
+            preview=_receipt_preview(plan),
+            accounts=len(items),
+            consequences=consequences_summary(
+                agency=self.agency,
+                task=task,
+                items=[_with_effective(r) for r in plan.rows if r.item is not None],
+            )
+            if plan.ok
+            else [],
+            first_effective=min(effective) if effective else None,
+            last_effective=max(effective) if effective else None,
+            irreversible=IRREVERSIBLE["receipts"][1] % {"reopen": policy_for(self.agency).reopen_block_days},
+        )
         return render(request, "shutdown/receipts_preview.html", context, status=200 if plan.ok else 400)
 
 
@@ -149,16 +206,27 @@ class ReceiptsConfirmView(AgencyScopedView):
         answer = receipts_confirm(agency=self.agency, task=task, actor=request.user, import_id=import_id)
         if answer["applied"]:
             task.refresh_from_db()
-            messages.success(request, _("%(n)d accounts marked done from the receipts file.") % {"n": answer["done"]}
-                             + " " + what_next(task))
+            messages.success(
+                request,
+                _("%(n)d accounts marked done from the receipts file.") % {"n": answer["done"]}
+                + " "
+                + what_next(task),
+            )
             return HttpResponseRedirect(task_url(self.agency, task))
-        messages.error(request, _("The file no longer imports cleanly: nothing was marked done. Fix the rows and "
-                                  "upload it again."))
-        return HttpResponseRedirect(reverse("shutdown:receipts_import", kwargs={"agency_slug": self.agency.slug,
-                                                                                "pk": task.pk}))
+        messages.error(
+            request,
+            _(
+                "The file no longer imports cleanly: nothing was marked done. Fix the rows and "
+                "upload it again."
+            ),
+        )
+        return HttpResponseRedirect(
+            reverse("shutdown:receipts_import", kwargs={"agency_slug": self.agency.slug, "pk": task.pk})
+        )
 
 
 # --- confirmations of irreversible actions -----------------------------------------------------------
+
 
 def what_next(task: ShutdownTask) -> str:
     """One sentence: what the operator does next, after an irreversible step."""
@@ -169,19 +237,27 @@ def what_next(task: ShutdownTask) -> str:
     if task.state == TaskState.CANCELLED:
         return _("Its accounts are free for another task.")
     if task.state == TaskState.EXECUTING:
-        tiers = list(Tier.objects.filter(task=task).order_by("position").values_list("state", "name", "position"))
+        tiers = list(
+            Tier.objects.filter(task=task).order_by("position").values_list("state", "name", "position")
+        )
         open_tiers = [t for t in tiers if t[0] == Tier.State.OPEN]
         if open_tiers:
-            return _("Next: shut the accounts of tier %(n)s down on the platforms, then import the platform receipts "
-                     "(or mark each account done).") % {"n": open_tiers[0][2]}
+            return _(
+                "Next: shut the accounts of tier %(n)s down on the platforms, then import the platform receipts "
+                "(or mark each account done)."
+            ) % {"n": open_tiers[0][2]}
         pending = [t for t in tiers if t[0] == Tier.State.PENDING]
         if pending:
             return _("Next: open tier %(n)s.") % {"n": pending[0][2]}
     return ""
 
 
-CONFIRM_PERMISSIONS = {"execute": "tasks.execute", "tier_start": "tasks.execute", "done": "tasks.execute",
-                       "cancel": "tasks.cancel"}
+CONFIRM_PERMISSIONS = {
+    "execute": "tasks.execute",
+    "tier_start": "tasks.execute",
+    "done": "tasks.execute",
+    "cancel": "tasks.cancel",
+}
 
 
 class ConfirmView(AgencyScopedView, TemplateView):
@@ -204,8 +280,9 @@ class ConfirmView(AgencyScopedView, TemplateView):
         target = ""
         items = TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
         tier = item = None
-        post_url = reverse("shutdown:task_action", kwargs={"agency_slug": self.agency.slug, "pk": task.pk,
-                                                           "action": action})
+        post_url = reverse(
+            "shutdown:task_action", kwargs={"agency_slug": self.agency.slug, "pk": task.pk, "action": action}
+        )
         if action == "execute":
             first = Tier.objects.filter(task=task, state=Tier.State.PENDING).order_by("position").first()
             items = items.filter(state=ItemState.APPROVED)
@@ -217,26 +294,42 @@ class ConfirmView(AgencyScopedView, TemplateView):
             target = tier.pk
             items = items.filter(tier=tier, state=ItemState.APPROVED)
         elif action == "done":
-            item = get_object_or_404(TaskItem.objects.select_related("sub_account", "tier"), task=task,
-                                     pk=_int(params.get("item")))
+            item = get_object_or_404(
+                TaskItem.objects.select_related("sub_account", "tier"), task=task, pk=_int(params.get("item"))
+            )
             target = item.pk
             items = items.filter(pk=item.pk)
         elif action == "cancel":
-            post_url = reverse("approvals:task_action", kwargs={"agency_slug": self.agency.slug, "pk": task.pk,
-                                                                "action": "cancel"})
+            post_url = reverse(
+                "approvals:task_action",
+                kwargs={"agency_slug": self.agency.slug, "pk": task.pk, "action": "cancel"},
+            )
         items = list(items.select_related("sub_account").order_by("pk"))
         what, irreversible = IRREVERSIBLE[action]
-        context.update({
-            "task": task, "action": action, "what": what, "tier": tier, "item": item,
-            "irreversible": irreversible % {"reopen": policy_for(self.agency).reopen_block_days}
-            if "%(reopen)s" in str(irreversible) else irreversible,
-            "accounts": len(items), "sample": items[:20],
-            "consequences": consequences_summary(agency=self.agency, task=task, items=items)
-            if action != "cancel" else [],
-            "now": timezone.now(), "post_url": post_url, "field": FIELD,
-            "token": confirmation_token(user=self.request.user, task_id=task.pk, action=action, target=target),
-            "back": task_url(self.agency, task),
-        })
+        context.update(
+            {
+                "task": task,
+                "action": action,
+                "what": what,
+                "tier": tier,
+                "item": item,
+                "irreversible": irreversible % {"reopen": policy_for(self.agency).reopen_block_days}
+                if "%(reopen)s" in str(irreversible)
+                else irreversible,
+                "accounts": len(items),
+                "sample": items[:20],
+                "consequences": consequences_summary(agency=self.agency, task=task, items=items)
+                if action != "cancel"
+                else [],
+                "now": timezone.now(),
+                "post_url": post_url,
+                "field": FIELD,
+                "token": confirmation_token(
+                    user=self.request.user, task_id=task.pk, action=action, target=target
+                ),
+                "back": task_url(self.agency, task),
+            }
+        )
         return context
 
 
