@@ -59,19 +59,26 @@ class BulkResult:
 
     @property
     def message(self) -> str:
-        text = ngettext("%(n)d account done", "%(n)d accounts done", self.done) % {"n": self.done}
+        """“12 accounts done, 3 skipped because: … (2); … (1). 12 accounts are being checked again.”"""
+        done = ngettext("%(n)d account done", "%(n)d accounts done", self.done) % {"n": self.done}
         if self.skipped:
-            reasons = _("; ").join(f"{reason} ({n})" for reason, n in self.skipped.most_common())
-            text += ", " + ngettext(
+            reasons = _("; ").join(
+                _("%(reason)s (%(n)d)") % {"reason": reason, "n": n}
+                for reason, n in self.skipped.most_common()
+            )
+            skipped = ngettext(
                 "%(n)d skipped because: %(reasons)s", "%(n)d skipped because: %(reasons)s", self.skipped_total
             ) % {"n": self.skipped_total, "reasons": reasons}
-        text += "."
+            text = _("%(done)s, %(skipped)s.") % {"done": done, "skipped": skipped}
+        else:
+            text = _("%(done)s.") % {"done": done}
         if self.rechecked:
-            text += " " + ngettext(
+            rechecked = ngettext(
                 "%(n)d account is being checked again.",
                 "%(n)d accounts are being checked again.",
                 self.rechecked,
             ) % {"n": self.rechecked}
+            text = _("%(result)s %(rechecked)s") % {"result": text, "rechecked": rechecked}
         return text
 
     def as_dict(self) -> dict:

@@ -289,3 +289,21 @@ def test_api_bulk(world_a, world_b):
         world_b.client("owner").post(api, {"action": "exclude", "filter": {}}, format="json").status_code
         == 404
     )
+
+
+def test_the_bulk_bar_and_its_result_in_chinese(world_a):
+    from django.utils import translation
+
+    task = blocked_task(world_a, 3)
+    client = world_a.client("operator")
+    with translation.override("zh-hans"):
+        html = client.get(
+            url(world_a, "task_detail", pk=task.pk), HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).content.decode()
+        assert "批量操作" in html and "解决一类阻碍" in html and "对当前筛选的全部 3 个账号操作" in html
+        response = client.post(
+            url(world_a, "task_bulk", pk=task.pk),
+            {"all_matching": "1", "action": "resolve", "code": PENDING, "note": "已处理"},
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+    assert messages_of(response) == ["已完成 3 个账号。3 个账号正在重新预检。"]
