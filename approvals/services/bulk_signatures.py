@@ -59,6 +59,7 @@ def signatures_resend_bulk(*, agency, task: ShutdownTask, actor, items) -> BulkR
         tokens = [_new_token(req, now) for req in resend]
         for req in resend:
             req.updated_at = now
+            req.task = task  # the messages name the task: no query per request
         SignatureRequest.objects.bulk_update(
             resend,
             [
