@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from agency.exceptions import DomainError, DomainValidationError
@@ -123,12 +124,12 @@ class PolicyDeleteView(AgencyScopedView, View):
 
 ACTIONS = {
     # action: (permission, success message)
-    "submit": ("tasks.submit", _("The task was submitted for approval.")),
-    "approve": ("approvals.decide", _("Your approval was recorded.")),
-    "reject": ("approvals.decide", _("The task was rejected and went back to draft.")),
-    "withdraw": ("tasks.submit", _("The task was withdrawn and is a draft again.")),
-    "cancel": ("tasks.cancel", _("The task was cancelled. Its accounts are free for another task.")),
-    "appeal": ("tasks.submit", _("Your appeal was sent to the agency owner.")),
+    "submit": ("tasks.submit", gettext_lazy("The task was submitted for approval.")),
+    "approve": ("approvals.decide", gettext_lazy("Your approval was recorded.")),
+    "reject": ("approvals.decide", gettext_lazy("The task was rejected and went back to draft.")),
+    "withdraw": ("tasks.submit", gettext_lazy("The task was withdrawn and is a draft again.")),
+    "cancel": ("tasks.cancel", gettext_lazy("The task was cancelled. Its accounts are free for another task.")),
+    "appeal": ("tasks.submit", gettext_lazy("Your appeal was sent to the agency owner.")),
 }
 
 
