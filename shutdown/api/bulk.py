@@ -69,7 +69,7 @@ class ReceiptsImportAPIView(AgencyScopedAPIView):
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate only, write nothing")
         ],
-        responses={200: ReceiptResultSerializer, 400: ReceiptRefusedSerializer, 409: ErrorObjectSerializer},
+        responses={200: ReceiptResultSerializer, 400: ReceiptRefusedSerializer},
     )
     def post(self, request, pk):
         task = get_object_or_404(ShutdownTask, pk=pk)
@@ -155,7 +155,7 @@ class TaskBulkAPIView(AgencyScopedAPIView):
         description="One transaction; the changed rows are locked; one audit event per changed item. The answer "
         "says how many were done and why the others were skipped.",
         request={"application/json": BulkRequestSerializer, "multipart/form-data": BulkRequestSerializer},
-        responses={200: BulkResultSerializer, 400: ErrorObjectSerializer, 409: ErrorObjectSerializer},
+        responses={200: BulkResultSerializer},
     )
     def post(self, request, pk):
         task = get_object_or_404(ShutdownTask, pk=pk)
