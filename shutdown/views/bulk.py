@@ -22,6 +22,7 @@ from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.confirmations import FIELD, IRREVERSIBLE, confirmation_token, consequences_summary
 from shutdown.filters import ITEM_FILTERS, blocker_choices
+from shutdown.gates import execution_blockers
 from shutdown.models import DocumentKind, ReceiptImport, ShutdownTask, TaskItem, Tier
 from shutdown.services import bulk
 from shutdown.services.receipts import COLUMNS, PREVIEW_ROWS, receipts_confirm, receipts_upload
@@ -280,15 +281,17 @@ class ConfirmView(AgencyScopedView, TemplateView):
         target = ""
         items = TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
         tier = item = None
+        gate_reasons: list[str] = []
         post_url = reverse(
             "shutdown:task_action", kwargs={"agency_slug": self.agency.slug, "pk": task.pk, "action": action}
         )
         if action == "execute":
-            first = Tier.objects.filter(task=task, state=Tier.State.PENDING).order_by("position").first()
+            # The first pending tier opens (accounts without a tier go to a new last tier).
+            tier = Tier.objects.filter(task=task, state=Tier.State.PENDING).order_by("position").first()
             items = items.filter(state=ItemState.APPROVED)
-            if first is not None and not items.filter(tier__isnull=True).exists():
-                items = items.filter(tier=first)
-            tier = first
+            if tier is not None:
+                items = items.filter(tier=tier)
+            gate_reasons = execution_blockers(agency=self.agency, task=task)
         elif action == "tier_start":
             tier = get_object_or_404(Tier, task=task, pk=_int(params.get("tier")))
             target = tier.pk
@@ -313,6 +316,7 @@ class ConfirmView(AgencyScopedView, TemplateView):
                 "what": what,
                 "tier": tier,
                 "item": item,
+                "gate_reasons": gate_reasons,
                 "irreversible": irreversible % {"reopen": policy_for(self.agency).reopen_block_days}
                 if "%(reopen)s" in str(irreversible)
                 else irreversible,

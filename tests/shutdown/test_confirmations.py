@@ -133,3 +133,14 @@ def test_confirmation_pages_of_another_agency_are_404(world_a, world_b):
     assert (
         world_a.client("owner").get(url(world_a, "confirm", pk=task.pk, action="nonsense")).status_code == 404
     )
+
+
+def test_the_confirmation_says_when_execution_cannot_start_yet(world_a, monkeypatch):
+    from shutdown import gates
+
+    monkeypatch.setattr(gates, "EXECUTION_GATES", [lambda *, agency, task: "2 owners have not signed yet."])
+    task = approved_task(world_a)
+    page = world_a.client("operator").get(url(world_a, "confirm", pk=task.pk, action="execute"))
+    html = page.content.decode()
+    assert "Execution cannot start yet:" in html and "2 owners have not signed yet." in html
+    assert 'id="confirm-submit" disabled' in html
