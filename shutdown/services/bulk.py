@@ -187,65 +187,70 @@ def items_resolve_blocker(
     if not note:
         raise DomainValidationError(_("Say how the blockers were resolved."), details={"note": ["required"]})
     stored = None
-    with transaction.atomic():
-        task = _lock_task(task)
-        _require_editable(task)
-        rows = _lock_items(task, items)
-        result.selected = len(rows)
-        active = {r[0]: r for r in _split_inactive(rows, result)}
-        blockers = list(
-            Blocker.objects.select_for_update()
-            .filter(task=task, code=code, state__in=Blocker.BLOCKING_STATES, item__in=items.values("pk"))
-            .exclude(item__state__in=INACTIVE_ITEM_STATES)
-            .order_by("item_id")
-            .values_list("pk", "item_id", "state")
-        )
-        result.skip(SKIP_NO_BLOCKER, len(active) - len({b[1] for b in blockers}))
-        if not blockers:
-            return result
-        now = timezone.now()
-        item_ids = [b[1] for b in blockers]
-        documents = {}
-        if upload is not None:
-            stored = _store_once(agency=agency, task=task, upload=upload)
-            documents = _documents_for(
+    try:
+        with transaction.atomic():
+            task = _lock_task(task)
+            _require_editable(task)
+            rows = _lock_items(task, items)
+            result.selected = len(rows)
+            active = {r[0]: r for r in _split_inactive(rows, result)}
+            blockers = list(
+                Blocker.objects.select_for_update()
+                .filter(task=task, code=code, state__in=Blocker.BLOCKING_STATES, item__in=items.values("pk"))
+                .exclude(item__state__in=INACTIVE_ITEM_STATES)
+                .order_by("item_id")
+                .values_list("pk", "item_id", "state")
+            )
+            result.skip(SKIP_NO_BLOCKER, len(active) - len({b[1] for b in blockers}))
+            if not blockers:
+                return result
+            now = timezone.now()
+            item_ids = [b[1] for b in blockers]
+            documents = {}
+            if upload is not None:
+                stored = _store_once(agency=agency, task=task, upload=upload)
+                documents = _documents_for(
+                    agency=agency,
+                    task=task,
+                    actor=actor,
+                    item_ids=item_ids,
+                    kind=DocumentKind.APPEAL_EVIDENCE,
+                    upload=upload,
+                    stored=stored,
+                )
+            Blocker.objects.filter(pk__in=[b[0] for b in blockers]).update(
+                state=Blocker.State.RESOLVED, resolution_note=note, resolved_by=actor, resolved_at=now
+            )
+            rule = rules.BLOCKERS[code][1]
+            events_record_bulk(
                 agency=agency,
                 task=task,
+                kind=EventKind.BLOCKER_RESOLVED,
                 actor=actor,
-                item_ids=item_ids,
-                kind=DocumentKind.APPEAL_EVIDENCE,
-                upload=upload,
-                stored=stored,
+                rows=[
+                    (
+                        item_id,
+                        {
+                            "blocker": pk,
+                            "code": code,
+                            "rule": rule,
+                            "from": state,
+                            "note": note,
+                            "bulk": True,
+                            "document_sha256": documents[item_id].sha256 if item_id in documents else None,
+                        },
+                    )
+                    for pk, item_id, state in blockers
+                ],
             )
-        Blocker.objects.filter(pk__in=[b[0] for b in blockers]).update(
-            state=Blocker.State.RESOLVED, resolution_note=note, resolved_by=actor, resolved_at=now
-        )
-        rule = rules.BLOCKERS[code][1]
-        events_record_bulk(
-            agency=agency,
-            task=task,
-            kind=EventKind.BLOCKER_RESOLVED,
-            actor=actor,
-            rows=[
-                (
-                    item_id,
-                    {
-                        "blocker": pk,
-                        "code": code,
-                        "rule": rule,
-                        "from": state,
-                        "note": note,
-                        "bulk": True,
-                        "document_sha256": documents[item_id].sha256 if item_id in documents else None,
-                    },
-                )
-                for pk, item_id, state in blockers
-            ],
-        )
-        result.done = len(blockers)
-        if recheck:
-            blocked = [i for i in item_ids if active.get(i, (None, None))[1] == ItemState.BLOCKED]
-            _recheck(agency=agency, task=task, actor=actor, item_ids=blocked, result=result)
+            result.done = len(blockers)
+            if recheck:
+                blocked = [i for i in item_ids if active.get(i, (None, None))[1] == ItemState.BLOCKED]
+                _recheck(agency=agency, task=task, actor=actor, item_ids=blocked, result=result)
+    except Exception:
+        if stored is not None:  # the transaction rolled back: no row points at the file
+            default_storage.delete(stored[0])
+        raise
     return result
 
 

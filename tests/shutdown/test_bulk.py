@@ -307,3 +307,42 @@ def test_the_bulk_bar_and_its_result_in_chinese(world_a):
             HTTP_ACCEPT_LANGUAGE="zh-hans",
         )
     assert messages_of(response) == ["已完成 3 个账号。3 个账号正在重新预检。"]
+
+
+def test_resolve_with_one_document_attached_to_every_account(world_a):
+    task = blocked_task(world_a, 5)
+    response = world_a.client("operator").post(
+        url(world_a, "task_bulk", pk=task.pk) + f"?blocker={PENDING}",
+        {
+            "all_matching": "1",
+            "action": "resolve",
+            "code": PENDING,
+            "note": "终止协议见附件",
+            "file": upload(PDF, "终止协议.pdf"),
+        },
+    )
+    assert messages_of(response)[0].startswith("5 accounts done.")
+    with world_a.scope():
+        documents = list(TaskDocument.objects.filter(task=task))
+        events = list(TaskEvent.objects.filter(task=task, kind=EventKind.BLOCKER_RESOLVED))
+    assert len(documents) == 5 and len({d.file.name for d in documents}) == 1
+    assert {d.original_name for d in documents} == {"终止协议.pdf"}
+    assert {e.data["document_sha256"] for e in events} == {documents[0].sha256}
+
+
+def test_a_refused_file_changes_nothing(world_a):
+    task = blocked_task(world_a, 3)
+    response = world_a.client("operator").post(
+        url(world_a, "task_bulk", pk=task.pk),
+        {
+            "all_matching": "1",
+            "action": "resolve",
+            "code": PENDING,
+            "note": "x",
+            "file": upload(b"MZ\x90\x00", "a.exe"),
+        },
+    )
+    assert "is not a PDF, JPEG or PNG file" in messages_of(response)[0]
+    assert open_blockers(world_a, task, PENDING) == 3
+    with world_a.scope():
+        assert not TaskDocument.objects.filter(task=task).exists()
