@@ -35,6 +35,7 @@ def signatures_resend_bulk(*, agency, task: ShutdownTask, actor, items) -> BulkR
         rows = list(
             TaskItem.objects.select_for_update()
             .filter(task=task, pk__in=items.values("pk"))
+            .order_by("pk")  # not the model's ordering, which joins the nullable tier (no FOR UPDATE there)
             .values_list("pk", "state")
         )
         result.selected = len(rows)
