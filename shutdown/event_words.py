@@ -48,6 +48,8 @@ KEY_LABELS = {
     "users": gettext_lazy("Members"), "where": gettext_lazy("Where"), "to_level": gettext_lazy("Back to level"),
     "attachments": gettext_lazy("Attachments"), "on_behalf_of": gettext_lazy("On behalf of"),
     "escalated": gettext_lazy("Escalated"),
+    "bulk": gettext_lazy("In one action for many accounts"),
+    "file": gettext_lazy("File"),
 }
 WHERE_WORDS = {"before": gettext_lazy("Before me"), "after": gettext_lazy("After me")}
 IDENTITY_CHECKS = {"sms_code": gettext_lazy("Code by SMS"), "email_code": gettext_lazy("Code by email"),
@@ -182,6 +184,7 @@ EVENT_GROUPS = {
     "precheck": gettext_lazy("Pre-checks"),
     "preparation": gettext_lazy("Preparation (R9.1)"), "shell": gettext_lazy("Shell transition (R9.2)"),
     "unbinding": gettext_lazy("Third-party unbinding (R1.3)"), "recommendation": gettext_lazy("Recommendation (R9.4)"),
+    "receipts": gettext_lazy("Platform receipts"),
 }
 
 

@@ -206,6 +206,7 @@ class EventKind(models.TextChoices):
     ITEM_RETRIED = "item.retried", _("Item retried")
     TIER_COMPLETE = "tier.complete", _("Tier complete")
     TIER_CLOSED = "tier.closed", _("Tier closed")
+    RECEIPTS_IMPORTED = "receipts.imported", _("Platform receipts imported")
     # the working-day calendar changed: dates counted from it were recounted
     ITEM_EXPECTED_RECOMPUTED = "item.expected_recomputed", _("Expected effective date recounted")
     DEADLINE_RECOMPUTED = "deadline.recomputed", _("Deadline recounted")
@@ -426,3 +427,32 @@ class ItemPreparation(AgencyOwned):
 
     def __str__(self) -> str:
         return f"{self.item_id}:{self.phase}={self.state}"
+
+
+class ReceiptImport(AgencyOwned):
+    """A platform receipts file (platform, account or item, receipt number, effective time) between
+    its preview and its confirmation, and afterwards as the record of what it marked done."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        APPLIED = "applied", _("Applied")
+
+    task = models.ForeignKey(ShutdownTask, on_delete=models.CASCADE, related_name="receipt_imports")
+    original_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("content"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("receipts import")
+        verbose_name_plural = _("receipts imports")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["agency", "task", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.original_name

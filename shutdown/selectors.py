@@ -7,6 +7,7 @@ from django.utils import timezone
 from rulebook.consequences import consequences_preview
 from rulebook.policy import policy_for
 from shutdown import rules
+from shutdown.filters import filter_items, item_filter_params
 from shutdown.models import (
     Blocker,
     ItemPreparation,
@@ -65,14 +66,11 @@ def task_items(*, task: ShutdownTask, params=None):
     params = params or {}
     qs = TaskItem.objects.filter(task=task).select_related("sub_account", "tier").prefetch_related(
         Prefetch("blockers", queryset=Blocker.objects.order_by("check_type", "code")))
-    if params.get("state"):
-        qs = qs.filter(state=params["state"])
-    if params.get("tier"):
-        qs = qs.filter(tier_id=params["tier"]) if str(params["tier"]).isdigit() else qs.none()
-    if params.get("platform"):
-        qs = qs.filter(sub_account__platform=params["platform"])
-    if params.get("q"):
-        qs = qs.filter(sub_account__display_name__icontains=params["q"])
+    if params.get("tier") and not str(params["tier"]).isdigit():
+        return qs.none()
+    # The same filters as the bulk actions (shutdown/filters.py): what the page lists is what “all
+    # matching” acts on. Unknown names are left out here; the bulk actions refuse them.
+    qs = filter_items(qs, item_filter_params(params, strict=False))
     return qs.order_by(ITEM_SORTS.get(params.get("sort") or "", "tier__position"), "pk")
 
 

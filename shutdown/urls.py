@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import preparation, tasks
+from .views import bulk, preparation, tasks
 
 app_name = "shutdown"
 
@@ -16,4 +16,8 @@ urlpatterns = [
     path("<int:pk>/preparation/", preparation.PreparationMarkView.as_view(), name="preparation_mark"),
     path("<int:pk>/items/<int:item_id>/prepare/<slug:action>/", preparation.ItemPreparationView.as_view(),
          name="item_preparation"),
+    path("<int:pk>/bulk/", bulk.TaskBulkView.as_view(), name="task_bulk"),
+    path("<int:pk>/confirm/<slug:action>/", bulk.ConfirmView.as_view(), name="confirm"),
+    path("<int:pk>/receipts/", bulk.ReceiptsImportView.as_view(), name="receipts_import"),
+    path("<int:pk>/receipts/<int:import_id>/confirm/", bulk.ReceiptsConfirmView.as_view(), name="receipts_confirm"),
 ]

@@ -347,3 +347,37 @@ def test_approval_actions_notices_and_robots_of_another_agency_are_404(worlds, m
         assert TaskEvent.objects.filter(task=task).count() == events
         assert OutboundMessage.objects.get(pk=note.pk).read_at is None
         assert RobotWebhook.objects.filter(pk=robot.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method,path", [
+    ("post", "/a/{slug}/tasks/{task}/bulk/"),
+    ("get", "/a/{slug}/tasks/{task}/confirm/execute/"),
+    ("get", "/a/{slug}/tasks/{task}/confirm/cancel/"),
+    ("get", "/a/{slug}/tasks/{task}/receipts/"),
+    ("post", "/a/{slug}/tasks/{task}/receipts/"),
+    ("post", "/a/{slug}/tasks/{task}/receipts/{receipts}/confirm/"),
+    ("post", "/api/v1/agencies/{slug}/shutdown-tasks/{task}/bulk/"),
+    ("post", "/api/v1/agencies/{slug}/shutdown-tasks/{task}/receipts/"),
+])
+def test_bulk_receipts_and_confirmation_endpoints_are_404_across_agencies(worlds, method, path):
+    """Issue 15's endpoints: another agency's owner gets 404 (in B's URL for A's task, and in A's URL)
+    and nothing of A changes."""
+    from shutdown.models import ReceiptImport, TaskItem
+
+    from .builders import make_task
+
+    a, b = worlds
+    task = make_task(a, state="executing")
+    with scope(agency=a.agency):
+        receipts = ReceiptImport.objects.create(agency=a.agency, task=task, original_name="r.csv", content=b"x")
+    for slug in (b.agency.slug, a.agency.slug):
+        url = path.format(slug=slug, task=task.pk, receipts=receipts.pk)
+        if "/api/" in url:
+            response = getattr(b.client("owner"), method)(url, {"action": "exclude", "filter": {}}, format="json")
+        else:
+            response = getattr(b.client("owner"), method)(url, {"action": "exclude", "all_matching": "1"})
+        assert response.status_code == 404, f"{url} answered {response.status_code} to another agency's owner"
+    with scope(agency=a.agency):
+        assert not TaskItem.objects.filter(task=task, state="excluded").exists()
+        assert ReceiptImport.objects.get(pk=receipts.pk).status == "previewed"

@@ -14,6 +14,7 @@ from django.views import View
 from agency.exceptions import DomainError, DomainValidationError
 from agency.security import step_up_redirect
 from agency.views.base import AgencyScopedView
+from shutdown.confirmations import confirmation_valid
 from shutdown.event_words import event_group_label
 from shutdown.events import chain_verify
 from shutdown.models import ShutdownTask
@@ -128,7 +129,7 @@ ACTIONS = {
     "approve": (("approvals.decide",), _lazy("Your approval was recorded.")),
     "reject": (("approvals.decide",), _lazy("The task was rejected and went back to draft.")),
     "withdraw": (("tasks.submit",), _lazy("The task was withdrawn and is a draft again.")),
-    "cancel": (("tasks.cancel",), _lazy("The task was cancelled.")),
+    "cancel": (("tasks.cancel",), _lazy("The task was cancelled. Its accounts are free for another task.")),
     "appeal": (("tasks.submit",), _lazy("Your appeal was sent to the agency owner.")),
     "add_approver": (("approvals.decide",), _lazy("The approver was added.")),
     "hand_over": (("approvals.decide",), _lazy("The decision was handed over.")),
@@ -158,6 +159,11 @@ class TaskActionView(AgencyScopedView, View):
             if needed:
                 return needed
         task = get_object_or_404(ShutdownTask.objects.all(), pk=pk)
+        if action == "cancel" and not confirmation_valid(request.POST, user=request.user, task_id=task.pk,
+                                                         action="cancel"):
+            # Irreversible: only from its confirmation page (shutdown/confirmations.py).
+            return HttpResponseRedirect(reverse("shutdown:confirm", kwargs={
+                "agency_slug": self.agency.slug, "pk": task.pk, "action": "cancel"}))
         comment = request.POST.get("comment", "")
         meta = client_meta(request)
         kwargs = {"agency": self.agency, "task": task, "actor": request.user}

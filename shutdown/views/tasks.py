@@ -17,6 +17,7 @@ from agency.selectors import subaccount_filter_queryset
 from agency.views.base import AgencyScopedView
 from rulebook.policy import policy_for
 from shutdown import rules, selectors
+from shutdown.confirmations import confirmation_valid
 from shutdown.connectors import connector_for
 from shutdown.forms import DocumentForm, TaskCreateForm
 from shutdown.models import (
@@ -36,6 +37,7 @@ from shutdown.services import tasks as task_services
 from shutdown.services.blockers import ANSWERABLE_CHECKS
 from shutdown.services.documents import document_upload
 from shutdown.states import EDITABLE_TASK_STATES, ItemState, TaskState
+from shutdown.views.bulk import bulk_context, what_next
 
 PAGE_SIZE = 50
 PREVIEW_LIMIT = 200
@@ -191,6 +193,7 @@ class TaskDetailView(AgencyScopedView, _Capabilities, TemplateView):
             "audit_url": reverse("approvals:task_audit", kwargs={"agency_slug": self.agency.slug, "pk": task.pk}),
             "progress_pct": int(100 * task.progress_done / task.progress_total) if task.progress_total else 0,
         })
+        context.update(bulk_context(self, task, page))
         return context
 
 
@@ -263,6 +266,10 @@ ACTION_PERMISSIONS = {
 }
 
 
+# Irreversible actions: they proceed only from their confirmation page.
+CONFIRMED_ACTIONS = ("execute", "tier_start", "done")
+
+
 class TaskActionView(AgencyScopedView):
     """POST /a/<agency>/tasks/<pk>/do/<action>/: one service call per action, then back."""
 
@@ -289,6 +296,14 @@ class TaskActionView(AgencyScopedView):
 
         def blocker():
             return get_object_or_404(Blocker, task=task, pk=_int(post.get("blocker")))
+
+        if action in CONFIRMED_ACTIONS:
+            # Irreversible: only from its confirmation page (shutdown/confirmations.py).
+            target = {"tier_start": post.get("tier"), "done": post.get("item")}.get(action, "")
+            if not confirmation_valid(post, user=user, task_id=task.pk, action=action, target=target or ""):
+                query = {"tier_start": f"?tier={_int(target)}", "done": f"?item={_int(target)}"}.get(action, "")
+                return HttpResponseRedirect(reverse("shutdown:confirm", kwargs={
+                    "agency_slug": agency.slug, "pk": task.pk, "action": action}) + query)
 
         done_message = _("Done.")
         if action == "precheck":
@@ -332,6 +347,7 @@ class TaskActionView(AgencyScopedView):
             done_message = _("Execution started: the first tier is open.")
         elif action == "tier_start":
             execution.tier_start(agency=agency, tier=tier(), actor=user)
+            done_message = _("Tier opened.")
         elif action == "tier_close":
             execution.tier_close(agency=agency, tier=tier(), actor=user)
         elif action == "tier_run":
@@ -342,6 +358,9 @@ class TaskActionView(AgencyScopedView):
                                      receipt_number=post.get("receipt_number", ""),
                                      screenshot=request.FILES.get("screenshot"))
             done_message = _("Item marked done.")
+        if action in CONFIRMED_ACTIONS:
+            task.refresh_from_db()
+            done_message = f"{done_message} {what_next(task)}".strip()
         elif action == "failed":
             execution.item_mark_failed(agency=agency, item=item(), actor=user, reason=post.get("reason", ""))
         elif action == "retry":

@@ -326,15 +326,20 @@ def test_new_operator_journey(browser, desktop, phone, live_server, journey_worl
         form.locator("button[type=submit]").click()
         page.wait_for_load_state()
     assert page.locator("#preparation .preparation-checklist .pill.bad").count() == 0
+    page.goto(task_url)
+    page.locator("a.confirm-link[href$='/confirm/execute/']").click()  # irreversible: confirmed first
+    page.wait_for_load_state()
     post_button(page, "/do/execute/").click()
     page.wait_for_load_state()
     assert page.locator("h1 .pill.state-executing").count() == 1
     page.goto(f"{task_url}?state=executing#items")
-    executing = [a.inner_text() for a in page.locator("#items + form + div table tbody tr td:first-child a").all()]
+    executing = [a.inner_text() for a in page.locator("#items + form + .bulk + div table tbody tr td:first-child a").all()]
     assert executing, "the first tier has no account being executed"
     for n, name in enumerate(executing):
         page.goto(f"{task_url}?state=executing#items")
-        page.locator("#items + form + div table tbody tr td a", has_text=name).first.click()
+        page.locator("#items + form + .bulk + div table tbody tr td a", has_text=name).first.click()
+        page.wait_for_load_state()
+        page.locator("a.confirm-link[href*='/confirm/done/']").click()
         page.wait_for_load_state()
         page.fill("form[action$='/do/done/'] input[name=receipt_number]", f"HZ-2026-{n:04d}")
         post_button(page, "/do/done/").click()

@@ -36,6 +36,7 @@ STORED = {
     "preparation.ticked", "preparation.waived", "shell.started", "shell.cancelled", "unbinding.confirmed",
     "recommendation.overridden",
     "approval.approver_added", "approval.handed_over", "approval.sent_back", "approval.copied", "approval.urged",
+    "receipts.imported",
 }
 
 

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from shutdown.confirmations import confirmation_token
 from shutdown.models import Blocker, ShutdownTask, TaskItem, Tier
 from shutdown.states import TaskState
 from tests.builders import make_task
@@ -92,8 +93,13 @@ def test_progress_partial_and_actions(world_a, world_b, accounts):
     assert world_a.client("auditor").post(url(world_a, "task_action", pk=task.pk, action="resolve"),
                                           {"blocker": blocker.pk, "note": "x"}).status_code == 403
     assert world_b.client("owner").post(url(world_a, "task_action", pk=task.pk, action="precheck")).status_code == 404
+    # an irreversible action without its confirmation goes to the confirmation page
+    unconfirmed = client.post(url(world_a, "task_action", pk=task.pk, action="execute"), HTTP_REFERER="/back/")
+    assert unconfirmed["Location"] == url(world_a, "confirm", pk=task.pk, action="execute")
     # a rule saying no comes back as a message, not an error page
-    refused = client.post(url(world_a, "task_action", pk=task.pk, action="execute"), HTTP_REFERER="/back/")
+    refused = client.post(url(world_a, "task_action", pk=task.pk, action="execute"), HTTP_REFERER="/back/",
+                          data={"confirmation": confirmation_token(user=world_a.user("operator"), task_id=task.pk,
+                                                                   action="execute")})
     assert refused.status_code == 302
     assert refused["Location"] == "/back/"
 
@@ -115,12 +121,17 @@ def test_document_upload_and_download(world_a, accounts):
 def test_execute_from_the_page(world_a, accounts):
     task = approve(world_a, run_precheck(world_a, make_task(world_a, accounts)))
     client = world_a.client("operator")
-    client.post(url(world_a, "task_action", pk=task.pk, action="execute"))
+    confirm = client.get(url(world_a, "confirm", pk=task.pk, action="execute"))
+    client.post(url(world_a, "task_action", pk=task.pk, action="execute"),
+                {"confirmation": confirm.context["token"]})
     with world_a.scope():
         item = TaskItem.objects.filter(task=task).first()
     html = client.get(url(world_a, "item_detail", pk=task.pk, item_id=item.pk)).content.decode()
-    assert "receipt_number" in html
-    client.post(url(world_a, "task_action", pk=task.pk, action="done"), {"item": item.pk, "receipt_number": "X1"})
+    assert url(world_a, "confirm", pk=task.pk, action="done") + f"?item={item.pk}" in html
+    confirm = client.get(url(world_a, "confirm", pk=task.pk, action="done") + f"?item={item.pk}")
+    assert 'name="receipt_number"' in confirm.content.decode()
+    client.post(url(world_a, "task_action", pk=task.pk, action="done"),
+                {"item": item.pk, "receipt_number": "X1", "confirmation": confirm.context["token"]})
     with world_a.scope():
         item.refresh_from_db()
     assert item.state == "done"
