@@ -61,7 +61,7 @@ def approval_summaries(tasks, *, agencies: dict) -> dict[int, ApprovalSummary]:
                     n=Count("pk"), followers=Sum("sub_account__followers"),
                     earnings=Sum("sub_account__unwithdrawn_earnings"), ad=Sum("sub_account__pending_ad_revenue"),
                     max_ad=Max("sub_account__pending_ad_revenue"), max_earn=Max("sub_account__unwithdrawn_earnings"),
-                    topics=Max("sub_account__hosted_topics"), max_followers=Max("sub_account__followers"),
+                    topics=Max("sub_account__hosted_topics"),
                     risk=Count("pk", filter=Q(sub_account__high_risk=True)), earliest=Min("expected_effective_at")))
         blockers = dict(Blocker.objects.filter(task_id__in=ids, state__in=Blocker.BLOCKING_STATES)
                         .values("task_id").annotate(n=Count("pk")).values_list("task_id", "n"))
@@ -85,7 +85,6 @@ def _summary(task, row: dict, blockers: dict, agency, now) -> ApprovalSummary:
             strategy=task.strategy, effective_at=max(row.get("earliest") or now, now),
             unwithdrawn_earnings=(row.get("max_earn") or 0) > 0, pending_ad_revenue=max_ad > 0,
             ad_revenue_paid_out=max_ad >= p.ad_payout_threshold_cny, hosted_topics=(row.get("topics") or 0) > 0,
-            keeps_shell=(row.get("max_followers") or 0) >= p.shell_followers_threshold,
             high_risk=bool(row.get("risk")))
         first = next(iter(consequences_for_facts(agency=agency, facts=facts)), None)
         if first is not None:

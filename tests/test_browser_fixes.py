@@ -2,6 +2,7 @@
 that lead to the wrong server, busy accounts named by id, a shut-down account without history,
 tier names in the creator's language, a missing favicon, the outbox order."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -89,9 +90,13 @@ def test_emails_link_to_site_url_and_in_app_notices_show_a_relative_link(world_a
     _reminder(world_a, "inapp", "i1")
     messages_deliver_due()
     assert f"http://127.0.0.1:8102/a/{world_a.agency.slug}/tasks/7/" in mail.outbox[0].body
-    page = world_a.client("legal").get(f"/a/{world_a.agency.slug}/notifications/").content.decode()
-    assert f'href="/a/{world_a.agency.slug}/tasks/7/"' in page
+    client = world_a.client("legal")
+    page = client.get(f"/a/{world_a.agency.slug}/notifications/").content.decode()
     assert "127.0.0.1:8102" not in page
+    # the notice's link opens it (marking it read) and leads to the relative path it carries
+    opener = re.search(rf'href="(/a/{world_a.agency.slug}/notifications/\d+/open/)"', page)
+    assert opener, page
+    assert client.get(opener.group(1))["Location"] == f"/a/{world_a.agency.slug}/tasks/7/"
 
 
 def test_approval_links_stored_in_messages_are_paths(world_a):

@@ -112,7 +112,7 @@ class ReceiptsImportAPIView(AgencyScopedAPIView):
 
 
 BulkResultSerializer = inline_serializer(
-    "BulkResult",
+    "TaskBulkResult",
     {
         "action": serializers.CharField(),
         "selected": serializers.IntegerField(),
