@@ -336,6 +336,18 @@ RUNNERS = {
 }
 
 
+def _runner_of(kind: str):
+    """The agency app's own kinds, or a kind an app above registered (agency.jobs_registry)."""
+    if kind in RUNNERS:
+        return RUNNERS[kind]
+    from agency.jobs_registry import job_kind
+
+    spec = job_kind(kind)
+    if spec is None:
+        raise DomainValidationError(_("This kind of job is not known any more; start the work again."))
+    return spec.runner
+
+
 # --- running --------------------------------------------------------------------------------------
 
 
@@ -375,7 +387,7 @@ def _job_run(*, agency: Agency, job_id: int) -> str:
     run = JobRun(job)
     with translation.override(job.language or settings.LANGUAGE_CODE):
         try:
-            result = RUNNERS[job.kind](agency=agency, job=job, run=run)
+            result = _runner_of(job.kind)(agency=agency, job=job, run=run)
         except JobCancelled:
             _finish(
                 job, state=Job.State.CANCELLED, error=_("Cancelled at your request; nothing was changed.")

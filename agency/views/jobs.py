@@ -34,10 +34,15 @@ def _get_job(view, pk) -> Job:
 
 def job_context(job: Job) -> dict:
     """What the status partial shows: the progress, or the outcome."""
+    from agency.jobs_registry import job_kind
+
     result = job.result or {}
     errors = result.get("errors") or []
+    spec = job_kind(job.kind)  # a kind an app above registered: its message and its way back
     return {
         "job": job,
+        "registered_kind": spec is not None,
+        "back_link": spec.back_link(job) if spec is not None and spec.back_link else None,
         "result": result,
         "errors": errors[:500],
         "more_errors": max(len(errors) - 500, 0),
