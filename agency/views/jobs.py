@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from agency.files import stored_file_response
 from agency.models import Job
-from agency.services.jobs import job_cancel, jobs_of
+from agency.services.jobs import job_cancel, job_live_progress, jobs_of
 
 from .base import AgencyScopedView
 
@@ -29,7 +29,7 @@ def _get_job(view, pk) -> Job:
     job = jobs_of(agency=view.agency, user=view.request.user).filter(pk=pk).first()
     if job is None:
         raise Http404(_("No such job."))
-    return job
+    return job_live_progress(job)
 
 
 def job_context(job: Job) -> dict:

@@ -216,3 +216,26 @@ def test_a_task_job_is_invisible_to_another_agency(worlds, run_jobs):
         assert client.get(f"/a/{slug}/jobs/{job.pk}/").status_code == 404
         assert client.get(f"/a/{slug}/jobs/{job.pk}/status/").status_code == 404
         assert client.get(f"/api/v1/agencies/{slug}/jobs/{job.pk}/").status_code == 404
+
+
+def test_a_running_receipts_job_shows_its_rows_on_the_progress_bar(
+    world_a, django_capture_on_commit_callbacks
+):
+    """The rows are marked done in one all-or-nothing transaction: the job row only changes at
+    its end, so the worker's progress reaches the job page and the API through the cache."""
+    task, accounts = executing_task(world_a, 8)
+    client = world_a.client("operator")
+    client.post(url(world_a, "receipts_import", pk=task.pk), {"file": csv_file(receipt_rows(accounts))})
+    with world_a.scope():
+        batch = ReceiptImport.objects.latest("pk")
+    with django_capture_on_commit_callbacks(execute=False):  # no worker
+        client.post(url(world_a, "receipts_confirm", pk=task.pk, import_id=batch.pk))
+    [job] = jobs(world_a)
+    with scopes_disabled():
+        Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)
+        job.refresh_from_db()
+    job_services.JobRun(job).progress(3)  # as the worker reports row 3, inside its transaction
+    with scopes_disabled():
+        assert Job.objects.get(pk=job.pk).progress_done == 0  # the row itself: not yet
+    assert "3 of 8" in client.get(job_page(world_a, job)).content.decode()
+    assert client.get(job_api(world_a, job)).json()["progress_done"] == 3
