@@ -413,6 +413,15 @@ class Job(AgencyOwned):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.state})"
 
+    def get_kind_display(self) -> str:
+        """The kind's label: Job.Kind's, or the one an app above registered (agency.jobs_registry)."""
+        if self.kind in self.Kind.values:
+            return str(self.Kind(self.kind).label)
+        from agency.jobs_registry import job_kind
+
+        spec = job_kind(self.kind)
+        return str(spec.label) if spec else self.kind
+
     @property
     def is_finished(self) -> bool:
         return self.state in self.FINISHED

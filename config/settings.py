@@ -261,6 +261,10 @@ IMPORT_JOB_THRESHOLD_ROWS = int(os.environ.get("IMPORT_JOB_THRESHOLD_ROWS", "500
 # they run in a Celery worker with a progress page, the API answers 202 with the job to poll.
 EXPORT_JOB_THRESHOLD_ROWS = int(os.environ.get("EXPORT_JOB_THRESHOLD_ROWS", "5000"))
 BULK_JOB_THRESHOLD_ACCOUNTS = int(os.environ.get("BULK_JOB_THRESHOLD_ACCOUNTS", "1000"))
+# Inside a shutdown task: a bulk action over more items than this, and the confirmation of a platform
+# receipts file of more rows than this (each row marks an account done: ~40 queries), run as jobs too.
+SHUTDOWN_BULK_JOB_THRESHOLD = int(os.environ.get("SHUTDOWN_BULK_JOB_THRESHOLD", "200"))
+SHUTDOWN_RECEIPTS_JOB_THRESHOLD = int(os.environ.get("SHUTDOWN_RECEIPTS_JOB_THRESHOLD", "50"))
 # Every background job stops (and says which limit it hit) past its time or row budget.
 JOB_TIME_BUDGET_SECONDS = int(os.environ.get("JOB_TIME_BUDGET_SECONDS", "900"))
 JOB_MAX_ROWS = int(os.environ.get("JOB_MAX_ROWS", "200000"))

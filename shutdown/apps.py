@@ -34,3 +34,8 @@ class ShutdownConfig(AppConfig):
         register_tier_gate(preparation_gate)
         register_tier_gate(shell_transition_gate)
         register_task_panel("shutdown/_preparation_panel.html")
+
+        # Big bulk actions and receipts confirmations run as background jobs (agency's job pages).
+        from shutdown.services.bulk_jobs import register as register_jobs
+
+        register_jobs()

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from agency.api.base import AgencyScopedAPIView
 from agency.files import stored_file_response
 from agency.models import Job
-from agency.services.jobs import jobs_of
+from agency.services.jobs import job_live_progress, jobs_of
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -97,7 +97,7 @@ def _own_job(view, pk) -> Job:
     job = jobs_of(agency=view.agency, user=view.request.user).select_related("agency").filter(pk=pk).first()
     if job is None:
         raise NotFound()
-    return job
+    return job_live_progress(job)
 
 
 class JobDetailAPIView(AgencyScopedAPIView):

@@ -25,6 +25,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone, translation
@@ -88,6 +89,32 @@ def _clock() -> float:
     return time.monotonic()
 
 
+def _progress_key(job_id: int) -> str:
+    return f"job-progress:{job_id}"
+
+
+def _progress_cache_set(job: Job, done: int) -> None:
+    try:
+        cache.set(_progress_key(job.pk), [done, job.progress_total], timeout=job.time_budget_seconds + 120)
+    except Exception:  # noqa: BLE001 - the progress bar is a convenience; the work goes on without it
+        logger.warning("job %s: progress not cached", job.pk, exc_info=True)
+
+
+def job_live_progress(job: Job) -> Job:
+    """A running job's progress as its worker last reported it: from the row or, while the work
+    is inside one all-or-nothing transaction (a receipts file, an import's writing), from the cache."""
+    if job.state != Job.State.RUNNING:
+        return job
+    try:
+        cached = cache.get(_progress_key(job.pk))
+    except Exception:  # noqa: BLE001 - no cache: the row's progress
+        cached = None
+    if cached and cached[0] > job.progress_done:
+        job.progress_done = cached[0]
+        job.progress_total = cached[1] or job.progress_total
+    return job
+
+
 class JobRun:
     """What a runner gets: progress reports that also enforce the budgets and see a cancellation."""
 
@@ -118,11 +145,14 @@ class JobRun:
         if total is not None:
             self.job.progress_total = total
         now = _clock()
-        if not connection.in_atomic_block and now - self._last_write >= PROGRESS_WRITE_SECONDS:
+        if now - self._last_write >= PROGRESS_WRITE_SECONDS:
             self._last_write = now
-            Job.objects.filter(pk=self.job.pk).update(
-                progress_done=done, progress_total=self.job.progress_total
-            )
+            if not connection.in_atomic_block:
+                Job.objects.filter(pk=self.job.pk).update(
+                    progress_done=done, progress_total=self.job.progress_total
+                )
+            else:  # the row would only show it at commit: the cache carries it to the job page meanwhile
+                _progress_cache_set(self.job, done)
 
     def stage(self, stage: str) -> None:
         self.job.stage = stage
@@ -336,10 +366,26 @@ RUNNERS = {
 }
 
 
+def _runner_of(kind: str):
+    """The agency app's own kinds, or a kind an app above registered (agency.jobs_registry)."""
+    if kind in RUNNERS:
+        return RUNNERS[kind]
+    from agency.jobs_registry import job_kind
+
+    spec = job_kind(kind)
+    if spec is None:
+        raise DomainValidationError(_("This kind of job is not known any more; start the work again."))
+    return spec.runner
+
+
 # --- running --------------------------------------------------------------------------------------
 
 
 def _finish(job: Job, *, state: str, result: dict | None = None, error: str = "") -> None:
+    try:
+        cache.delete(_progress_key(job.pk))
+    except Exception:  # noqa: BLE001 - an entry left behind expires with the job's budget
+        logger.warning("job %s: cached progress not deleted", job.pk, exc_info=True)
     job.state, job.finished_at, job.error = state, timezone.now(), error
     if result is not None:
         job.result = result
@@ -375,7 +421,7 @@ def _job_run(*, agency: Agency, job_id: int) -> str:
     run = JobRun(job)
     with translation.override(job.language or settings.LANGUAGE_CODE):
         try:
-            result = RUNNERS[job.kind](agency=agency, job=job, run=run)
+            result = _runner_of(job.kind)(agency=agency, job=job, run=run)
         except JobCancelled:
             _finish(
                 job, state=Job.State.CANCELLED, error=_("Cancelled at your request; nothing was changed.")

@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from agency.files import stored_file_response
 from agency.models import Job
-from agency.services.jobs import job_cancel, jobs_of
+from agency.services.jobs import job_cancel, job_live_progress, jobs_of
 
 from .base import AgencyScopedView
 
@@ -29,15 +29,20 @@ def _get_job(view, pk) -> Job:
     job = jobs_of(agency=view.agency, user=view.request.user).filter(pk=pk).first()
     if job is None:
         raise Http404(_("No such job."))
-    return job
+    return job_live_progress(job)
 
 
 def job_context(job: Job) -> dict:
     """What the status partial shows: the progress, or the outcome."""
+    from agency.jobs_registry import job_kind
+
     result = job.result or {}
     errors = result.get("errors") or []
+    spec = job_kind(job.kind)  # a kind an app above registered: its message and its way back
     return {
         "job": job,
+        "registered_kind": spec is not None,
+        "back_link": spec.back_link(job) if spec is not None and spec.back_link else None,
         "result": result,
         "errors": errors[:500],
         "more_errors": max(len(errors) - 500, 0),

@@ -11,12 +11,15 @@ from rest_framework.response import Response
 
 from agency.api.base import AgencyScopedAPIView
 from agency.api.errors import error_body
+from agency.api.jobs import JOB_ACCEPTED, accepted
 from agency.api.schema import ErrorObjectSerializer
 from agency.importers.reader import FileRejected
+from agency.models import Job
 from agency.services.imports import read_upload
 from shutdown.filters import ITEM_FILTERS
 from shutdown.models import ShutdownTask
 from shutdown.services import bulk
+from shutdown.services.bulk_jobs import bulk_run_or_job, receipts_job_for_upload
 from shutdown.services.receipts import receipts_import
 
 
@@ -69,7 +72,7 @@ class ReceiptsImportAPIView(AgencyScopedAPIView):
         parameters=[
             OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate only, write nothing")
         ],
-        responses={200: ReceiptResultSerializer, 400: ReceiptRefusedSerializer},
+        responses={200: ReceiptResultSerializer, 202: JOB_ACCEPTED, 400: ReceiptRefusedSerializer},
     )
     def post(self, request, pk):
         task = get_object_or_404(ShutdownTask, pk=pk)
@@ -80,11 +83,25 @@ class ReceiptsImportAPIView(AgencyScopedAPIView):
                 {"file": [_("Attach the receipts file as the multipart field “file”.")]}
             )
         try:
+            content = read_upload(upload)
+            job = (
+                None
+                if dry_run
+                else receipts_job_for_upload(
+                    agency=self.agency,
+                    task=task,
+                    actor=request.user,
+                    content=content,
+                    filename=upload.name or "receipts",
+                )
+            )
+            if job is not None:
+                return accepted(request, job)
             answer = receipts_import(
                 agency=self.agency,
                 task=task,
                 actor=request.user,
-                content=read_upload(upload),
+                content=content,
                 filename=upload.name or "receipts",
                 dry_run=dry_run,
             )
@@ -155,7 +172,7 @@ class TaskBulkAPIView(AgencyScopedAPIView):
         description="One transaction; the changed rows are locked; one audit event per changed item. The answer "
         "says how many were done and why the others were skipped.",
         request={"application/json": BulkRequestSerializer, "multipart/form-data": BulkRequestSerializer},
-        responses={200: BulkResultSerializer},
+        responses={200: BulkResultSerializer, 202: JOB_ACCEPTED},
     )
     def post(self, request, pk):
         task = get_object_or_404(ShutdownTask, pk=pk)
@@ -173,7 +190,7 @@ class TaskBulkAPIView(AgencyScopedAPIView):
         params = {
             k: data.get(k) for k in ("code", "note", "reason", "tier", "kind") if data.get(k) is not None
         }
-        result = bulk.bulk_run(
+        result = bulk_run_or_job(
             agency=self.agency,
             task=task,
             actor=request.user,
@@ -183,4 +200,6 @@ class TaskBulkAPIView(AgencyScopedAPIView):
             params=params,
             upload=request.FILES.get("file"),
         )
+        if isinstance(result, Job):
+            return accepted(request, result)
         return Response(result.as_dict())

@@ -321,8 +321,10 @@ def _check_task(task: ShutdownTask) -> None:
         )
 
 
-def _apply(*, agency, task, actor, plan: ReceiptPlan, filename: str, content: bytes) -> None:
-    for row in plan.rows:
+def _apply(*, agency, task, actor, plan: ReceiptPlan, filename: str, content: bytes, progress=None) -> None:
+    for done, row in enumerate(plan.rows):
+        if progress is not None:  # a background job's progress (and its budgets and cancellation)
+            progress(done)
         item_mark_done(
             agency=agency,
             item=row.item,
@@ -389,8 +391,9 @@ def receipts_upload(
     return batch, plan
 
 
-def receipts_confirm(*, agency: Agency, task: ShutdownTask, actor, import_id: int) -> dict:
-    """Apply a previewed file, planned again against the task as it is now; all-or-nothing."""
+def receipts_confirm(*, agency: Agency, task: ShutdownTask, actor, import_id: int, progress=None) -> dict:
+    """Apply a previewed file, planned again against the task as it is now; all-or-nothing.
+    `progress(rows_done)` is called before each row (a background job's progress bar)."""
     with transaction.atomic():
         task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
         batch = ReceiptImport.objects.select_for_update().filter(task=task, pk=import_id).first()
@@ -407,7 +410,13 @@ def receipts_confirm(*, agency: Agency, task: ShutdownTask, actor, import_id: in
             batch.save(update_fields=["result"])
             return answer
         _apply(
-            agency=agency, task=task, actor=actor, plan=plan, filename=batch.original_name, content=content
+            agency=agency,
+            task=task,
+            actor=actor,
+            plan=plan,
+            filename=batch.original_name,
+            content=content,
+            progress=progress,
         )
         answer = plan.answer(dry_run=False, applied=True)
         batch.status, batch.applied_at, batch.result = ReceiptImport.Status.APPLIED, timezone.now(), answer

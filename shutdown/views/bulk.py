@@ -16,8 +16,10 @@ from agency.exceptions import DomainValidationError
 from agency.filtering import non_empty
 from agency.forms import ImportUploadForm
 from agency.importers.reader import FileRejected
+from agency.models import Job
 from agency.services.imports import read_upload
 from agency.views.base import AgencyScopedView
+from agency.views.jobs import job_url
 from rulebook.policy import policy_for
 from shutdown import rules
 from shutdown.confirmations import FIELD, IRREVERSIBLE, confirmation_token, consequences_summary
@@ -25,8 +27,13 @@ from shutdown.filters import ITEM_FILTERS, blocker_choices
 from shutdown.gates import execution_blockers
 from shutdown.models import DocumentKind, ReceiptImport, ShutdownTask, TaskItem, Tier
 from shutdown.services import bulk
-from shutdown.services.receipts import COLUMNS, PREVIEW_ROWS, receipts_confirm, receipts_upload
+from shutdown.services.bulk_jobs import bulk_run_or_job, receipts_confirm_or_job
+from shutdown.services.receipts import COLUMNS, PREVIEW_ROWS, receipts_upload
 from shutdown.states import INACTIVE_ITEM_STATES, ItemState, TaskState
+
+
+def BIG_WORK_MESSAGE() -> str:  # noqa: N802 - a message in the request's language
+    return _("That is a lot of accounts: the work runs in the background. This page shows its progress.")
 
 
 def task_url(agency, task, query: str = "", anchor: str = "") -> str:
@@ -78,7 +85,7 @@ class TaskBulkView(AgencyScopedView):
         ids = None if post.get("all_matching") else post.getlist("ids")
         back = task_url(self.agency, task, filter_query(request.GET), "items")
         try:
-            result = bulk.bulk_run(
+            result = bulk_run_or_job(
                 agency=self.agency,
                 task=task,
                 actor=request.user,
@@ -91,6 +98,9 @@ class TaskBulkView(AgencyScopedView):
         except DomainValidationError as exc:
             messages.error(request, str(exc.message))
             return HttpResponseRedirect(back)
+        if isinstance(result, Job):
+            messages.info(request, BIG_WORK_MESSAGE())
+            return HttpResponseRedirect(job_url(result))
         (messages.success if result.done else messages.warning)(request, result.message)
         return HttpResponseRedirect(back)
 
@@ -204,7 +214,12 @@ class ReceiptsConfirmView(AgencyScopedView):
         task = get_object_or_404(ShutdownTask, pk=pk)
         if not ReceiptImport.objects.filter(task=task, pk=import_id).exists():
             raise Http404(_("No such receipts file."))
-        answer = receipts_confirm(agency=self.agency, task=task, actor=request.user, import_id=import_id)
+        answer = receipts_confirm_or_job(
+            agency=self.agency, task=task, actor=request.user, import_id=import_id
+        )
+        if isinstance(answer, Job):
+            messages.info(request, BIG_WORK_MESSAGE())
+            return HttpResponseRedirect(job_url(answer))
         if answer["applied"]:
             task.refresh_from_db()
             messages.success(
