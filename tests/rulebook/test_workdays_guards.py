@@ -57,6 +57,7 @@ def test_an_empty_calendar_table_falls_back_to_the_package_not_to_estimates():
     # National Day 2024 and its make-up Sunday, straight from the chinesecalendar package.
     assert is_working_day(date(2024, 10, 1)) == (False, False)
     assert is_working_day(date(2024, 9, 29)) == (True, False)
+    assert is_working_day(date(2024, 10, 12)) == (True, False)  # and its make-up Saturday
     assert 2024 in workdays.official_years()
 
 
