@@ -161,11 +161,68 @@ def equivalent_for(mutation, source: str, equivalents: list[dict]) -> dict | Non
     return None
 
 
-def test_command(module: Module) -> str:
-    args = [".venv/bin/python", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        args.append("--reuse-db")
+def on_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith("postgres")
+
+
+def _pg(database: str):
+    import dj_database_url
+    import psycopg
+
+    s = dj_database_url.parse(os.environ["DATABASE_URL"])
+    return psycopg.connect(
+        dbname=database,
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or None,
+        port=s["PORT"] or None,
+        autocommit=True,
+    )
+
+
+def _pg_names() -> tuple[str, str]:
+    import dj_database_url
+
+    name = dj_database_url.parse(os.environ["DATABASE_URL"])["NAME"]
+    return f"test_{name}", f"{name}_mutation_tpl"  # pytest-django's test database, our template
+
+
+def prepare_template() -> None:
+    """PostgreSQL: a migrated database (with the data migrations: the calendar…) to copy for each
+    mutant's test run, instead of migrating every time (minutes on this machine)."""
+    test_db, template = _pg_names()
+    with _pg("postgres") as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{template}"')
+    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    subprocess.run(  # noqa: S603 - our own venv and manage.py
+        [str(ROOT / ".venv/bin/python"), "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=TREE,
+        check=True,
+        env={**os.environ, "DATABASE_URL": f"{base}/{template}", "TESTING": "1"},
+    )
+
+
+def fresh_test_database() -> None:
+    """The test database, copied from the template: every run starts from the same migrated
+    state, whatever the previous run (a transactional test flushes the tables) left behind."""
+    test_db, template = _pg_names()
+    with _pg("postgres") as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{test_db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{test_db}" TEMPLATE "{template}"')
+
+
+def test_command(module: Module, name: str) -> str:
+    if on_postgres():  # this script again: a fresh copy of the template, then pytest --reuse-db
+        return shlex.join([".venv/bin/python", "scripts/mutation.py", "--run-tests", name])
+    args = [".venv/bin/python", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     return shlex.join([*args, *module.tests])
+
+
+def run_tests(name: str) -> int:
+    fresh_test_database()
+    args = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--reuse-db", *MODULES[name].tests]
+    return subprocess.call([sys.executable, *args], env={**os.environ, "TESTING": "1"})  # noqa: S603
 
 
 def run_module(name: str, module: Module, *, sample: int, cap: float, timeout: float, seed: int) -> dict:
@@ -178,7 +235,7 @@ def run_module(name: str, module: Module, *, sample: int, cap: float, timeout: f
     paths = ", ".join(f'"{p}"' for p in module.paths)
     config.write_text(
         f"[cosmic-ray]\nmodule-path = [{paths}]\ntimeout = {timeout}\nexcluded-modules = []\n"
-        f'test-command = {test_command(module)!r}\n\n[cosmic-ray.distributor]\nname = "local"\n'
+        f'test-command = {test_command(module, name)!r}\n\n[cosmic-ray.distributor]\nname = "local"\n'
     )
     subprocess.run(  # noqa: S603 - our own venv and paths
         [str(ROOT / ".venv/bin/cosmic-ray"), "init", str(config), str(session)], cwd=TREE, check=True
@@ -209,7 +266,7 @@ def run_module(name: str, module: Module, *, sample: int, cap: float, timeout: f
     originals = {p: (TREE / p).read_text() for p in module.paths}
     started = time.monotonic()
     baseline = subprocess.run(  # noqa: S603 - our own command
-        shlex.split(test_command(module)),
+        shlex.split(test_command(module, name)),
         cwd=TREE,
         env={**os.environ, "TESTING": "1"},
         capture_output=True,
@@ -335,9 +392,14 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per mutant's test run")
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--run-tests", metavar="MODULE", help=argparse.SUPPRESS)  # one mutant's test run
     args = parser.parse_args(argv)
+    if args.run_tests:
+        return run_tests(args.run_tests)
     names = args.modules or list(MODULES)
     copy_tree()
+    if on_postgres():
+        prepare_template()
     results = []
     for name in names:
         print(f"mutation: {name} …", flush=True)
