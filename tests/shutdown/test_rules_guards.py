@@ -153,3 +153,48 @@ def test_each_reason_says_which_strategy_it_favours():
     calm = rules.recommend(sub_account=account(), policy=DEFAULTS).reasons
     assert [(r["rule"], r["favours"]) for r in calm] == [("R9.4", "shutdown"), ("R9.4", "shutdown")]
     assert "800 yuan of earnings" in reasons[1]["reason"]
+
+
+def _steps(a, strategy="shutdown", **kw):
+    return [
+        (s.rule, s.text) for s in rules.checklist(sub_account=a, strategy=strategy, policy=DEFAULTS, **kw)
+    ]
+
+
+def test_each_strategy_shows_its_own_execution_step():
+    execute = {
+        strategy: [
+            rule for rule, _t in _steps(account(), strategy) if rule.startswith(("R1.1", "R1.2", "R5"))
+        ]
+        for strategy in ("shutdown", "dormant", "restrict", "matrix")
+    }
+    assert execute == {
+        "shutdown": ["R1.1", "R1.2", "R1.2"],
+        "dormant": ["R5.1"],
+        "restrict": ["R5.2"],
+        "matrix": ["R5.3"],
+    }
+
+
+def test_only_international_accounts_get_the_longer_processing_step_with_its_percentage():
+    assert "R7.3" not in {rule for rule, _t in _steps(account())}
+    # the region as a plain string (as read from the database), not the enum member
+    international = dict(_steps(account(region="".join(["inter", "national"]))))
+    pct = int((DEFAULTS.international_time_factor - 1) * 100)
+    assert international["R7.3"] == f"International: processing takes {pct} % longer."
+    assert pct == 50
+
+
+def test_a_split_rule_given_as_text_from_a_form_works():
+    rows = [(i, account()) for i in range(1, 4)]
+    rule = "".join(["batch", "_", "size"])  # not the interned literal
+    assert [ids for _n, ids in rules.split_into_tiers(rows=rows, rule=rule, batch_size=2)] == [[1, 2], [3]]
+
+
+def test_personal_and_enterprise_estimates_are_not_provisional():
+    from datetime import UTC, datetime
+
+    start = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    for kind in ("personal", "enterprise"):
+        e = rules.expected_effective(sub_account=account(kind=kind), policy=DEFAULTS, start=start, tz=UTC)
+        assert not e.provisional
