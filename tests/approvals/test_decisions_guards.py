@@ -220,3 +220,25 @@ def test_an_operator_who_did_not_submit_may_appeal_a_legal_member_may_not(world_
             agency=world_a.agency, task=task, actor=world_a.user("operator"), reason="材料已补"
         )
     assert appeal.appellant == world_a.user("operator")
+
+
+def test_an_appeal_is_decided_once(world_a):
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task)
+    _decide(world_a, task, "operator", decision="reject", comment="名单有误")
+    appeal = _appeal_upheld(world_a, task)
+    with scope(agency=world_a.agency), pytest.raises(Conflict, match="already been decided"):
+        appeal_decide(agency=world_a.agency, appeal=appeal, actor=world_a.user("owner"), uphold=False)
+    with scope(agency=world_a.agency):
+        assert Appeal.objects.get(pk=appeal.pk).state == Appeal.State.UPHELD
+
+
+def test_a_rejection_is_appealed_only_while_the_task_is_in_draft(world_a):
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task)
+    _decide(world_a, task, "operator", decision="reject", comment="名单有误")
+    _ready_again(world_a, task)  # fixed and checked again: no longer in draft
+    with scope(agency=world_a.agency), pytest.raises(Conflict, match="task in draft"):
+        appeal_file(agency=world_a.agency, task=task, actor=world_a.user("admin"), reason="材料已补")
