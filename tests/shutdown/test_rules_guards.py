@@ -198,3 +198,21 @@ def test_personal_and_enterprise_estimates_are_not_provisional():
     for kind in ("personal", "enterprise"):
         e = rules.expected_effective(sub_account=account(kind=kind), policy=DEFAULTS, start=start, tz=UTC)
         assert not e.provisional
+
+
+def test_only_an_heir_needs_the_inheritance_certificate():
+    assert rules.required_documents(account()) == []
+    assert rules.required_documents(account(owner_relation="".join(["he", "ir"]))) == [
+        ("inheritance_certificate", "R7.4")
+    ]
+
+
+def test_generated_tier_names_keep_their_number_in_any_language():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert rules.tier_display_name("Batch 3") == "Batch 3"
+        assert rules.tier_display_name("第一批") == "第一批"  # typed by a person: as typed
+    with translation.override("zh-hans"):
+        assert "3" in rules.tier_display_name("Batch 3")
+        assert rules.tier_display_name("Batch 3") != "Batch 3"
