@@ -188,3 +188,35 @@ def test_the_single_message_path_skips_a_row_another_worker_holds(world_a, lock_
     with scope(agency=world_a.agency):
         assert message_deliver(agency=world_a.agency, message_id=message.pk) == "sent"
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_counts_what_it_did(world_a, settings):
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    enqueue(world_a, key="ok")
+    assert messages_deliver_due() == {"sent": 1, "failed": 0, "retry": 0, "postponed": 0, "batches": 1}
+    enqueue(world_a, key="no-mobile", channel="sms")  # the owner user has no mobile
+    assert messages_deliver_due() == {"sent": 0, "failed": 1, "retry": 0, "postponed": 0, "batches": 1}
+
+
+@pytest.mark.django_db
+def test_an_sms_sent_counts_one_attempt(world_a, settings, _sms_locmem):
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    message = enqueue(world_a, key="sms-1", channel="sms", recipient_address="+8613800138013")
+    assert messages_deliver_due()["sent"] == 1
+    assert len(_sms_locmem) == 1
+    row = stored(message)
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+def test_quiet_hours_inside_one_day(settings):
+    """A window that does not cross midnight (01:00–06:00): only those hours are quiet."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from notifications.services.delivery import in_quiet_hours
+
+    settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END = 1, 6
+    sh = ZoneInfo("Asia/Shanghai")
+    at = {h: datetime(2030, 1, 2, h, 30, tzinfo=sh) for h in (0, 1, 5, 6, 12, 23)}
+    assert [h for h, moment in at.items() if in_quiet_hours(moment, sh)] == [1, 5]
