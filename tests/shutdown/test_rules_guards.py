@@ -4,6 +4,7 @@ What an operator would notice: the settlement step missing from a checklist, a "
 returns no tiers, a contract that blocks (or not) a day off, a different recommendation.
 """
 
+import math
 from datetime import date
 from decimal import Decimal
 
@@ -216,3 +217,26 @@ def test_generated_tier_names_keep_their_number_in_any_language():
     with translation.override("zh-hans"):
         assert "3" in rules.tier_display_name("Batch 3")
         assert rules.tier_display_name("Batch 3") != "Batch 3"
+
+
+def test_ad_revenue_above_the_threshold_counts_as_open_earnings():
+    reasons = rules.recommend(sub_account=account(pending_ad_revenue=Decimal(600)), policy=DEFAULTS).reasons
+    assert [r["rule"] for r in reasons] == ["R9.4", "R3.1"]
+    assert "600 yuan of earnings" in reasons[1]["reason"]
+
+
+@pytest.mark.django_db
+def test_an_international_third_party_account_takes_half_as_long_again():
+    from datetime import UTC, datetime
+
+    from rulebook.workdays import add_working_days
+
+    start = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # a Tuesday in an official year
+    a = account(kind="third_party", region="international")
+    e = rules.expected_effective(sub_account=a, policy=DEFAULTS, start=start, tz=UTC)
+    low = math.ceil(DEFAULTS.third_party_min_working_days * DEFAULTS.international_time_factor)
+    high = math.ceil(DEFAULTS.third_party_max_working_days * DEFAULTS.international_time_factor)
+    assert e.earliest.date() == add_working_days(start=start.date(), days=low)[0]
+    assert e.latest.date() == add_working_days(start=start.date(), days=high)[0]
+    assert high > DEFAULTS.third_party_max_working_days
+    assert "International: processing takes 50 % longer." in e.notes
