@@ -242,3 +242,38 @@ def test_a_rejection_is_appealed_only_while_the_task_is_in_draft(world_a):
     _ready_again(world_a, task)  # fixed and checked again: no longer in draft
     with scope(agency=world_a.agency), pytest.raises(Conflict, match="task in draft"):
         appeal_file(agency=world_a.agency, task=task, actor=world_a.user("admin"), reason="材料已补")
+
+
+def test_the_submitter_may_appeal_even_after_losing_the_operator_role(world_a):
+    from accounts.models import Membership
+
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, role="admin")
+    _decide(world_a, task, "operator", decision="reject", comment="名单有误")
+    Membership.objects.filter(user=world_a.user("admin"), agency=world_a.agency).update(role="legal")
+    with scope(agency=world_a.agency):
+        appeal = appeal_file(agency=world_a.agency, task=task, actor=world_a.user("admin"), reason="材料已补")
+    assert appeal.appellant == world_a.user("admin")
+
+
+def test_the_timeline_says_on_whose_behalf_a_delegate_decided(world_a):
+    three_levels(world_a)
+    now = timezone.now()
+    with scope(agency=world_a.agency):
+        delegation_create(
+            agency=world_a.agency,
+            delegator=world_a.user("legal"),
+            delegate=world_a.user("finance"),
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=3),
+            reason="休假",
+            actor=world_a.user("legal"),
+        )
+    task = make_task(world_a)
+    _submit(world_a, task)
+    _decide(world_a, task, "operator")
+    _decide(world_a, task, "finance")  # for legal
+    with scope(agency=world_a.agency):
+        data = [e.data for e in task.events.filter(kind="approval.approve").order_by("seq")]
+    assert [d["on_behalf_of"] for d in data] == [None, world_a.user("legal").pk]
