@@ -80,3 +80,13 @@ def test_a_calendar_written_elsewhere_is_read_again_once_the_version_changes():
     if not CalendarVersion.objects.update(token="written-elsewhere"):
         CalendarVersion.objects.create(token="written-elsewhere")
     assert is_working_day(day) == (False, False)
+
+
+def test_the_first_calendar_change_writes_a_version_once():
+    CalendarVersion.objects.all().delete()
+    calendar_day_set(day=date(2040, 3, 9), kind=CalendarDay.Kind.HOLIDAY)
+    first = list(CalendarVersion.objects.values_list("token", flat=True))
+    assert len(first) == 1 and first[0]
+    calendar_day_set(day=date(2040, 3, 12), kind=CalendarDay.Kind.HOLIDAY)
+    second = list(CalendarVersion.objects.values_list("token", flat=True))
+    assert len(second) == 1 and second != first
