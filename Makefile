@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve test lint format bench loadtest lock migrate messages e2e-deps clean
+.PHONY: help install run serve test lint format bench loadtest lock migrate messages e2e-deps clean mutation
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,3 +68,6 @@ loadtest: install ## Load test (not in `make test`): 2 gunicorns + 2 workers + b
 
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) var/db.sqlite3 var/broker var/staticfiles
+
+mutation: install ## Mutation testing of the core modules (cosmic-ray; not part of `make test`): MODULES="workdays decisions", MUTATION_SAMPLE, MUTATION_CAP
+	nice -n 10 $(PY) scripts/mutation.py $(MODULES)
