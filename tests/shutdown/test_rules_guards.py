@@ -150,6 +150,7 @@ def test_each_reason_says_which_strategy_it_favours():
         ("R3.1", "dormant"),
         ("R4", "restrict"),
         ("R7.2", "restrict"),
+        ("R9.2", "shutdown"),  # a large audience: the shell transition before the shutdown
     ]
     calm = rules.recommend(sub_account=account(), policy=DEFAULTS).reasons
     assert [(r["rule"], r["favours"]) for r in calm] == [("R9.4", "shutdown"), ("R9.4", "shutdown")]
