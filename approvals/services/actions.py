@@ -181,21 +181,19 @@ def approval_add_approver(
             sla_hours=stage.sla_hours,
             added_by=actor,
         )
-        event_record(
+        _level_event(
             agency=agency,
             task=locked,
             kind=EventKind.APPROVAL_APPROVER_ADDED,
             actor=actor,
             ip_address=ip_address,
             user_agent=user_agent,
-            data={
-                "round": rnd.number,
-                "level": stage.position if where == "after" else stage.position + 1,
-                "name": stage.name,
-                "where": where,
-                "users": [target.pk],
-                "comment": comment,
-            },
+            rnd=rnd,
+            level=stage.position if where == "after" else stage.position + 1,
+            name=stage.name,
+            where=where,
+            users=[target.pk],
+            comment=comment,
         )
         if where == "before":
             stage.refresh_from_db(fields=["position"])
@@ -259,20 +257,18 @@ def approval_hand_over(
         stage.approver_ids = [target.pk if u == actor.pk else u for u in stage.approver_ids]
         stage.escalated_to_ids = [target.pk if u == actor.pk else u for u in stage.escalated_to_ids]
         stage.save(update_fields=["approver_ids", "escalated_to_ids"])
-        event_record(
+        _level_event(
             agency=agency,
             task=locked,
             kind=EventKind.APPROVAL_HANDED_OVER,
             actor=actor,
             ip_address=ip_address,
             user_agent=user_agent,
-            data={
-                "round": rnd.number,
-                "level": stage.position,
-                "name": stage.name,
-                "users": [target.pk],
-                "comment": comment,
-            },
+            rnd=rnd,
+            level=stage.position,
+            name=stage.name,
+            users=[target.pk],
+            comment=comment,
         )
         notify_users(
             agency=agency,
@@ -324,20 +320,18 @@ def approval_send_back(
         previous.round = rnd
         previous.state, previous.completed_at, previous.carried_over = Stage.WAITING, None, False
         previous.save(update_fields=["state", "completed_at", "carried_over"])
-        event_record(
+        _level_event(
             agency=agency,
             task=locked,
             kind=EventKind.APPROVAL_SENT_BACK,
             actor=actor,
             ip_address=ip_address,
             user_agent=user_agent,
-            data={
-                "round": rnd.number,
-                "level": stage.position,
-                "name": stage.name,
-                "to_level": previous.position,
-                "comment": comment,
-            },
+            rnd=rnd,
+            level=stage.position,
+            name=stage.name,
+            to_level=previous.position,
+            comment=comment,
         )
         remaining = ApprovalDecision.objects.filter(round=rnd, superseded_at__isnull=True)
         decided = set(remaining.values_list("decided_by_id", flat=True)) | set(
@@ -473,20 +467,18 @@ def approval_urge(
             raise Conflict(_("Nobody at this level is left to decide."), code="nobody_waiting")
         locked_stage.urged_at = now
         locked_stage.save(update_fields=["urged_at"])
-        event_record(
+        _level_event(
             agency=agency,
             task=locked,
             kind=EventKind.APPROVAL_URGED,
             actor=actor,
             ip_address=ip_address,
             user_agent=user_agent,
-            data={
-                "round": rnd.number,
-                "level": stage.position,
-                "name": stage.name,
-                "approvers": waiting,
-                "comment": comment,
-            },
+            rnd=rnd,
+            level=stage.position,
+            name=stage.name,
+            approvers=waiting,
+            comment=comment,
         )
         notify_users(
             agency=agency,
@@ -505,3 +497,17 @@ def approval_urge(
             },
         )
     return waiting
+
+
+def _level_event(*, agency, task, kind, actor, ip_address, user_agent, rnd, level, name, comment, **details):
+    """One approval action in the task's audit trail: the round, the level acted on, what was done
+    (details) and the actor's comment."""
+    event_record(
+        agency=agency,
+        task=task,
+        kind=kind,
+        actor=actor,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        data={"round": rnd.number, "level": level, "name": name, **details, "comment": comment},
+    )
