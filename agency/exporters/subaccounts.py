@@ -38,8 +38,11 @@ def neutralise(value):
 def xlsx_text_cell(sheet, value: str):
     """A text cell typed as text (shown and kept as written, never run as a formula)."""
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    cell = WriteOnlyCell(sheet, value=value)
+    # Control characters (U+0000–U+001F but tab and line breaks) cannot be stored in an XLSX cell:
+    # each is shown as U+FFFD rather than failing the whole export (CSV keeps them as they are).
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
     cell.data_type = "s"
     cell.number_format = TEXT_FORMAT
     return cell

@@ -144,3 +144,16 @@ def test_xlsx_export_types_text_as_text_without_an_apostrophe(world_a):
     assert {c.data_type for c in names} == {"s"}
     assert {c.number_format for c in names} == {"@"}
     assert mobiles == {"+8613800138000"}
+
+
+@pytest.mark.django_db
+def test_an_xlsx_export_of_a_name_with_control_characters_shows_them_replaced_instead_of_failing(world_a):
+    """Found by the contract fuzzer: a display name holding \\x0e made export.xlsx a 500."""
+    SubAccountFactory(agency=world_a.agency, display_name="小鱼\x0e的\x01日常", platform_account_id="ctl1")
+    response = world_a.client("admin").get(api(world_a, "export.xlsx"))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = [c.value for c in sheet[1]]
+    assert sheet.cell(row=2, column=header.index("display_name") + 1).value == "小鱼\ufffd的\ufffd日常"
+    text = world_a.client("admin").get(api(world_a, "export.csv")).content.decode("utf-8-sig")
+    assert "小鱼\x0e的\x01日常" in text
