@@ -1,4 +1,4 @@
-"""Issue 15 in a real browser: a task of 120 accounts whose blockers are cleared in a few bulk
+"""Issue 15 in a real browser: a task of 200 accounts whose blockers are cleared in a few bulk
 actions (tick, choose the action, apply, read the result), then its first tier executed from a
 platform receipts file after the confirmation pages.
 
@@ -15,7 +15,7 @@ from django_scopes import scope, scopes_disabled
 
 from .conftest import login, shot
 
-N = 120
+N = 200
 PENDING = "permissions.pending_orders"
 ANOMALY = "technical.api_anomaly"
 GDPR = "documents.gdpr_declaration"
@@ -28,8 +28,8 @@ def either(en: str, zh: str) -> re.Pattern:
 
 @pytest.fixture
 def bulk_world(transactional_db, monkeypatch):
-    """120 accounts: half with pending orders (R4), a quarter with an API anomaly (R4), ten
-    international ones without their GDPR declaration (R7.3); pre-checked, two tiers of 60."""
+    """200 accounts: half with pending orders (R4), a quarter with an API anomaly (R4), ten
+    international ones without their GDPR declaration (R7.3); pre-checked, two tiers of 100."""
     from config.celery import app
     from shutdown.services.precheck import precheck_run, precheck_start
     from tests.builders import make_task
@@ -56,7 +56,7 @@ def bulk_world(transactional_db, monkeypatch):
         )
         for i in range(N)
     ]
-    task = make_task(world, accounts, tier_rule="batch_size", batch_size=60)
+    task = make_task(world, accounts, tier_rule="batch_size", batch_size=N // 2)
     with world.scope():
         precheck_start(agency=world.agency, task=task, actor=world.user("operator"), publish=False)
         precheck_run(agency=world.agency, task_id=task.pk)
@@ -91,7 +91,7 @@ def bulk_resolve(page, task_url: str, code: str, note: str) -> str:
     return message(page)
 
 
-def test_blockers_of_120_accounts_cleared_in_a_few_bulk_actions_then_a_tier_executed_from_receipts(
+def test_blockers_of_200_accounts_cleared_in_a_few_bulk_actions_then_a_tier_executed_from_receipts(
     desktop, live_server, bulk_world, tmp_path
 ):
     from approvals.models import SignatureRequest
@@ -106,16 +106,16 @@ def test_blockers_of_120_accounts_cleared_in_a_few_bulk_actions_then_a_tier_exec
 
     # 1. Every account with pending orders, on both pages of the list, in one action.
     page.goto(f"{task_url}?blocker={PENDING}#items")
-    assert page.locator("input.bulk-check").count() == 50  # one page of 60 matching
+    assert page.locator("input.bulk-check").count() == 50  # one page of the 100 matching
     shot(page, "task-bulk-bar")
     text = bulk_resolve(page, task_url, PENDING, "商单已全部履约，合同终止函已归档")
-    assert re.match(r"(60 accounts done|已完成 60 个账号)", text), text
+    assert re.match(r"(100 accounts done|已完成 100 个账号)", text), text
     assert "blocker=" in page.url  # back on the same filter
     wait_settled(page, task_url)
 
     # 2. The API anomalies, the same way.
     text = bulk_resolve(page, task_url, ANOMALY, "开放平台已解除异常调用")
-    assert re.match(r"(30 accounts done|已完成 30 个账号)", text), text
+    assert re.match(r"(50 accounts done|已完成 50 个账号)", text), text
     wait_settled(page, task_url)
 
     # 3. One GDPR declaration for the ten international accounts.
@@ -171,7 +171,7 @@ def test_blockers_of_120_accounts_cleared_in_a_few_bulk_actions_then_a_tier_exec
     page.goto(task_url)
     page.locator("a.confirm-link[href$='/confirm/execute/']").click()
     page.wait_for_load_state()
-    assert page.locator("#confirm-accounts").inner_text() == "58"
+    assert page.locator("#confirm-accounts").inner_text() == "98"
     assert page.get_by_text(either("This cannot be undone.", "此操作无法撤销。")).first.is_visible()
     assert page.locator("table.consequences").get_by_text("R9.3").is_visible()
     shot(page, "confirm-execute")
@@ -185,7 +185,7 @@ def test_blockers_of_120_accounts_cleared_in_a_few_bulk_actions_then_a_tier_exec
         executing = list(
             TaskItem.objects.filter(task=task, state="executing").select_related("sub_account").order_by("pk")
         )
-    assert len(executing) == 58
+    assert len(executing) == 98
     effective = timezone.localtime(timezone.now() - timedelta(hours=3), world.agency.tz).strftime(
         "%Y-%m-%d %H:%M"
     )
@@ -201,16 +201,16 @@ def test_blockers_of_120_accounts_cleared_in_a_few_bulk_actions_then_a_tier_exec
     page.set_input_files("input[type=file]", str(receipts))
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.locator("#receipts-accounts").inner_text() == "58"
+    assert page.locator("#receipts-accounts").inner_text() == "98"
     assert page.get_by_text(either("This cannot be undone.", "此操作无法撤销。")).first.is_visible()
     shot(page, "receipts-preview")
     page.click("#receipts-confirm")
     page.wait_for_load_state()
-    # 58 rows are over the receipts threshold: a background job (its page, its progress, its result)
+    # 98 rows are over the receipts threshold: a background job (its page, its progress, its result)
     assert re.search(r"background|后台", message(page)), message(page)
     page.wait_for_url("**/jobs/*/")
     page.locator("#job-status .pill.state-succeeded").wait_for()
-    assert "58" in page.locator("#job-status").inner_text()
+    assert "98" in page.locator("#job-status").inner_text()
     shot(page, "receipts-job-done")
     page.locator("#job-back").click()
     page.wait_for_load_state()
