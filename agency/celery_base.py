@@ -29,7 +29,10 @@ class AgencyTask(Task):
             raise MissingAgencyError(f"Task {self.name} was called without agency_id")
         from .models import Agency
 
-        agency = Agency.objects.get(pk=agency_id)
+        agency = Agency.objects.filter(pk=agency_id).first()
+        if agency is None:  # deleted since the job was queued (e.g. demo data seeded again): nothing to do
+            logger.warning("%s: agency %s no longer exists; the job is dropped", self.name, agency_id)
+            return None
         with scope(agency=agency):
             return super().__call__(*args, **kwargs)
 

@@ -129,6 +129,14 @@ def test_task_without_agency_fails(world_a):
 
 
 @pytest.mark.django_db
+def test_a_job_queued_for_an_agency_deleted_since_is_dropped_with_a_warning(world_a, caplog):
+    gone = world_a.agency.pk + 1000
+    assert isolation_probe.apply(kwargs={"agency_id": gone}).get() is None
+    assert f"agency {gone} no longer exists" in caplog.text
+    assert "agency" not in get_scope()
+
+
+@pytest.mark.django_db
 def test_tasks_back_to_back_do_not_share_an_agency(world_a, world_b, accounts_a):
     from .factories import SubAccountFactory
 
