@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 from django_scopes import scope
 
 from accounts.models import Membership, User
@@ -134,10 +135,10 @@ def seed_demo(*, accounts_per_agency: int = 240) -> list[tuple[str, str, str]]:
     _seed_security(demo)
     Membership.objects.update_or_create(user=consultant, agency=demo, defaults={"role": Role.OPERATOR})
     Membership.objects.update_or_create(user=consultant, agency=rival, defaults={"role": Role.AUDITOR})
-    logins.append(("demo-mcn + rival-mcn", "Operator / Auditor", consultant.email))
+    logins.append(("demo-mcn + rival-mcn", f"{Role.OPERATOR.label} / {Role.AUDITOR.label}", consultant.email))
     if not User.objects.filter(email="platform@mcn-demo.cn").exists():
         User.objects.create_superuser(email="platform@mcn-demo.cn", password=DEMO_PASSWORD, full_name="平台运营")
-    logins.append(("(platform operator, /admin/)", "superuser", "platform@mcn-demo.cn"))
+    logins.append((gettext("(platform operator, /admin/)"), gettext("Platform superuser"), "platform@mcn-demo.cn"))
     return logins
 
 
