@@ -87,7 +87,8 @@ MODULES: dict[str, Module] = {
     ),
     "importer": Module(
         ("agency/fields.py", "agency/importers/columns.py"),
-        ("tests/agency/test_subaccount_import.py", "tests/agency/test_hostile_files.py"),
+        ("tests/agency/test_subaccount_import.py", "tests/agency/test_hostile_files.py",
+         "tests/agency/test_short_years_and_money.py", "tests/agency/test_decision_fields.py"),
     ),
 }
 
