@@ -53,40 +53,17 @@ def shell_deadlines_set(
         policy = policy_for(agency)
         local_start = started_at.astimezone(agency.tz)
         interval = max(policy.shell_checkin_interval_months, 1)
+        def row(kind, label, note, due, data):
+            return Deadline(agency=agency, sub_account_id=item.sub_account_id, task_id=item.task_id, item=item,
+                            kind=kind, rule="R9.2", label=_en(label), note=_en(note), effective_at=started_at,
+                            due_at=due, data=data)
+
         rows = []
         n = 1
         while (due := _add_months(local_start, n * interval)) < until:
-            rows.append(
-                Deadline(
-                    agency=agency,
-                    sub_account_id=item.sub_account_id,
-                    task_id=item.task_id,
-                    item=item,
-                    kind=DeadlineKind.SHELL_CHECKIN,
-                    rule="R9.2",
-                    label=_en(CHECKIN_LABEL),
-                    note=_en(CHECKIN_NOTE),
-                    effective_at=started_at,
-                    due_at=due,
-                    data={"checkin": n},
-                )
-            )
+            rows.append(row(DeadlineKind.SHELL_CHECKIN, CHECKIN_LABEL, CHECKIN_NOTE, due, {"checkin": n}))
             n += 1
-        rows.append(
-            Deadline(
-                agency=agency,
-                sub_account_id=item.sub_account_id,
-                task_id=item.task_id,
-                item=item,
-                kind=DeadlineKind.SHELL_TRANSITION,
-                rule="R9.2",
-                label=_en(END_LABEL),
-                note=_en(END_NOTE),
-                effective_at=started_at,
-                due_at=until,
-                data={"months": policy.shell_months},
-            )
-        )
+        rows.append(row(DeadlineKind.SHELL_TRANSITION, END_LABEL, END_NOTE, until, {"months": policy.shell_months}))
         Deadline.objects.bulk_create(rows)
         if any(d.pk is None for d in rows):
             rows = list(Deadline.objects.filter(item=item, kind__in=SHELL_KINDS, completed_at__isnull=True))
