@@ -24,13 +24,14 @@ def _run():
     from django_scopes import scope
 
     from accounts.models import Membership, User
-    from agency.models import Agency, SubAccount
+    from agency.models import SubAccount
     from approvals.services.decisions import approval_decide, task_submit
     from approvals.services.policy import approval_policy_save
+    from bench.world import bench_agency
     from shutdown.events import chain_verify
     from shutdown.models import ShutdownTask, TaskItem, Tier
 
-    agency, _ = Agency.objects.get_or_create(slug="bench-approvals", defaults={"name": "Bench approvals"})
+    agency = bench_agency("bench-approvals", "Bench approvals")
     users = {}
     for role in ("owner", "admin", "operator", "legal", "finance"):
         u, _ = User.objects.get_or_create(email=f"{role}@bench-approvals.cn")

@@ -30,10 +30,11 @@ def run():
     from django_scopes import scope
 
     from accounts.models import Membership, User
-    from agency.models import Agency, SubAccount
+    from agency.models import SubAccount
     from agency.services.imports import subaccount_import
+    from bench.world import bench_agency
 
-    agency, _ = Agency.objects.get_or_create(slug="bench-import", defaults={"name": "Bench import"})
+    agency = bench_agency("bench-import", "Bench import")
     user, _ = User.objects.get_or_create(email="bench-import@example.cn")
     Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": "owner"})
     content = _file(ROWS)
@@ -81,9 +82,10 @@ def _list_ratio(accounts: int = 20_000, rounds: int = 30):
 
     from accounts.models import Membership, User
     from agency.bulksql import insert_values
-    from agency.models import Agency, SubAccount
+    from agency.models import SubAccount
+    from bench.world import bench_agency
 
-    agency, _ = Agency.objects.get_or_create(slug="bench-list", defaults={"name": "Bench list"})
+    agency = bench_agency("bench-list", "Bench list")
     user, _ = User.objects.get_or_create(email="bench-list@example.cn")
     Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": "owner"})
     rng = random.Random(16)

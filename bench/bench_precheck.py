@@ -18,12 +18,13 @@ def run():
     from django_scopes import scope
 
     from accounts.models import User
-    from agency.models import Agency, SubAccount
+    from agency.models import SubAccount
+    from bench.world import bench_agency
     from shutdown.models import ShutdownTask
     from shutdown.services.precheck import precheck_run, precheck_start
     from shutdown.services.tasks import task_create
 
-    agency, _ = Agency.objects.get_or_create(slug="bench-precheck", defaults={"name": "Bench precheck"})
+    agency = bench_agency("bench-precheck", "Bench precheck")
     user, _ = User.objects.get_or_create(email="bench-precheck@example.cn")
     rng = random.Random(4)
     platforms = ["weibo", "douyin", "kuaishou", "wechat", "bilibili", "xiaohongshu"]

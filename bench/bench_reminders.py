@@ -27,11 +27,11 @@ def _in_process():
     from django_scopes import scopes_disabled
 
     from accounts.models import Membership, User
-    from agency.models import Agency
+    from bench.world import bench_agency
     from notifications.models import OutboundMessage
     from notifications.services.delivery import messages_deliver_due
 
-    agency, _ = Agency.objects.get_or_create(slug="bench-reminders", defaults={"name": "Bench reminders"})
+    agency = bench_agency("bench-reminders", "Bench reminders")
     user, _ = User.objects.get_or_create(email="bench-rem@example.cn", defaults={"mobile": "+8613800138000"})
     Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": "owner"})
     now = timezone.now()

@@ -42,9 +42,9 @@ def _rss_mb() -> float:
 
 def _agency(slug: str):
     from accounts.models import Membership, User
-    from agency.models import Agency
+    from bench.world import bench_agency
 
-    agency, _ = Agency.objects.get_or_create(slug=slug, defaults={"name": slug})
+    agency = bench_agency(slug, slug)
     user, _ = User.objects.get_or_create(email=f"{slug}@example.cn", defaults={"mobile": "+8613800138000"})
     Membership.objects.get_or_create(user=user, agency=agency, defaults={"role": "owner"})
     return agency, user
