@@ -2,6 +2,8 @@
 `kind=`, which means “any”, never an invalid choice. Every FilterSet of the product derives
 from `EmptyMeansAnyFilterSet`; HTML pages that read GET parameters by hand use `non_empty`."""
 
+from typing import ClassVar
+
 import django_filters
 from django.http import QueryDict
 
@@ -32,8 +34,23 @@ class EmptyMeansAnyFilterSet(django_filters.FilterSet):
     """A FilterSet that ignores blank parameters (“全部”, an empty number box) and names
     its errors by the field's label, the words the user sees next to the box."""
 
+    # A FilterSet whose filters never change per request (no queryset- or user-dependent choices)
+    # sets this: its form class is built once per process instead of once per request (django-
+    # filter builds a new class every time; Django's Form still copies the fields per instance).
+    static_form_class = False
+    _form_classes: ClassVar[dict[type, type]] = {}
+
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(non_empty(data), *args, **kwargs)
+
+    def get_form_class(self):
+        if not self.static_form_class:
+            return super().get_form_class()
+        cls = type(self)
+        form_class = EmptyMeansAnyFilterSet._form_classes.get(cls)
+        if form_class is None:
+            form_class = EmptyMeansAnyFilterSet._form_classes[cls] = super().get_form_class()
+        return form_class
 
     @property
     def labelled_errors(self) -> list[tuple[str, str]]:

@@ -80,6 +80,7 @@ class SubAccountFilter(EmptyMeansAnyFilterSet):
         help_text=_("true: only archived accounts; by default archived accounts are hidden"),
     )
     ordering = StableOrderingFilter(fields=ORDERING_FIELDS, label=_("Sort by"))
+    static_form_class = True  # fixed choices: the form class is built once per process
 
     class Meta:
         model = SubAccount
