@@ -11,7 +11,7 @@ import enum
 import sqlite3
 import time
 
-from django.db import connection
+from django.db import connection, models
 from django.utils import timezone
 
 BATCH = 1000  # rows per statement (or per COPY) for model instances
@@ -21,6 +21,8 @@ PLAIN_TYPES = {  # internal type → the Python type its get_db_prep_save return
     "CharField": str, "TextField": str, "BooleanField": bool, "PositiveIntegerField": int, "IntegerField": int,
     "ForeignKey": int,
 }
+
+_PLAIN_PRE_SAVE = {models.Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save}
 
 
 def db_value(field, value):
@@ -32,6 +34,13 @@ def db_value(field, value):
     if isinstance(value, enum.Enum):  # TextChoices/IntegerChoices members: their value
         value = value.value
     return field.get_db_prep_save(value, connection)
+
+
+def _computed_on_save(field) -> bool:
+    """Whether field.pre_save(obj, add) may differ from the attribute (auto_now, files…)."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return True
+    return type(field).pre_save not in _PLAIN_PRE_SAVE
 
 
 def is_postgresql() -> bool:
@@ -127,12 +136,19 @@ def insert_rows(model, objs: list) -> None:
     columns = ", ".join(quote(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    # Per column, once: read the attribute directly unless the field computes it on save
+    # (auto_now, files…), and keep a value of the column's plain type as it is.
+    columns_spec = [(f.attname, PLAIN_TYPES.get(f.get_internal_type()), f, _computed_on_save(f)) for f in fields]
     with connection.cursor() as cursor:
         for start in range(0, len(objs), BATCH):
-            values = [
-                [db_value(f, f.pre_save(obj, True)) for f in fields]
-                for obj in objs[start:start + BATCH]
-            ]
+            values = []
+            for obj in objs[start:start + BATCH]:
+                attrs = obj.__dict__
+                record = []
+                for attname, plain, f, computed in columns_spec:
+                    value = f.pre_save(obj, True) if computed else attrs[attname]
+                    record.append(value if plain is not None and type(value) is plain else db_value(f, value))
+                values.append(record)
             if is_postgresql():  # PostgreSQL: COPY, the fastest way in
                 started = time.monotonic()
                 with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
