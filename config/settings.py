@@ -270,6 +270,8 @@ JOB_TIME_BUDGET_SECONDS = int(os.environ.get("JOB_TIME_BUDGET_SECONDS", "900"))
 JOB_MAX_ROWS = int(os.environ.get("JOB_MAX_ROWS", "200000"))
 # An export job's file (personal data) is deleted from storage this many days after the job ends.
 JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
+# A previewed import nobody confirmed: its uploaded file is deleted from storage after this long (jobs sweep).
+IMPORT_PENDING_RETENTION_HOURS = int(os.environ.get("IMPORT_PENDING_RETENTION_HOURS", "24"))
 # How often the job page polls while a job runs (milliseconds).
 JOB_POLL_MS = int(os.environ.get("JOB_POLL_MS", "1500"))
 

@@ -31,7 +31,7 @@ from agency.models import AccountKind, Job, Platform, Region, SubAccount, SubAcc
 from agency.privacy import CONTACT_PERMISSION, masked_contacts
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
-from agency.services.imports import read_upload, subaccount_import_upload
+from agency.services.imports import read_upload, subaccount_import_cancel, subaccount_import_upload
 from agency.services.jobs import (
     subaccount_bulk_job,
     subaccount_export_job,
@@ -493,4 +493,18 @@ class SubAccountImportConfirmView(AgencyScopedView):
             return HttpResponseRedirect(_list_url(self.agency) + "?" + urlencode({"ordering": "-updated_at"}))
         messages.error(request, _("The file no longer imports cleanly: nothing was written. Fix the rows below "
                                   "and upload it again."))
+        return HttpResponseRedirect(reverse("agency:subaccount_import", kwargs={"agency_slug": self.agency.slug}))
+
+
+class SubAccountImportCancelView(AgencyScopedView):
+    """POST only: drop a previewed file (nothing imported; the file is deleted from storage)."""
+
+    required_permission = "subaccounts.import"
+
+    def post(self, request, import_id):
+        try:
+            subaccount_import_cancel(agency=self.agency, actor=request.user, import_id=import_id)
+        except SubAccountImport.DoesNotExist as exc:
+            raise Http404(_("No such import.")) from exc
+        messages.info(request, _("Import cancelled: nothing was written and the uploaded file was deleted."))
         return HttpResponseRedirect(reverse("agency:subaccount_import", kwargs={"agency_slug": self.agency.slug}))
