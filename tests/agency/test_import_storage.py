@@ -23,7 +23,9 @@ def page(world, suffix=""):
 
 
 def upload(world, content=GOOD, name="名单.csv"):
-    response = world.client("operator").post(page(world, "import/"), {"file": SimpleUploadedFile(name, content)})
+    response = world.client("operator").post(
+        page(world, "import/"), {"file": SimpleUploadedFile(name, content)}
+    )
     assert response.status_code == 200
     with scopes_disabled():
         return SubAccountImport.objects.filter(agency=world.agency).latest("pk")
@@ -31,7 +33,9 @@ def upload(world, content=GOOD, name="名单.csv"):
 
 def accounts(world):
     with scopes_disabled():
-        return list(SubAccount.objects.filter(agency=world.agency).values_list("platform_account_id", flat=True))
+        return list(
+            SubAccount.objects.filter(agency=world.agency).values_list("platform_account_id", flat=True)
+        )
 
 
 def reload(batch):
@@ -96,17 +100,20 @@ def test_cancelling_deletes_the_file_and_imports_nothing(world_a, django_capture
     assert not default_storage.exists(name)
     assert reload(batch).status == SubAccountImport.Status.CANCELLED
     # Confirming afterwards writes nothing and says why.
-    response = client.post(page(world_a, f"import/{batch.pk}/confirm/"), follow=True,
-                                                 HTTP_REFERER=page(world_a, "import/"))
+    response = client.post(
+        page(world_a, f"import/{batch.pk}/confirm/"), follow=True, HTTP_REFERER=page(world_a, "import/")
+    )
     assert "no longer there" in response.content.decode()
     assert accounts(world_a) == []
 
 
 @pytest.mark.django_db
 def test_the_preview_offers_cancel_as_a_post(world_a):
-    html = world_a.client("operator").post(
-        page(world_a, "import/"), {"file": SimpleUploadedFile("a.csv", GOOD)}
-    ).content.decode()
+    html = (
+        world_a.client("operator")
+        .post(page(world_a, "import/"), {"file": SimpleUploadedFile("a.csv", GOOD)})
+        .content.decode()
+    )
     with scopes_disabled():
         batch = SubAccountImport.objects.get(agency=world_a.agency)
     assert f'formaction="{page(world_a, f"import/{batch.pk}/cancel/")}"' in html
@@ -158,19 +165,28 @@ def test_an_unconfirmed_file_expires(world_a, settings, django_capture_on_commit
     assert reload(old).status == SubAccountImport.Status.EXPIRED and not reload(old).file
     assert default_storage.exists(fresh.file.name)  # within its hours: kept
     assert reload(fresh).status == SubAccountImport.Status.PREVIEWED
-    response = world_a.client("operator").post(page(world_a, f"import/{old.pk}/confirm/"), follow=True,
-                                                 HTTP_REFERER=page(world_a, "import/"))
+    response = world_a.client("operator").post(
+        page(world_a, f"import/{old.pk}/confirm/"), follow=True, HTTP_REFERER=page(world_a, "import/")
+    )
     assert "no longer there" in response.content.decode()
     assert accounts(world_a) == []
 
 
 @pytest.mark.django_db
-def test_a_file_a_queued_job_still_needs_does_not_expire(world_a, settings, django_capture_on_commit_callbacks):
+def test_a_file_a_queued_job_still_needs_does_not_expire(
+    world_a, settings, django_capture_on_commit_callbacks
+):
     batch = upload(world_a)
     with scopes_disabled():
         SubAccountImport.objects.filter(pk=batch.pk).update(created_at=timezone.now() - timedelta(days=3))
-        Job.objects.create(agency=world_a.agency, kind=Job.Kind.IMPORT, params={"import_id": batch.pk},
-                           time_budget_seconds=900, row_budget=1000, created_at=timezone.now())
+        Job.objects.create(
+            agency=world_a.agency,
+            kind=Job.Kind.IMPORT,
+            params={"import_id": batch.pk},
+            time_budget_seconds=900,
+            row_budget=1000,
+            created_at=timezone.now(),
+        )
     settings.IMPORT_PENDING_RETENTION_HOURS = 24
     with django_capture_on_commit_callbacks(execute=True):
         assert job_services.jobs_sweep()["imports_expired"] == 0
