@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from agency.celery_base import task_publish
+from agency.db import pin_to_primary, read_replica
 from agency.exceptions import Conflict, DomainError, DomainValidationError
 from agency.models import Agency, Job, SubAccountImport
 
@@ -307,7 +308,10 @@ def _run_export(*, agency: Agency, job: Job, run: JobRun) -> dict:
     from agency.selectors import subaccount_selection_queryset
 
     p = job.params
-    queryset = subaccount_selection_queryset(agency=agency, ids=p.get("ids"), params=p.get("filter") or {})
+    queryset = read_replica(  # a long read-only scan: the replica's, when there is one (agency/db.py)
+        subaccount_selection_queryset(agency=agency, ids=p.get("ids"), params=p.get("filter") or {}),
+        user=job.created_by,
+    )
     total = queryset.count()
     run.progress(0, total=total)
     rows = _counted(export_queryset_rows(queryset), run)
@@ -392,6 +396,8 @@ def _finish(job: Job, *, state: str, result: dict | None = None, error: str = ""
         job.result = result
     if state == Job.State.SUCCEEDED and job.progress_total:
         job.progress_done = job.progress_total
+    if job.kind != Job.Kind.EXPORT:  # its creator then reads what the job wrote from the primary
+        pin_to_primary(job.created_by_id)
     Job.objects.filter(pk=job.pk).update(
         state=job.state,
         finished_at=job.finished_at,

@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 
 from agency import fields as field_rules
 from agency.badges import subaccount_badge_annotate, subaccount_badges, subaccount_links
+from agency.db import read_replica
 from agency.exceptions import Conflict, DomainValidationError
 from agency.exporters.people import (
     CODES,
@@ -110,7 +111,9 @@ class SubAccountListView(AgencyScopedView, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
-        filterset = SubAccountFilter(data=params, queryset=SubAccount.objects.filter(agency=self.agency))
+        # The list may read from the replica (agency/db.py).
+        accounts = read_replica(SubAccount.objects.filter(agency=self.agency), user=self.request.user)
+        filterset = SubAccountFilter(data=params, queryset=accounts)
         if filterset.is_valid():
             queryset = subaccount_badge_annotate(
                 subaccount_list_queryset(agency=self.agency, filterset_qs=filterset.qs))
@@ -353,7 +356,10 @@ class SubAccountExportView(AgencyScopedView):
     def _export(self, data):
         fmt = "xlsx" if data.get("format") == "xlsx" else "csv"
         ids = data.getlist("ids") if not data.get("from_filter") else None
-        queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data))
+        queryset = read_replica(
+            subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data)),
+            user=self.request.user,
+        )
         form, encoding = _export_form(data), _export_encoding(data)
         masked = not self.access.can(CONTACT_PERMISSION)
         count = queryset.count()
