@@ -205,15 +205,32 @@ class SubAccountTag(AgencyOwned):
         return self.name
 
 
+def import_file_path(batch, filename: str) -> str:
+    """Where an uploaded spreadsheet waits for its confirmation: under its agency, under a name
+    nobody can guess (the user's file name stays on the row, not in the path)."""
+    import secrets
+    from pathlib import PurePath
+
+    suffix = PurePath(filename).suffix.lower()
+    suffix = suffix if suffix in {".csv", ".xlsx", ".txt"} else ""
+    return f"imports/agency_{batch.agency_id}/{secrets.token_hex(16)}{suffix}"
+
+
 class SubAccountImport(AgencyOwned):
-    """An uploaded spreadsheet between preview and confirmation (and afterwards, as a record)."""
+    """An uploaded spreadsheet between preview and confirmation (and afterwards, as a record).
+
+    The file itself waits in Django's storage (`file`: local disk, or the bucket when
+    STORAGE_S3_BUCKET is set), so any web host or worker can confirm it; it is deleted once the
+    import is applied, cancelled or expired (agency.services.imports, the jobs sweep)."""
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Previewed")
         APPLIED = "applied", _("Applied")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     original_name = models.CharField(_("file name"), max_length=255)
-    content = models.BinaryField(_("content"))
+    file = models.FileField(_("file"), upload_to=import_file_path, max_length=300, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED)
     result = models.JSONField(_("result"), default=dict, blank=True)
     created_by = models.ForeignKey(

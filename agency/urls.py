@@ -29,6 +29,8 @@ urlpatterns = [
          name="subaccount_import_template"),
     path("sub-accounts/import/<int:import_id>/confirm/", subaccounts.SubAccountImportConfirmView.as_view(),
          name="subaccount_import_confirm"),
+    path("sub-accounts/import/<int:import_id>/cancel/", subaccounts.SubAccountImportCancelView.as_view(),
+         name="subaccount_import_cancel"),
     path("sub-accounts/<int:pk>/", subaccounts.SubAccountDetailView.as_view(), name="subaccount_detail"),
     path("sub-accounts/<int:pk>/edit/", subaccounts.SubAccountEditView.as_view(), name="subaccount_edit"),
     path("sub-accounts/<int:pk>/archive/", subaccounts.SubAccountArchiveView.as_view(), name="subaccount_archive"),

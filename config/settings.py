@@ -96,6 +96,8 @@ MIDDLEWARE = [
     # the agency's time zone, activated by the agency-scoped views, reset after each request
     "agency.middleware.AgencyTimezoneMiddleware",
     "axes.middleware.AxesMiddleware",
+    # with DATABASE_REPLICA_URL: a request that wrote reads its writes back from the primary
+    "agency.db.ReadYourWritesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,6 +137,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # does not wait for fsync (synchronous=NORMAL: never corrupts, a power cut may lose the last commits).
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE",
                                             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"})
+
+
+def replica_database(url: str) -> dict:
+    """The `replica` alias from DATABASE_REPLICA_URL, parsed like DATABASE_URL. In tests it mirrors
+    `default` (the same test database through a second connection)."""
+    config = dj_database_url.parse(
+        url,
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
+    )
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
+# A read replica (streaming replication) for lists and exports (agency/db.py, docs/scaling.md).
+# Unset: one database, no router, nothing changes.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = replica_database(DATABASE_REPLICA_URL)
+    DATABASE_ROUTERS = ["agency.db.PrimaryReplicaRouter"]
+# After a user's request that wrote (or their background job), their lists and exports read from
+# the primary for this long: more than the replica's usual lag (alert when the lag exceeds it).
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -270,6 +295,8 @@ JOB_TIME_BUDGET_SECONDS = int(os.environ.get("JOB_TIME_BUDGET_SECONDS", "900"))
 JOB_MAX_ROWS = int(os.environ.get("JOB_MAX_ROWS", "200000"))
 # An export job's file (personal data) is deleted from storage this many days after the job ends.
 JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
+# A previewed import nobody confirmed: its uploaded file is deleted from storage after this long (jobs sweep).
+IMPORT_PENDING_RETENTION_HOURS = int(os.environ.get("IMPORT_PENDING_RETENTION_HOURS", "24"))
 # How often the job page polls while a job runs (milliseconds).
 JOB_POLL_MS = int(os.environ.get("JOB_POLL_MS", "1500"))
 

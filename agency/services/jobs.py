@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from agency.celery_base import task_publish
+from agency.db import pin_to_primary, read_replica
 from agency.exceptions import Conflict, DomainError, DomainValidationError
 from agency.models import Agency, Job, SubAccountImport
 
@@ -222,7 +223,7 @@ def _data_rows(run: JobRun):
 
 def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     from agency.importers.subaccounts import plan_import
-    from agency.services.imports import subaccount_import_confirm
+    from agency.services.imports import pending_content, subaccount_import_confirm
 
     batch = SubAccountImport.objects.filter(agency=agency, pk=job.params.get("import_id")).first()
     if batch is None:
@@ -232,7 +233,7 @@ def _run_import(*, agency: Agency, job: Job, run: JobRun) -> dict:
     # 1. Check every row outside a transaction: the progress bar moves, and a file with errors
     #    stops here having written nothing.
     run.stage(Job.Stage.CHECKING)
-    plan = plan_import(agency=agency, content=bytes(batch.content), progress=_data_rows(run))
+    plan = plan_import(agency=agency, content=pending_content(batch), progress=_data_rows(run))
     if plan.rejected or not plan.ok:
         answer = plan.answer(dry_run=False, applied=False)
         raise JobFailed(
@@ -262,12 +263,13 @@ def _run_import_check(*, agency: Agency, job: Job, run: JobRun) -> dict:
     """The preview of a big upload: every row read and checked, nothing written. The answer
     (counts, errors) is kept on the import row, whose confirmation then runs as an import job."""
     from agency.importers.subaccounts import plan_import
+    from agency.services.imports import pending_content
 
     batch = SubAccountImport.objects.filter(agency=agency, pk=job.params.get("import_id")).first()
     if batch is None:
         raise DomainValidationError(_("The uploaded file is no longer there. Upload it again."))
     run.stage(Job.Stage.CHECKING)
-    plan = plan_import(agency=agency, content=bytes(batch.content), progress=_data_rows(run))
+    plan = plan_import(agency=agency, content=pending_content(batch), progress=_data_rows(run))
     if plan.rejected:
         raise DomainValidationError(str(plan.rejected))
     answer = plan.answer(dry_run=True, applied=False)
@@ -306,7 +308,10 @@ def _run_export(*, agency: Agency, job: Job, run: JobRun) -> dict:
     from agency.selectors import subaccount_selection_queryset
 
     p = job.params
-    queryset = subaccount_selection_queryset(agency=agency, ids=p.get("ids"), params=p.get("filter") or {})
+    queryset = read_replica(  # a long read-only scan: the replica's, when there is one (agency/db.py)
+        subaccount_selection_queryset(agency=agency, ids=p.get("ids"), params=p.get("filter") or {}),
+        user=job.created_by,
+    )
     total = queryset.count()
     run.progress(0, total=total)
     rows = _counted(export_queryset_rows(queryset), run)
@@ -391,6 +396,8 @@ def _finish(job: Job, *, state: str, result: dict | None = None, error: str = ""
         job.result = result
     if state == Job.State.SUCCEEDED and job.progress_total:
         job.progress_done = job.progress_total
+    if job.kind != Job.Kind.EXPORT:  # its creator then reads what the job wrote from the primary
+        pin_to_primary(job.created_by_id)
     Job.objects.filter(pk=job.pk).update(
         state=job.state,
         finished_at=job.finished_at,
@@ -457,8 +464,11 @@ def _job_run(*, agency: Agency, job_id: int) -> str:
 
 def jobs_sweep(*, now=None) -> dict:
     """Every minute (beat), across agencies: re-publish queued jobs whose message was lost, and
-    fail running jobs whose worker died (past their time budget plus a grace period), and delete
-    result files older than JOB_FILE_RETENTION_DAYS."""
+    fail running jobs whose worker died (past their time budget plus a grace period), delete
+    result files older than JOB_FILE_RETENTION_DAYS, and expire the uploaded files of imports left
+    unconfirmed for IMPORT_PENDING_RETENTION_HOURS (unless a job still needs them)."""
+    from agency.services.imports import expire_pending_imports
+
     now = now or timezone.now()
     republished = failed = 0
     with scopes_disabled():
@@ -482,6 +492,14 @@ def jobs_sweep(*, now=None) -> dict:
             job.result_file.delete(save=False)
             Job.objects.filter(pk=job.pk).update(result_file="")
             expired += 1
+        busy_imports = [
+            params.get("import_id")
+            for params in Job.objects.filter(
+                kind__in=[Job.Kind.IMPORT, Job.Kind.IMPORT_CHECK], state__in=[Job.State.QUEUED, Job.State.RUNNING]
+            ).values_list("params", flat=True)
+            if isinstance(params, dict) and params.get("import_id")
+        ]
+    imports_expired = expire_pending_imports(now=now, busy_import_ids=busy_imports)
     for job in running:
         if (
             job.started_at
@@ -498,7 +516,7 @@ def jobs_sweep(*, now=None) -> dict:
                     ),
                 )
             failed += updated
-    return {"republished": republished, "failed": failed, "files_deleted": expired}
+    return {"republished": republished, "failed": failed, "files_deleted": expired, "imports_expired": imports_expired}
 
 
 # --- deciding: immediate or a job ------------------------------------------------------------------
@@ -533,6 +551,8 @@ def subaccount_import_confirm_or_job(*, agency: Agency, actor, import_id: int) -
     batch = SubAccountImport.objects.filter(agency=agency, pk=import_id).first()
     if batch is None:
         raise SubAccountImport.DoesNotExist
+    if batch.status in (SubAccountImport.Status.CANCELLED, SubAccountImport.Status.EXPIRED):
+        raise DomainValidationError(_("The uploaded file is no longer there. Upload it again."))
     if not batch.result and batch.status != SubAccountImport.Status.APPLIED:
         raise Conflict(
             _("This file is still being checked: confirm it from its job's page when the check is done.")
@@ -559,6 +579,7 @@ def subaccount_import_check_job(*, agency: Agency, actor, content: bytes, filena
     without reading them): kept, and previewed by a job whose page then offers the confirmation.
     None: preview it now (also when the file breaks a limit, so that the form names it)."""
     from agency.importers.reader import FileRejected, estimated_rows
+    from agency.services.imports import keep_pending_file
 
     try:
         rows = max(estimated_rows(content) - 1, 0)
@@ -566,9 +587,7 @@ def subaccount_import_check_job(*, agency: Agency, actor, content: bytes, filena
         return None
     if rows <= settings.IMPORT_JOB_THRESHOLD_ROWS:
         return None
-    batch = SubAccountImport.objects.create(
-        agency=agency, original_name=filename[:255], content=content, created_by=actor, result={}
-    )
+    batch = keep_pending_file(agency=agency, actor=actor, content=content, filename=filename, result={})
     return job_create(
         agency=agency, actor=actor, kind=Job.Kind.IMPORT_CHECK, params={"import_id": batch.pk}, total=rows
     )
@@ -579,6 +598,7 @@ def subaccount_import_job_for_upload(*, agency: Agency, actor, content: bytes, f
     reading them): kept and imported by a job. None: import it now (also when the file breaks a
     limit, so that the immediate path answers the refusal)."""
     from agency.importers.reader import FileRejected, estimated_rows
+    from agency.services.imports import keep_pending_file
 
     try:
         rows = max(estimated_rows(content) - 1, 0)  # less the header row
@@ -586,9 +606,7 @@ def subaccount_import_job_for_upload(*, agency: Agency, actor, content: bytes, f
         return None
     if rows <= settings.IMPORT_JOB_THRESHOLD_ROWS:
         return None
-    batch = SubAccountImport.objects.create(
-        agency=agency, original_name=filename[:255], content=content, created_by=actor, result={}
-    )
+    batch = keep_pending_file(agency=agency, actor=actor, content=content, filename=filename, result={})
     return job_create(
         agency=agency, actor=actor, kind=Job.Kind.IMPORT, params={"import_id": batch.pk}, total=rows
     )

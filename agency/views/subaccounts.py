@@ -12,6 +12,7 @@ from django.views.generic import TemplateView
 
 from agency import fields as field_rules
 from agency.badges import subaccount_badge_annotate, subaccount_badges, subaccount_links
+from agency.db import read_replica
 from agency.exceptions import Conflict, DomainValidationError
 from agency.exporters.people import (
     CODES,
@@ -31,7 +32,7 @@ from agency.models import AccountKind, Job, Platform, Region, SubAccount, SubAcc
 from agency.privacy import CONTACT_PERMISSION, masked_contacts
 from agency.selectors import subaccount_history, subaccount_list_queryset, subaccount_selection_queryset
 from agency.services.audit import export_unmasked_record
-from agency.services.imports import read_upload, subaccount_import_upload
+from agency.services.imports import read_upload, subaccount_import_cancel, subaccount_import_upload
 from agency.services.jobs import (
     subaccount_bulk_job,
     subaccount_export_job,
@@ -110,7 +111,9 @@ class SubAccountListView(AgencyScopedView, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
-        filterset = SubAccountFilter(data=params, queryset=SubAccount.objects.filter(agency=self.agency))
+        # The list may read from the replica (agency/db.py).
+        accounts = read_replica(SubAccount.objects.filter(agency=self.agency), user=self.request.user)
+        filterset = SubAccountFilter(data=params, queryset=accounts)
         if filterset.is_valid():
             queryset = subaccount_badge_annotate(
                 subaccount_list_queryset(agency=self.agency, filterset_qs=filterset.qs))
@@ -353,7 +356,10 @@ class SubAccountExportView(AgencyScopedView):
     def _export(self, data):
         fmt = "xlsx" if data.get("format") == "xlsx" else "csv"
         ids = data.getlist("ids") if not data.get("from_filter") else None
-        queryset = subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data))
+        queryset = read_replica(
+            subaccount_selection_queryset(agency=self.agency, ids=ids or None, params=_filter_params(data)),
+            user=self.request.user,
+        )
         form, encoding = _export_form(data), _export_encoding(data)
         masked = not self.access.can(CONTACT_PERMISSION)
         count = queryset.count()
@@ -493,4 +499,18 @@ class SubAccountImportConfirmView(AgencyScopedView):
             return HttpResponseRedirect(_list_url(self.agency) + "?" + urlencode({"ordering": "-updated_at"}))
         messages.error(request, _("The file no longer imports cleanly: nothing was written. Fix the rows below "
                                   "and upload it again."))
+        return HttpResponseRedirect(reverse("agency:subaccount_import", kwargs={"agency_slug": self.agency.slug}))
+
+
+class SubAccountImportCancelView(AgencyScopedView):
+    """POST only: drop a previewed file (nothing imported; the file is deleted from storage)."""
+
+    required_permission = "subaccounts.import"
+
+    def post(self, request, import_id):
+        try:
+            subaccount_import_cancel(agency=self.agency, actor=request.user, import_id=import_id)
+        except SubAccountImport.DoesNotExist as exc:
+            raise Http404(_("No such import.")) from exc
+        messages.info(request, _("Import cancelled: nothing was written and the uploaded file was deleted."))
         return HttpResponseRedirect(reverse("agency:subaccount_import", kwargs={"agency_slug": self.agency.slug}))

@@ -469,7 +469,7 @@ def test_the_sweep_republishes_lost_jobs_and_fails_dead_ones(
     monkeypatch.setattr(
         job_services, "task_publish", lambda name, **kw: published.append((name, kw["kwargs"]))
     )
-    assert job_services.jobs_sweep() == {"republished": 1, "failed": 1, "files_deleted": 0}
+    assert job_services.jobs_sweep() == {"republished": 1, "failed": 1, "files_deleted": 0, "imports_expired": 0}
     assert published == [("agency.tasks.job_run", {"agency_id": world_a.agency.pk, "job_id": lost.pk})]
     with scopes_disabled():
         dead.refresh_from_db()

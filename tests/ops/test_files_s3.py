@@ -133,3 +133,64 @@ def test_nothing_is_served_under_media(worlds, settings, tmp_path):
     assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
     assert response["Cache-Control"] == "private, no-store"
     assert world_b.client("owner").get(_download_url(world_a, task, document)).status_code == 404
+
+
+def test_an_import_previewed_on_one_web_host_is_confirmed_on_another(worlds, s3_storage, settings, tmp_path,
+                                                                      django_capture_on_commit_callbacks):
+    """The spreadsheet waiting for confirmation is in the bucket, so the confirmation may land on
+    another host (a fresh storage object and an empty local disk); it is deleted from the bucket after."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django_scopes import scopes_disabled
+
+    from agency.models import SubAccount, SubAccountImport
+    from tests.agency.subaccount_helpers import HEADER, csv_bytes
+
+    world_a, world_b = worlds
+    content = csv_bytes([HEADER, ["douyin", "dy_s3_1", "桶里的号", "personal", "", "", "", "", ""]])
+    base = f"/a/{world_a.agency.slug}/sub-accounts/import/"
+
+    # Host 1: upload and preview.
+    settings.MEDIA_ROOT = tmp_path / "host-1"
+    response = world_a.client("operator").post(base, {"file": SimpleUploadedFile("名单.csv", content)})
+    assert response.status_code == 200 and "桶里的号" in response.content.decode()
+    with scopes_disabled():
+        batch = SubAccountImport.objects.get(agency=world_a.agency)
+        assert not SubAccount.objects.filter(agency=world_a.agency).exists()
+    key = batch.file.name
+    assert key.startswith(f"imports/agency_{world_a.agency.pk}/")
+    assert s3_storage.get_object(Bucket=BUCKET, Key=key)["Body"].read() == content
+    assert not (tmp_path / "host-1").exists()  # nothing on the first host's disk
+
+    # Host 2: its own storage object (settings reloaded) and its own, empty, disk.
+    settings.MEDIA_ROOT = tmp_path / "host-2"
+    settings.STORAGES = {**settings.STORAGES}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = world_a.client("operator").post(f"{base}{batch.pk}/confirm/")
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert list(SubAccount.objects.filter(agency=world_a.agency).values_list("display_name", flat=True)) == [
+            "桶里的号"]
+        assert SubAccountImport.objects.get(pk=batch.pk).status == SubAccountImport.Status.APPLIED
+    assert s3_storage.list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount") == 0  # deleted after confirm
+    # Another agency cannot confirm it, from any host.
+    assert world_b.client("owner").post(f"/a/{world_b.agency.slug}/sub-accounts/import/{batch.pk}/confirm/"
+                                        ).status_code == 404
+
+
+def test_a_cancelled_import_leaves_nothing_in_the_bucket(worlds, s3_storage, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django_scopes import scopes_disabled
+
+    from agency.models import SubAccountImport
+    from tests.agency.subaccount_helpers import HEADER, csv_bytes
+
+    world_a, _ = worlds
+    content = csv_bytes([HEADER, ["douyin", "dy_s3_2", "作废", "personal", "", "", "", "", ""]])
+    base = f"/a/{world_a.agency.slug}/sub-accounts/import/"
+    world_a.client("operator").post(base, {"file": SimpleUploadedFile("a.csv", content)})
+    with scopes_disabled():
+        batch = SubAccountImport.objects.filter(agency=world_a.agency).latest("pk")
+    assert s3_storage.list_objects_v2(Bucket=BUCKET, Prefix=batch.file.name)["KeyCount"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert world_a.client("operator").post(f"{base}{batch.pk}/cancel/").status_code == 302
+    assert s3_storage.list_objects_v2(Bucket=BUCKET, Prefix=batch.file.name)["KeyCount"] == 0
