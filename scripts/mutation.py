@@ -70,6 +70,7 @@ MODULES: dict[str, Module] = {
     "tenancy": Module(
         ("agency/tenancy.py", "agency/views/base.py", "agency/api/base.py"),
         (
+            "tests/agency/test_tenancy_mutants.py",
             "tests/agency/test_api_foundation.py",
             "tests/agency/test_deactivated_agency.py",
             "tests/accounts/test_tokens.py",
@@ -87,7 +88,8 @@ MODULES: dict[str, Module] = {
     ),
     "importer": Module(
         ("agency/fields.py", "agency/importers/columns.py"),
-        ("tests/agency/test_subaccount_import.py", "tests/agency/test_hostile_files.py",
+        ("tests/agency/test_importer_mutants.py", "tests/agency/test_subaccount_import.py",
+         "tests/agency/test_hostile_files.py",
          "tests/agency/test_short_years_and_money.py", "tests/agency/test_decision_fields.py"),
     ),
 }
