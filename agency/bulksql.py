@@ -8,10 +8,12 @@ UPDATE is bounded to one agency (`agency_id = %s`): these helpers never cross te
 """
 
 import enum
+import json
 import sqlite3
 import time
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 BATCH = 1000  # rows per statement (or per COPY) for model instances
@@ -203,3 +205,14 @@ def update_values(*, model, names: list[str], rows: list[tuple | list], agency_i
             cursor.execute(sql, [*(p for row in chunk for p in row), agency_id, *where_params])
             changed += cursor.rowcount
     return changed
+
+
+# --- IN lists -----------------------------------------------------------------------------------------
+def id_list(ids) -> RawSQL:
+    """`field__in=id_list(ids)`: the ids as one parameter (an array on PostgreSQL, a JSON array on
+    SQLite) instead of one per id: Django compiles and the driver quotes 10,000 parameters one by
+    one, and PostgreSQL parses as many constants."""
+    ids = [int(i) for i in ids]
+    if is_postgresql():
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))

@@ -7,7 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from agency.bulksql import insert_values, update_values
+from agency.bulksql import id_list, insert_values, update_values
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, SubAccount
 from agency.selectors import subaccount_filter_queryset
@@ -67,7 +67,7 @@ def selection_rows(*, agency: Agency, sub_account_ids=None, filter_params=None, 
     Returns (queryset, rows of `fields` read once, `pk` first)."""
     if sub_account_ids:
         ids = {int(i) for i in sub_account_ids}
-        selection = SubAccount.objects.filter(pk__in=ids)
+        selection = SubAccount.objects.filter(pk__in=id_list(ids))
         rows = list(selection.values_list(*fields))
         missing = ids - {row[0] for row in rows}
         if missing:
@@ -106,9 +106,10 @@ def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str
             raise DomainValidationError(
                 _("Archived sub-accounts cannot be shut down: %(ids)s.") % {"ids": _short(archived)},
                 details={"sub_account_ids": archived[:MAX_LISTED_IDS]})
-        # Explicit ids: the list itself (a subquery over the selection can make PostgreSQL loop over
-        # the task items once per account when its statistics lag behind a large import).
-        busy = busy_accounts(sub_account_ids=[row[0] for row in rows] if sub_account_ids else selection.values("pk"))
+        # Explicit ids: the list itself, as one parameter (a subquery over the selection can make
+        # PostgreSQL loop over the task items once per account when its statistics lag behind).
+        busy = busy_accounts(sub_account_ids=id_list(row[0] for row in rows) if sub_account_ids
+                             else selection.values("pk"))
         if busy and not leave_out_busy:
             raise DomainValidationError(
                 _("These sub-accounts are already in a running task: %(names)s.")
