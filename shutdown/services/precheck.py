@@ -64,7 +64,7 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
     plain tuples, no model instances), computes in Python, then writes in a fixed number of
     statements: the new blockers as rows (COPY on PostgreSQL, executemany on SQLite), the
     blockers' state changes and every item's state and expected dates each with one
-    UPDATE … FROM (VALUES …) (agency.bulksql)."""
+    UPDATE … FROM unnest(one array per column) on PostgreSQL, an executemany on SQLite (agency.bulksql)."""
     task = ShutdownTask.objects.get(pk=task_id)
     if task.state != TaskState.CHECKING:
         return {"task": task_id, "skipped": task.state}
