@@ -7,6 +7,7 @@ Everything the task body does runs inside `scope(agency=...)`, and the scope is 
 when the task returns, so two tasks back to back on one worker never share an agency.
 """
 
+import importlib
 import logging
 
 from celery import Task
@@ -49,6 +50,13 @@ def task_publish(name: str, *, kwargs: dict, after_commit: bool = True) -> None:
     def publish():
         from celery import current_app
 
+        if name not in current_app.tasks:
+            # The module the name points at ("shutdown.tasks" for "shutdown.tasks.task_precheck"):
+            # importing every app's tasks.py takes a web process a second or more on its first publish.
+            try:
+                importlib.import_module(name.rpartition(".")[0])
+            except ImportError:
+                pass
         if name not in current_app.tasks:
             current_app.loader.import_default_modules()  # autodiscovery of every app's tasks.py
         task = current_app.tasks[name]  # an unknown task name is a programming error: fail loudly

@@ -64,7 +64,7 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
     plain tuples, no model instances), computes in Python, then writes in a fixed number of
     statements: the new blockers as rows (COPY on PostgreSQL, executemany on SQLite), the
     blockers' state changes and every item's state and expected dates each with one
-    UPDATE … FROM (VALUES …) (agency.bulksql)."""
+    UPDATE … FROM unnest(one array per column) on PostgreSQL, an executemany on SQLite (agency.bulksql)."""
     task = ShutdownTask.objects.get(pk=task_id)
     if task.state != TaskState.CHECKING:
         return {"task": task_id, "skipped": task.state}
@@ -137,8 +137,9 @@ def precheck_run(*, agency: Agency, task_id: int) -> dict:
         task = ShutdownTask.objects.select_for_update().get(pk=task.pk)
         if task.state != TaskState.CHECKING:  # reset or cancelled meanwhile: write nothing
             return {"task": task_id, "skipped": task.state}
+        agency_id, task_pk = agency.pk, task.pk
         insert_values(Blocker, ["agency_id", "task_id", "item_id", "check_type", "rule", "code"],
-                      [(agency.pk, task.pk, *row) for row in new_blockers], prepared=True)
+                      [(agency_id, task_pk, *row) for row in new_blockers], prepared=True)
         update_values(model=Blocker, names=["state"], rows=blocker_states, agency_id=agency.pk, prepared=True)
         # Only the items read above, and only if still being checked (a reset wins).
         update_values(model=TaskItem, names=["state", *ITEM_ESTIMATE_FIELDS], rows=item_rows, agency_id=agency.pk,

@@ -7,7 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from agency.bulksql import insert_values
+from agency.bulksql import id_list, insert_values, update_values
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, SubAccount
 from agency.selectors import subaccount_filter_queryset
@@ -20,7 +20,6 @@ from shutdown.states import EDITABLE_TASK_STATES, INACTIVE_ITEM_STATES, ItemStat
 
 # Tasks in these states still hold their accounts: an account can be in one of them only.
 OPEN_TASK_STATES = [s for s in TaskState.values if s not in (TaskState.DONE, TaskState.FAILED, TaskState.CANCELLED)]
-BULK_BATCH = 5000
 MAX_LISTED_IDS = 20
 
 
@@ -45,8 +44,13 @@ def _short(ids) -> str:
 def busy_accounts(*, sub_account_ids):
     """The accounts among `sub_account_ids` (ids or a values("pk") queryset) that are held by
     an open task: [(SubAccount, ShutdownTask)], ordered by platform and name."""
-    rows = (TaskItem.objects.filter(sub_account_id__in=sub_account_ids, task__state__in=OPEN_TASK_STATES)
-            .exclude(state__in=INACTIVE_ITEM_STATES).select_related("sub_account", "task")
+    # The held items' ids first (usually none, a narrow read of 10,000s of accounts); the accounts
+    # and tasks then for those only.
+    held = list(TaskItem.objects.filter(sub_account_id__in=sub_account_ids, task__state__in=OPEN_TASK_STATES)
+                .exclude(state__in=INACTIVE_ITEM_STATES).order_by().values_list("pk", flat=True))
+    if not held:
+        return []
+    rows = (TaskItem.objects.filter(pk__in=held).select_related("sub_account", "task")
             .order_by("sub_account__platform", "sub_account__display_name", "sub_account_id"))
     return [(row.sub_account, row.task) for row in rows]
 
@@ -58,20 +62,23 @@ def account_names(accounts) -> str:
     return text + (" …" if len(accounts) > MAX_LISTED_IDS else "")
 
 
-def selection_queryset(*, agency: Agency, sub_account_ids=None, filter_params=None):
-    """The sub-accounts a task is created from: explicit ids (each checked) or a saved filter."""
+def selection_rows(*, agency: Agency, sub_account_ids=None, filter_params=None, fields=("pk",)):
+    """The sub-accounts a task is created from: explicit ids (each checked) or a saved filter.
+    Returns (queryset, rows of `fields` read once, `pk` first)."""
     if sub_account_ids:
         ids = {int(i) for i in sub_account_ids}
-        found = set(SubAccount.objects.filter(pk__in=ids).values_list("pk", flat=True))
-        missing = ids - found
+        selection = SubAccount.objects.filter(pk__in=id_list(ids))
+        rows = list(selection.values_list(*fields))
+        missing = ids - {row[0] for row in rows}
         if missing:
             raise DomainValidationError(
                 _("These sub-accounts do not exist in this agency: %(ids)s.") % {"ids": _short(missing)},
                 details={"sub_account_ids": sorted(missing)[:MAX_LISTED_IDS]},
             )
-        return SubAccount.objects.filter(pk__in=ids)
+        return selection, rows
     if filter_params is not None:
-        return subaccount_filter_queryset(agency=agency, params=filter_params)
+        selection = subaccount_filter_queryset(agency=agency, params=filter_params)
+        return selection, list(selection.values_list(*fields))
     raise DomainValidationError(_("Select at least one sub-account."), details={"sub_account_ids": ["required"]})
 
 
@@ -79,25 +86,30 @@ def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str
                 filter_params=None, matrix_target=None, tier_rule: str | None = None,
                 batch_size: int | None = None, leave_out_busy: bool = False) -> ShutdownTask:
     """`leave_out_busy=True` creates the task without the accounts another open task holds
-    (the page offers it after naming them); otherwise they make the creation fail."""
+    (the page offers it after naming them); otherwise they make the creation fail.
+
+    With a `tier_rule`, the tiers are made as `tiers_split` makes them (same tiers, same event),
+    but from the accounts read here: the items are written once, each with its tier."""
     title = (title or "").strip()
     if not title:
         raise DomainValidationError(_("Give the task a title."), details={"title": ["required"]})
     if strategy not in Strategy.values:
         raise DomainValidationError(_("Unknown strategy “%(s)s”.") % {"s": strategy}, details={"strategy": [strategy]})
     with transaction.atomic():
-        selection = selection_queryset(agency=agency, sub_account_ids=sub_account_ids, filter_params=filter_params)
-        rows = list(selection.values_list("pk", "archived_at"))
+        selection, rows = selection_rows(agency=agency, sub_account_ids=sub_account_ids, filter_params=filter_params,
+                                         fields=("pk", "archived_at", *SPLIT_FIELDS))
         if not rows:
             raise DomainValidationError(_("The selection is empty: no sub-account matches."),
                                         details={"sub_account_ids": ["empty"]})
-        archived = [pk for pk, archived_at in rows if archived_at]
+        archived = [row[0] for row in rows if row[1]]
         if archived:
             raise DomainValidationError(
                 _("Archived sub-accounts cannot be shut down: %(ids)s.") % {"ids": _short(archived)},
                 details={"sub_account_ids": archived[:MAX_LISTED_IDS]})
-        ids = [pk for pk, _a in rows]
-        busy = busy_accounts(sub_account_ids=selection.values("pk"))
+        # Explicit ids: the list itself, as one parameter (a subquery over the selection can make
+        # PostgreSQL loop over the task items once per account when its statistics lag behind).
+        busy = busy_accounts(sub_account_ids=id_list(row[0] for row in rows) if sub_account_ids
+                             else selection.values("pk"))
         if busy and not leave_out_busy:
             raise DomainValidationError(
                 _("These sub-accounts are already in a running task: %(names)s.")
@@ -105,22 +117,28 @@ def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str
                 code="busy", details={"sub_account_ids": [a.pk for a, _t in busy][:MAX_LISTED_IDS]})
         if busy:
             busy_ids = {a.pk for a, _t in busy}
-            ids = [pk for pk in ids if pk not in busy_ids]
-            if not ids:
+            rows = [row for row in rows if row[0] not in busy_ids]
+            if not rows:
                 raise DomainValidationError(_("Every selected sub-account is already in a running task."),
                                             details={"sub_account_ids": ["empty"]})
+        ids = [row[0] for row in rows]
         _check_matrix_target(strategy=strategy, matrix_target=matrix_target, ids=set(ids))
+        # The items are inserted in this order, so it is also their id order (what tiers_split reads).
+        plan = (_rule_plan(agency=agency, rule=tier_rule, batch_size=batch_size,
+                           rows=[(row[0], *row[2:]) for row in rows]) if tier_rule else None)
         task = ShutdownTask.objects.create(
             agency=agency, title=title, reason=reason or "", strategy=strategy, created_by=actor,
             matrix_target=matrix_target if strategy == Strategy.MATRIX else None,
         )
+        tiers = _tiers_create(agency=agency, task=task, plan=plan) if plan is not None else []
+        tier_of = {pk: tier.pk for tier, spec in zip(tiers, plan or [], strict=True) for pk in spec["item_ids"]}
         # Rows, not instances (COPY on PostgreSQL): bulk_create compiles every value through the ORM.
-        insert_values(TaskItem, ["agency_id", "task_id", "sub_account_id"],
-                      [(agency.pk, task.pk, pk) for pk in ids], prepared=True)
+        insert_values(TaskItem, ["agency_id", "task_id", "sub_account_id", "tier_id"],
+                      [(agency.pk, task.pk, pk, tier_of.get(pk)) for pk in ids], prepared=True)
         event_record(agency=agency, task=task, kind=EventKind.TASK_CREATED, actor=actor,
                      data={"title": title, "strategy": strategy, "items": len(ids)})
-        if tier_rule:
-            tiers_split(agency=agency, task=task, actor=actor, rule=tier_rule, batch_size=batch_size)
+        if plan is not None:
+            _tiers_split_record(agency=agency, task=task, actor=actor, rule=tier_rule, tiers=tiers, plan=plan)
     return task
 
 
@@ -170,6 +188,45 @@ def task_update(*, agency: Agency, task: ShutdownTask, actor, **changes) -> Shut
     return task
 
 
+# The sub-account fields a rule split reads (rules.split_into_tiers).
+SPLIT_FIELDS = ("platform", "followers", "high_risk")
+
+
+def _check_rule(*, rule: str, batch_size: int | None) -> None:
+    if rule not in rules.SPLIT_RULES:
+        raise DomainValidationError(_("Unknown tier rule “%(r)s”.") % {"r": rule}, details={"rule": [rule]})
+    if rule == "batch_size" and not (batch_size and int(batch_size) > 0):
+        raise DomainValidationError(_("Give a batch size of at least 1."), details={"batch_size": ["required"]})
+
+
+def _rule_plan(*, agency: Agency, rule: str, batch_size: int | None, rows: list[tuple]) -> list[dict]:
+    """The tiers of a rule split. rows: (key, platform, followers, high_risk) in item order; the
+    plan's `item_ids` are these keys."""
+    _check_rule(rule=rule, batch_size=batch_size)
+    if rule == "followers":
+        rows = sorted(rows, key=lambda row: row[2])  # stable: item order among equal audiences
+    # Plain tuples, not model instances: the split reads three fields of 10,000s of accounts.
+    accounts = [(key, SimpleNamespace(platform=platform, followers=followers, high_risk=high_risk))
+                for key, platform, followers, high_risk in rows]
+    with translation.override(rules.TIER_NAME_LANGUAGE):  # named in the viewer's language when shown
+        return [{"name": name, "planned_start": None, "item_ids": ids}
+                for name, ids in rules.split_into_tiers(rows=accounts, rule=rule, batch_size=batch_size,
+                                                        policy=policy_for(agency))]
+
+
+def _tiers_create(*, agency: Agency, task: ShutdownTask, plan: list[dict]) -> list[Tier]:
+    return [Tier.objects.create(agency=agency, task=task, position=position, name=spec["name"][:100],
+                                planned_start=spec.get("planned_start"))
+            for position, spec in enumerate(plan, start=1)]
+
+
+def _tiers_split_record(*, agency: Agency, task: ShutdownTask, actor, rule: str | None, tiers: list[Tier],
+                        plan: list[dict]) -> None:
+    event_record(agency=agency, task=task, kind=EventKind.TIERS_SPLIT, actor=actor,
+                 data={"rule": rule or "manual", "tiers": [[t.name, len(s["item_ids"])] for t, s in
+                                                           zip(tiers, plan, strict=True)]})
+
+
 def tiers_split(*, agency: Agency, task: ShutdownTask, actor, rule: str | None = None, batch_size: int | None = None,
                 tiers: list[dict] | None = None) -> list[Tier]:
     """Replace the task's tiers: by a rule (platform order, risk, followers, batch size) or by hand
@@ -181,32 +238,17 @@ def tiers_split(*, agency: Agency, task: ShutdownTask, actor, rule: str | None =
         if tiers is not None:
             plan = _manual_plan(active=active, tiers=tiers)
         else:
-            if rule not in rules.SPLIT_RULES:
-                raise DomainValidationError(_("Unknown tier rule “%(r)s”.") % {"r": rule}, details={"rule": [rule]})
-            if rule == "batch_size" and not (batch_size and int(batch_size) > 0):
-                raise DomainValidationError(_("Give a batch size of at least 1."), details={"batch_size": ["required"]})
-            # Plain tuples, not model instances: the split reads three fields of 10,000s of accounts.
-            rows = [(pk, SimpleNamespace(platform=platform, followers=followers, high_risk=high_risk))
-                    for pk, platform, followers, high_risk in active.order_by(
-                        "sub_account__followers" if rule == "followers" else "id").values_list(
-                        "pk", "sub_account__platform", "sub_account__followers", "sub_account__high_risk")]
-            with translation.override(rules.TIER_NAME_LANGUAGE):  # named in the viewer's language when shown
-                plan = [{"name": name, "planned_start": None, "item_ids": ids}
-                        for name, ids in rules.split_into_tiers(rows=rows, rule=rule, batch_size=batch_size,
-                                                                policy=policy_for(agency))]
-        TaskItem.objects.filter(task=task).update(tier=None)
+            _check_rule(rule=rule, batch_size=batch_size)  # before reading the items
+            plan = _rule_plan(agency=agency, rule=rule, batch_size=batch_size, rows=list(
+                active.order_by("id").values_list("pk", *(f"sub_account__{name}" for name in SPLIT_FIELDS))))
+        TaskItem.objects.filter(task=task, tier__isnull=False).update(tier=None)
         Tier.objects.filter(task=task).delete()
-        created = []
-        for position, spec in enumerate(plan, start=1):
-            tier = Tier.objects.create(agency=agency, task=task, position=position, name=spec["name"][:100],
-                                       planned_start=spec.get("planned_start"))
-            ids = spec["item_ids"]
-            for k in range(0, len(ids), BULK_BATCH):
-                TaskItem.objects.filter(task=task, pk__in=ids[k:k + BULK_BATCH]).update(tier=tier)
-            created.append(tier)
-        event_record(agency=agency, task=task, kind=EventKind.TIERS_SPLIT, actor=actor,
-                     data={"rule": rule or "manual", "tiers": [[t.name, len(s["item_ids"])] for t, s in
-                                                               zip(created, plan, strict=True)]})
+        created = _tiers_create(agency=agency, task=task, plan=plan)
+        # One statement for every item (UPDATE … FROM unnest/VALUES on PostgreSQL, executemany on SQLite).
+        update_values(model=TaskItem, names=["tier"], agency_id=agency.pk, where="task_id = %s",
+                      where_params=(task.pk,), prepared=True,
+                      rows=[(pk, tier.pk) for tier, spec in zip(created, plan, strict=True) for pk in spec["item_ids"]])
+        _tiers_split_record(agency=agency, task=task, actor=actor, rule=rule, tiers=created, plan=plan)
     return created
 
 

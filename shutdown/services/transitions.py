@@ -94,7 +94,7 @@ def task_state_roll_up(*, agency: Agency, task: ShutdownTask, actor=None) -> Shu
 
 def _prepared_state(task: ShutdownTask) -> str | None:
     states = set(TaskItem.objects.filter(task=task).exclude(state__in=INACTIVE_ITEM_STATES)
-                 .values_list("state", flat=True).distinct())
+                 .order_by().values_list("state", flat=True).distinct())  # no ordering: DISTINCT on state alone
     if ItemState.CHECKING in states:
         return None
     if not states or ItemState.DRAFT in states:
@@ -107,7 +107,7 @@ def _prepared_state(task: ShutdownTask) -> str | None:
 def _executed_state(*, agency: Agency, task: ShutdownTask, actor) -> str | None:
     for tier in Tier.objects.select_for_update().filter(task=task, state=Tier.State.OPEN).order_by("position"):
         states = set(TaskItem.objects.filter(tier=tier).exclude(state__in=INACTIVE_ITEM_STATES)
-                     .values_list("state", flat=True).distinct())
+                     .order_by().values_list("state", flat=True).distinct())  # no ordering: DISTINCT on state alone
         if states <= {ItemState.DONE}:
             tier.state = Tier.State.COMPLETE
             tier.save(update_fields=["state"])
