@@ -60,6 +60,7 @@ MODULES: dict[str, Module] = {
         (
             "tests/approvals/test_decisions.py",
             "tests/approvals/test_decisions_guards.py",
+            "tests/approvals/test_decisions_mutants.py",
             "tests/approvals/test_concurrency.py",
         ),
     ),
