@@ -66,7 +66,11 @@ MODULES: dict[str, Module] = {
     ),
     "signatures": Module(
         ("approvals/services/signatures.py",),
-        ("tests/approvals/test_signing.py", "tests/approvals/test_signing_secrets.py"),
+        (
+            "tests/approvals/test_signing.py",
+            "tests/approvals/test_signing_secrets.py",
+            "tests/approvals/test_signing_mutants.py",
+        ),
     ),
     "tenancy": Module(
         ("agency/tenancy.py", "agency/views/base.py", "agency/api/base.py"),

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from agency.exceptions import Conflict
-from approvals.models import ApprovalRound
-from approvals.services.decisions import approval_decide, task_submit, task_withdraw
+from approvals.models import Appeal, ApprovalRound
+from approvals.services.decisions import appeal_file, approval_decide, task_submit, task_withdraw
 from approvals.services.delegations import delegation_create
 from shutdown.models import ShutdownTask
 from shutdown.services.lifecycle import task_cancel
@@ -152,3 +152,18 @@ def test_withdrawing_a_task_that_never_went_to_approval_is_refused_with_its_stat
     with pytest.raises(Conflict, match="Only a task in approval can be withdrawn") as exc:
         _withdraw(world_a, task, world_a.user("admin"))
     assert "Ready for approval" in str(exc.value)
+
+
+def test_a_withdrawn_round_cannot_be_appealed(world_a):
+    """Withdrawn (the task is back in draft): there is no rejection to overturn, so no appeal
+    reaches the owner and nothing could carry over on the next submission."""
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    _withdraw(world_a, task, world_a.user("admin"))
+    task.refresh_from_db()
+    assert task.state == TaskState.DRAFT
+    with scope(agency=world_a.agency), pytest.raises(Conflict, match="Only the last rejection"):
+        appeal_file(agency=world_a.agency, task=task, actor=world_a.user("admin"), reason="材料已补")
+    with scope(agency=world_a.agency):
+        assert not Appeal.objects.filter(task=task).exists()
