@@ -5,20 +5,26 @@ code, a fresh link sent for an item nobody is to sign any more, evidence keeping
 (attacker-sized) browser string.
 """
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.utils import timezone
 from django_scopes import scope
 
 from agency.exceptions import Conflict, DomainValidationError
+from agency.privacy import mask_address
 from approvals.models import SignatureRequest
 from approvals.services.decisions import approval_decide, task_submit
 from approvals.services.signatures import (
     LinkInvalid,
+    content_sha256,
     signature_code_send,
     signature_confirm,
     signature_decline,
     signature_link_for_qr,
     signature_resend,
+    signature_revoke,
 )
 from shutdown.models import TaskItem
 from shutdown.states import ItemState, TaskState
@@ -134,6 +140,8 @@ def test_the_signature_evidence_keeps_the_first_400_characters_of_the_browser(wo
             user_agent=LONG_AGENT,
         )
     assert signed.evidence["user_agent"] == LONG_AGENT[:400]
+    assert signed.evidence["identity_check"] == "sms_code"
+    assert signed.evidence["sent_to"] == mask_address(req.mobile)  # the phone the code went to
 
 
 def test_the_decline_evidence_keeps_the_first_400_characters_of_the_browser(world_a):
@@ -144,3 +152,75 @@ def test_the_decline_evidence_keeps_the_first_400_characters_of_the_browser(worl
             req=req, reason="不同意", code=code, language="en", ip_address="10.1.2.3", user_agent=LONG_AGENT
         )
     assert declined.evidence["user_agent"] == LONG_AGENT[:400]
+    assert declined.evidence["identity_check"] == "email_code"
+    assert declined.evidence["sent_to"] == mask_address(req.email)  # the mailbox the code went to
+
+
+def test_two_owners_signing_two_accounts_leave_two_different_fingerprints_of_what_they_saw(world_a):
+    """The evidence's content_sha256 is the fingerprint of the page the owner saw (their account,
+    their consequences): two accounts, two fingerprints, each the one of that request's content."""
+    task = make_task(world_a, items=2)
+    with scope(agency=world_a.agency):
+        task_submit(agency=world_a.agency, task=task, actor=world_a.user("operator"))
+        approval_decide(agency=world_a.agency, task=task, actor=world_a.user("owner"), decision="approve")
+        reqs = list(
+            SignatureRequest.objects.select_related("agency", "task", "item").filter(task=task).order_by("pk")
+        )
+    fingerprints = []
+    for req in reqs:
+        code = _code(world_a, req)
+        with scope(agency=world_a.agency):
+            signed = signature_confirm(req=req, code=code, shown_sha256="", language="zh-hans")
+        assert signed.evidence["content_sha256"] == content_sha256(req.content, "zh-hans")
+        fingerprints.append(signed.evidence["content_sha256"])
+    assert fingerprints[0] != fingerprints[1]
+    assert reqs[0].content["zh-hans"]["account"] != reqs[1].content["zh-hans"]["account"]
+
+
+def test_codes_use_the_whole_six_digit_range(world_a, monkeypatch):
+    """The largest code the random draw can give is 999999 (a narrower range would be easier to guess)."""
+    monkeypatch.setattr("approvals.services.signatures.secrets.randbelow", lambda bound: bound - 1)
+    req = _pending_request(world_a)
+    assert _code(world_a, req) == "999999"
+    with scope(agency=world_a.agency):
+        signed = signature_confirm(req=req, code="999999", shown_sha256="", language="zh-hans")
+    assert signed.state == SignatureRequest.State.SIGNED
+
+
+def test_a_new_code_waits_a_minute_and_only_so_many_are_sent_per_link(world_a, settings):
+    settings.SIGNING_CODE_RESEND_SECONDS = 60
+    settings.SIGNING_CODE_MAX_SENDS = 3
+    req = _pending_request(world_a)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _code(world_a, req)
+    with time_machine.travel(start + timedelta(seconds=59), tick=False):
+        with scope(agency=world_a.agency), pytest.raises(Conflict, match="a moment ago") as exc:
+            signature_code_send(req=req, channel="sms")
+        assert exc.value.code == "too_soon"
+    for minute in (1, 2):
+        with time_machine.travel(start + timedelta(minutes=minute), tick=False), scope(agency=world_a.agency):
+            signature_code_send(req=req, channel="sms")  # the 2nd and 3rd codes
+    with time_machine.travel(start + timedelta(minutes=3), tick=False):
+        with scope(agency=world_a.agency), pytest.raises(Conflict, match="Too many codes") as exc:
+            signature_code_send(req=req, channel="email")
+        assert exc.value.code == "too_many"
+    req.refresh_from_db()
+    assert req.code_sends == 3
+    with scope(agency=world_a.agency):
+        signature_resend(agency=world_a.agency, signature=req, actor=world_a.user("operator"))
+    with time_machine.travel(start + timedelta(minutes=4), tick=False), scope(agency=world_a.agency):
+        signature_code_send(req=req, channel="sms")  # a new link: codes may be sent again
+
+
+def test_an_answered_request_cannot_be_revoked(world_a):
+    """A declined (or signed) request keeps its answer: revoking it is refused."""
+    req = _pending_request(world_a)
+    code = _code(world_a, req)
+    with scope(agency=world_a.agency):
+        signature_decline(req=req, reason="不同意", code=code, language="zh-hans")
+        with pytest.raises(Conflict, match="Only a pending request") as exc:
+            signature_revoke(agency=world_a.agency, signature=req, actor=world_a.user("operator"))
+    assert exc.value.code == "wrong_state"
+    req.refresh_from_db()
+    assert req.state == SignatureRequest.State.DECLINED
