@@ -167,3 +167,16 @@ def test_a_withdrawn_round_cannot_be_appealed(world_a):
         appeal_file(agency=world_a.agency, task=task, actor=world_a.user("admin"), reason="材料已补")
     with scope(agency=world_a.agency):
         assert not Appeal.objects.filter(task=task).exists()
+
+
+def test_cancelling_an_approved_task_keeps_its_round_approved(world_a):
+    """The approval history still says the round was approved (and when), not cancelled."""
+    task = make_task(world_a)  # built-in policy: the owner alone
+    _submit(world_a, task, world_a.user("admin"))
+    _decide(world_a, task, "owner")
+    with scope(agency=world_a.agency):
+        before = ApprovalRound.objects.get(task=task)
+        task_cancel(agency=world_a.agency, task=task, actor=world_a.user("owner"), comment="战略调整")
+        after = ApprovalRound.objects.get(task=task)
+    assert before.state == ApprovalRound.State.APPROVED
+    assert (after.state, after.closed_at) == (ApprovalRound.State.APPROVED, before.closed_at)
