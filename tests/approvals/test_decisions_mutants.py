@@ -65,8 +65,9 @@ def test_a_decision_on_an_approved_task_says_it_is_not_waiting_for_a_decision(wo
     assert "Approved" in str(exc.value)
 
 
+@pytest.mark.parametrize("state", [TaskState.APPROVED, TaskState.READY])
 def test_a_decision_on_a_task_taken_out_of_approval_is_refused_as_not_waiting_even_if_its_round_was_left_open(
-    world_a,
+    world_a, state
 ):
     """Another path moved the task on (its state changed directly) and left its round and level
     open: the approver is told the task no longer waits for a decision, not that the level is not theirs."""
@@ -74,7 +75,7 @@ def test_a_decision_on_a_task_taken_out_of_approval_is_refused_as_not_waiting_ev
     task = make_task(world_a)
     _submit(world_a, task, world_a.user("admin"))
     with scope(agency=world_a.agency):
-        ShutdownTask.objects.filter(pk=task.pk).update(state=TaskState.APPROVED)
+        ShutdownTask.objects.filter(pk=task.pk).update(state=state)
     with pytest.raises(Conflict, match="not waiting for an approval decision"):
         _decide(world_a, task, "operator")
 
@@ -114,6 +115,7 @@ def test_a_delegate_decides_for_an_approver_whatever_the_order_the_accounts_were
     decision = _decide(world_a, task, "finance")  # at the legal level, for legal
     assert decision.vote_of == world_a.user("legal")
     assert decision.decided_by == world_a.user("finance")
+    assert not decision.escalated  # a delegate's vote is the approver's, not the owner's escalation
 
 
 def test_a_task_no_longer_in_approval_cannot_be_withdrawn_even_if_its_round_was_left_open(world_a):
