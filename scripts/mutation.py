@@ -60,12 +60,17 @@ MODULES: dict[str, Module] = {
         (
             "tests/approvals/test_decisions.py",
             "tests/approvals/test_decisions_guards.py",
+            "tests/approvals/test_decisions_mutants.py",
             "tests/approvals/test_concurrency.py",
         ),
     ),
     "signatures": Module(
         ("approvals/services/signatures.py",),
-        ("tests/approvals/test_signing.py", "tests/approvals/test_signing_secrets.py"),
+        (
+            "tests/approvals/test_signing.py",
+            "tests/approvals/test_signing_secrets.py",
+            "tests/approvals/test_signing_mutants.py",
+        ),
     ),
     "tenancy": Module(
         ("agency/tenancy.py", "agency/views/base.py", "agency/api/base.py"),

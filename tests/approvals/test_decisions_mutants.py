@@ -1,0 +1,184 @@
+"""Approval decisions that broke with every test green (issue 20: surviving mutants, second pass).
+
+Each test is what an approver or a submitter would notice: a decision refused with the wrong
+reason, a delegate turned away, a withdrawal accepted or refused for the wrong reason.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_scopes import scope
+
+from agency.exceptions import Conflict
+from approvals.models import Appeal, ApprovalRound
+from approvals.services.decisions import appeal_file, approval_decide, task_submit, task_withdraw
+from approvals.services.delegations import delegation_create
+from shutdown.models import ShutdownTask
+from shutdown.services.lifecycle import task_cancel
+from shutdown.states import TaskState
+from tests.builders import make_task
+from tests.factories import MembershipFactory, UserFactory
+
+from .helpers import three_levels
+
+pytestmark = pytest.mark.django_db
+
+
+def _decide(world, task, role="operator", decision="approve", comment="ok", user=None):
+    with scope(agency=world.agency):
+        return approval_decide(
+            agency=world.agency, task=task, actor=user or world.user(role), decision=decision, comment=comment
+        )
+
+
+def _submit(world, task, actor):
+    with scope(agency=world.agency):
+        return task_submit(agency=world.agency, task=task, actor=actor)
+
+
+def _withdraw(world, task, actor):
+    with scope(agency=world.agency):
+        task_withdraw(agency=world.agency, task=task, actor=actor, comment="要改名单")
+
+
+def test_a_decision_on_a_cancelled_task_says_it_is_not_waiting_for_a_decision(world_a):
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        task_cancel(agency=world_a.agency, task=task, actor=world_a.user("owner"), comment="战略调整")
+    with pytest.raises(Conflict, match="not waiting for an approval decision") as exc:
+        _decide(world_a, task, "operator")  # the operator was the open level's approver
+    assert "Cancelled" in str(exc.value)
+    assert exc.value.code == "not_allowed_now"
+
+
+def test_a_decision_on_an_approved_task_says_it_is_not_waiting_for_a_decision(world_a):
+    task = make_task(world_a)  # built-in policy: the owner alone
+    _submit(world_a, task, world_a.user("admin"))
+    _decide(world_a, task, "owner")
+    task.refresh_from_db()
+    assert task.state == TaskState.APPROVED
+    with pytest.raises(Conflict, match="not waiting for an approval decision") as exc:
+        _decide(world_a, task, "owner")
+    assert "Approved" in str(exc.value)
+
+
+@pytest.mark.parametrize("state", [TaskState.APPROVED, TaskState.READY])
+def test_a_decision_on_a_task_taken_out_of_approval_is_refused_as_not_waiting_even_if_its_round_was_left_open(
+    world_a, state
+):
+    """Another path moved the task on (its state changed directly) and left its round and level
+    open: the approver is told the task no longer waits for a decision, not that the level is not theirs."""
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        ShutdownTask.objects.filter(pk=task.pk).update(state=state)
+    with pytest.raises(Conflict, match="not waiting for an approval decision"):
+        _decide(world_a, task, "operator")
+
+
+def test_a_decision_on_a_closed_round_is_refused_as_not_waiting_even_if_a_level_was_left_open(world_a):
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        ApprovalRound.objects.filter(task=task).update(state=ApprovalRound.State.CANCELLED)
+    with pytest.raises(Conflict, match="not waiting for an approval decision"):
+        _decide(world_a, task, "operator")
+    with scope(agency=world_a.agency):
+        assert not task.events.filter(kind="approval.approve").exists()
+
+
+def test_a_delegate_decides_for_an_approver_whatever_the_order_the_accounts_were_made_in(world_a):
+    """The submitter's account is newer than the approver who delegated: the delegate still
+    decides on the approver's behalf (only the submitter's own vote may never be cast)."""
+    three_levels(world_a)
+    newcomer = UserFactory(email="admin2@alpha-mcn.test")  # made after every world user
+    MembershipFactory(user=newcomer, agency=world_a.agency, role="admin")
+    now = timezone.now()
+    with scope(agency=world_a.agency):
+        delegation_create(
+            agency=world_a.agency,
+            delegator=world_a.user("legal"),
+            delegate=world_a.user("finance"),
+            starts_at=now - timedelta(hours=1),
+            ends_at=now + timedelta(days=3),
+            reason="休假",
+            actor=world_a.user("legal"),
+        )
+    task = make_task(world_a)
+    _submit(world_a, task, newcomer)
+    _decide(world_a, task, "operator")
+    decision = _decide(world_a, task, "finance")  # at the legal level, for legal
+    assert decision.vote_of == world_a.user("legal")
+    assert decision.decided_by == world_a.user("finance")
+    assert not decision.escalated  # a delegate's vote is the approver's, not the owner's escalation
+
+
+def test_a_task_no_longer_in_approval_cannot_be_withdrawn_even_if_its_round_was_left_open(world_a):
+    """A task taken out of approval by another path (here its state changed directly, its round
+    left in progress): withdrawing says the task is not in approval, and changes nothing."""
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        ShutdownTask.objects.filter(pk=task.pk).update(state=TaskState.APPROVED)
+    task.refresh_from_db()
+    with pytest.raises(Conflict, match="Only a task in approval can be withdrawn") as exc:
+        _withdraw(world_a, task, world_a.user("admin"))
+    assert exc.value.code == "wrong_state"
+    task.refresh_from_db()
+    assert task.state == TaskState.APPROVED
+    with scope(agency=world_a.agency):
+        assert ApprovalRound.objects.get(task=task).state == ApprovalRound.State.IN_PROGRESS
+
+
+def test_a_task_whose_round_is_closed_cannot_be_withdrawn_even_if_it_still_shows_in_approval(world_a):
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        ApprovalRound.objects.filter(task=task).update(state=ApprovalRound.State.CANCELLED)
+    with pytest.raises(Conflict, match="Only a task in approval can be withdrawn") as exc:
+        _withdraw(world_a, task, world_a.user("admin"))
+    assert exc.value.code == "wrong_state"
+    task.refresh_from_db()
+    assert task.state == TaskState.IN_APPROVAL
+
+
+def test_withdrawing_a_task_that_never_went_to_approval_is_refused_with_its_state(world_a):
+    task = make_task(world_a)
+    with pytest.raises(Conflict, match="Only a task in approval can be withdrawn") as exc:
+        _withdraw(world_a, task, world_a.user("admin"))
+    assert "Ready for approval" in str(exc.value)
+
+
+def test_a_withdrawn_round_cannot_be_appealed(world_a):
+    """Withdrawn (the task is back in draft): there is no rejection to overturn, so no appeal
+    reaches the owner and nothing could carry over on the next submission."""
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    _withdraw(world_a, task, world_a.user("admin"))
+    task.refresh_from_db()
+    assert task.state == TaskState.DRAFT
+    with scope(agency=world_a.agency), pytest.raises(Conflict, match="Only the last rejection"):
+        appeal_file(agency=world_a.agency, task=task, actor=world_a.user("admin"), reason="材料已补")
+    with scope(agency=world_a.agency):
+        assert not Appeal.objects.filter(task=task).exists()
+
+
+def test_cancelling_an_approved_task_keeps_its_round_approved(world_a):
+    """The approval history still says the round was approved (and when), not cancelled."""
+    task = make_task(world_a)  # built-in policy: the owner alone
+    _submit(world_a, task, world_a.user("admin"))
+    _decide(world_a, task, "owner")
+    with scope(agency=world_a.agency):
+        before = ApprovalRound.objects.get(task=task)
+        task_cancel(agency=world_a.agency, task=task, actor=world_a.user("owner"), comment="战略调整")
+        after = ApprovalRound.objects.get(task=task)
+    assert before.state == ApprovalRound.State.APPROVED
+    assert (after.state, after.closed_at) == (ApprovalRound.State.APPROVED, before.closed_at)
