@@ -1,0 +1,103 @@
+"""Pre-check rules that a surviving mutant showed unguarded (issue 20, sample of 40).
+
+What a user would notice: accounts split into batches of a size nobody asked for, a step
+that does not concern the account on its checklist, another recommendation than the
+decision model gives.
+"""
+
+from datetime import date
+
+import pytest
+
+from rulebook.policy import DEFAULTS
+from shutdown import rules
+
+from .test_rules import account
+from .test_rules_guards import EARNINGS
+
+
+@pytest.mark.parametrize("size", [None, 0])
+def test_a_batch_split_without_a_size_is_refused_not_guessed(size):
+    """No size (or 0) is an error of the caller (the service asks for "at least 1"): the rule
+    neither invents a size (one account per batch) nor returns no batch at all."""
+    rows = [(i, account()) for i in range(1, 4)]
+    with pytest.raises(ValueError):
+        rules.split_into_tiers(rows=rows, rule="batch_size", batch_size=size)
+
+
+def test_a_batch_size_given_as_text_from_a_form_splits_every_account():
+    rows = [(i, account()) for i in range(1, 5)]
+    assert rules.split_into_tiers(rows=rows, rule="batch_size", batch_size="3") == [
+        ("Batch 1", [1, 2, 3]),
+        ("Batch 2", [4]),
+    ]
+
+
+def _steps(a, strategy="shutdown"):
+    return rules.checklist(sub_account=a, strategy=strategy, policy=DEFAULTS)
+
+
+UNBIND_FIRST = "Unbind on the original platform first"
+
+
+@pytest.mark.parametrize("kind", ["personal", "enterprise"])
+def test_only_a_third_party_account_is_told_to_unbind_on_the_original_platform(kind):
+    assert not any(UNBIND_FIRST in s.text for s in _steps(account(kind=kind)))
+    codes = rules.precheck_codes(
+        sub_account=account(kind=kind),
+        strategy="shutdown",
+        topic_transfer_target="",
+        documents={"legal_rep_authorisation"},
+        today=date(2026, 3, 10),
+    )
+    assert codes == []
+
+
+def test_a_third_party_account_is_told_to_unbind_on_the_original_platform_first():
+    steps = [s for s in _steps(account(kind="third_party")) if UNBIND_FIRST in s.text]
+    assert [(s.phase, s.rule) for s in steps] == [("documents", "R1.3")]
+
+
+# The R9.4 decision model (stage, need to earn money, content cost) mixed with audience, money,
+# orders and risk: each line is tipped by the points of the decision model, so a point more or
+# less on any of its entries changes the recommendation or the strategy a reason says it favours.
+DECISION_MIXES = [
+    # followers, money, orders, risk, stage, income_need, content_cost -> strategy, favoured by each reason
+    (
+        (50000, "none", 0, False, "growing", "high", "high"),
+        ("restrict", ["matrix", "shutdown", "dormant", "restrict", "dormant", "shutdown"]),
+    ),
+    (
+        (500, "earnings", 0, False, "mature", "high", "high"),
+        ("shutdown", ["shutdown", "dormant", "matrix", "restrict", "dormant"]),
+    ),
+    (
+        (500, "none", 0, False, "mature", "high", "low"),
+        ("matrix", ["shutdown", "shutdown", "matrix", "restrict", "matrix"]),
+    ),
+    (
+        (50000, "none", 0, False, "declining", "low", "low"),
+        ("shutdown", ["matrix", "shutdown", "shutdown", "shutdown", "matrix", "shutdown"]),
+    ),
+    (
+        (50000, "none", 1, False, "declining", "low", "low"),
+        ("matrix", ["matrix", "restrict", "shutdown", "shutdown", "matrix", "shutdown"]),
+    ),
+    ((500, "small_ads", 0, False, "mature", "", ""), ("dormant", ["shutdown", "dormant", "matrix"])),
+]
+
+
+@pytest.mark.parametrize(("mix", "expected"), DECISION_MIXES)
+def test_the_recommendation_with_the_decision_model(mix, expected):
+    followers, money, orders, risk, stage, income_need, content_cost = mix
+    a = account(
+        followers=followers,
+        pending_orders=orders,
+        high_risk=risk,
+        stage=stage,
+        income_need=income_need,
+        content_cost=content_cost,
+        **EARNINGS[money],
+    )
+    recommendation = rules.recommend(sub_account=a, policy=DEFAULTS)
+    assert (recommendation.strategy, [r["favours"] for r in recommendation.reasons]) == expected
