@@ -101,3 +101,19 @@ def test_the_recommendation_with_the_decision_model(mix, expected):
     )
     recommendation = rules.recommend(sub_account=a, policy=DEFAULTS)
     assert (recommendation.strategy, [r["favours"] for r in recommendation.reasons]) == expected
+
+
+@pytest.mark.parametrize("rule", ["platform", "risk", "followers", "batch_size"])
+def test_every_split_rule_given_as_text_from_a_form_works(rule):
+    """The rule comes from a form or the API: an equal string, not the same object as the literal."""
+    rows = [(1, account(platform="bilibili", high_risk=True, followers=0)), (2, account(platform="douyin"))]
+    typed = "".join(list(rule))  # not the interned literal
+    assert typed == rule and typed is not rule
+    assert rules.split_into_tiers(
+        rows=rows, rule=typed, batch_size=1, policy=DEFAULTS
+    ) == rules.split_into_tiers(rows=rows, rule=rule, batch_size=1, policy=DEFAULTS)
+    assert sorted(
+        i
+        for _n, ids in rules.split_into_tiers(rows=rows, rule=typed, batch_size=1, policy=DEFAULTS)
+        for i in ids
+    ) == [1, 2]
