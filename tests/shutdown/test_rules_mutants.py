@@ -5,12 +5,14 @@ that does not concern the account on its checklist, another recommendation than 
 decision model gives.
 """
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from rulebook.policy import DEFAULTS
 from shutdown import rules
+from shutdown.models import Strategy
 
 from .test_rules import account
 from .test_rules_guards import EARNINGS
@@ -117,3 +119,27 @@ def test_every_split_rule_given_as_text_from_a_form_works(rule):
         for _n, ids in rules.split_into_tiers(rows=rows, rule=typed, batch_size=1, policy=DEFAULTS)
         for i in ids
     ) == [1, 2]
+
+
+@pytest.mark.parametrize("strategy", [Strategy.SHUTDOWN, "".join(["shut", "down"])])
+def test_a_high_risk_shutdown_estimate_adds_the_delayed_review_whatever_string_names_the_strategy(strategy):
+    """The strategy read from the task (the model's choice, a stored string) is not the literal
+    object: the R7.2 delay still widens the estimate of a full shutdown."""
+    start = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    estimate = rules.expected_effective(
+        sub_account=account(high_risk=True),
+        policy=DEFAULTS,
+        start=start,
+        tz=ZoneInfo("Asia/Shanghai"),
+        strategy=strategy,
+    )
+    assert estimate.latest == start + timedelta(days=DEFAULTS.delayed_review_max_days)
+    assert "R7.2" in estimate.rules
+    dormant = rules.expected_effective(
+        sub_account=account(high_risk=True),
+        policy=DEFAULTS,
+        start=start,
+        tz=ZoneInfo("Asia/Shanghai"),
+        strategy="".join(["dor", "mant"]),
+    )
+    assert dormant.latest == start and "R7.2" not in dormant.rules
