@@ -143,3 +143,21 @@ def test_a_high_risk_shutdown_estimate_adds_the_delayed_review_whatever_string_n
         strategy="".join(["dor", "mant"]),
     )
     assert dormant.latest == start and "R7.2" not in dormant.rules
+
+
+def test_accounts_well_above_the_threshold_are_in_the_big_audience_tier():
+    n = DEFAULTS.shell_followers_threshold
+    rows = [(1, account(followers=n * 10)), (2, account(followers=n - 1)), (3, account(followers=n + 1))]
+    assert rules.split_into_tiers(rows=rows, rule="followers", policy=DEFAULTS) == [
+        (f"Under {n} followers", [2]),
+        (f"{n} followers or more", [1, 3]),
+    ]
+
+
+def test_a_blocker_shows_its_reason_and_where_to_clear_it():
+    assert rules.blocker_reason("permissions.pending_orders") == "Commercial orders are still pending."
+    assert rules.blocker_channel("permissions.pending_orders") == "Agency back office → contract termination"
+    assert rules.blocker_reason("handover.topic_target").startswith("Hosted topics: name the account")
+    assert rules.blocker_channel("handover.topic_target") == "Name the target account on the item"
+    assert rules.blocker_reason("something.unknown") == "something.unknown"  # an old code is shown as is
+    assert rules.blocker_channel("something.unknown") == ""
