@@ -6,6 +6,7 @@ that a message is being sent again after a worker died, a retry published althou
 rolled back.
 """
 
+import itertools
 from datetime import timedelta
 from unittest import mock
 
@@ -296,3 +297,23 @@ def test_a_retry_committed_is_published_once_and_sent(world_a, django_capture_on
     assert (stored(message).status, stored(message).attempts) == ("pending", 0)
     assert messages_deliver_due()["sent"] == 1
     assert len(mail.outbox) == 1
+
+
+# --- The sweep works through every due batch within its time budget --------------------------------
+
+
+def test_one_sweep_sends_every_due_batch_within_its_time_budget(world_a):
+    messages = [enqueue(world_a, key=f"m{i}", channel="inapp") for i in range(5)]
+    totals = messages_deliver_due(batch_size=2, max_seconds=600)
+    assert (totals["sent"], totals["batches"]) == (5, 3)
+    assert {stored(m).status for m in messages} == {"sent"}
+
+
+def test_a_sweep_out_of_time_stops_after_its_batch_and_the_next_sweep_goes_on(world_a):
+    for i in range(5):
+        enqueue(world_a, key=f"m{i}", channel="inapp")
+    with mock.patch(
+        "notifications.services.delivery.time_module.monotonic", side_effect=itertools.count(0.0, 1000.0)
+    ):
+        assert messages_deliver_due(batch_size=2, max_seconds=600)["sent"] == 2
+    assert messages_deliver_due(batch_size=2, max_seconds=600)["sent"] == 3
