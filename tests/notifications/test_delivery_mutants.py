@@ -317,3 +317,26 @@ def test_a_sweep_out_of_time_stops_after_its_batch_and_the_next_sweep_goes_on(wo
     ):
         assert messages_deliver_due(batch_size=2, max_seconds=600)["sent"] == 2
     assert messages_deliver_due(batch_size=2, max_seconds=600)["sent"] == 3
+
+
+def test_an_sms_of_a_kind_without_sms_template_fails_alone_and_the_batch_goes_on(
+    world_a, settings, _sms_locmem
+):
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    with scope(agency=world_a.agency):
+        untemplated = message_enqueue(
+            agency=world_a.agency,
+            channel="sms",
+            kind="no_sms_template_kind",
+            template_code="deadline_reminder",
+            idempotency_key="untemplated",
+            recipient_address="+8613800138000",
+            body="hi",
+        )[0]
+    email, inapp = enqueue(world_a, key="email"), enqueue(world_a, key="inapp", channel="inapp")
+    _in_order(untemplated, email, inapp)
+    messages_deliver_due()
+    row = stored(untemplated)
+    assert row.status == "failed" and "no SMS template" in row.last_error
+    assert _sms_locmem == []  # never sent under another kind's template
+    assert [stored(m).status for m in (email, inapp)] == ["sent", "sent"]
