@@ -53,7 +53,12 @@ class Module:
 MODULES: dict[str, Module] = {
     "workdays": Module(("rulebook/workdays.py",), ("tests/rulebook", "tests/deadlines/test_workdays.py")),
     "precheck": Module(
-        ("shutdown/rules.py",), ("tests/shutdown/test_rules.py", "tests/shutdown/test_rules_guards.py")
+        ("shutdown/rules.py",),
+        (
+            "tests/shutdown/test_rules.py",
+            "tests/shutdown/test_rules_guards.py",
+            "tests/shutdown/test_rules_mutants.py",
+        ),
     ),
     "decisions": Module(
         ("approvals/services/decisions.py",),
@@ -89,6 +94,7 @@ MODULES: dict[str, Module] = {
             "tests/notifications/test_delivery_guards.py",
             "tests/notifications/test_claim_send_record.py",
             "tests/notifications/test_secret_redaction.py",
+            "tests/notifications/test_delivery_mutants.py",
         ),
     ),
     "importer": Module(
