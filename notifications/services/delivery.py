@@ -268,7 +268,8 @@ def _value_fields() -> list:
 
 def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> list[str]:
     """Step 3 for a batch (in-app, SMS, messages that could not be sent), in one short
-    transaction: one SELECT … FOR UPDATE of the rows, one UPDATE … FROM (VALUES …)."""
+    transaction: one SELECT … FOR UPDATE of the rows, one UPDATE … FROM (VALUES …) (on SQLite an
+    executemany); on PostgreSQL one statement (_record_batch_pg)."""
     if not outcomes:
         return []
     if connection.vendor == "postgresql":
