@@ -24,14 +24,15 @@ See the README ("What is guaranteed for email and SMS").
 import logging
 import re
 import time as time_module
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -40,9 +41,11 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django_scopes import scopes_disabled
 
+from accounts.models import User
 from agency.bulksql import db_value, update_values
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict
+from agency.models import Agency
 from notifications.models import Channel, OutboundMessage
 from notifications.robots import robot_deliver
 from notifications.secrets import unseal
@@ -154,14 +157,29 @@ def _sending_timeout() -> timedelta:
     return timedelta(seconds=settings.NOTIFY_SENDING_TIMEOUT_SECONDS)
 
 
+def _attach_related(rows: list[OutboundMessage]) -> None:
+    """Each row's agency and recipient, loaded once per batch (one query each) and shared by the
+    rows: a batch of one agency's reminders builds one Agency and one User, not one per row."""
+    agencies = Agency.objects.in_bulk({m.agency_id for m in rows})
+    users = User.objects.in_bulk({m.recipient_user_id for m in rows if m.recipient_user_id})
+    for message in rows:  # what `message.agency = …` caches, without the descriptor's checks
+        cache = message._state.fields_cache
+        cache["agency"] = agencies[message.agency_id]
+        if message.recipient_user_id:
+            cache["recipient_user"] = users.get(message.recipient_user_id)
+
+
 def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], int]:
     """Step 1: lock due rows (skip those another worker holds), turn them `sending`, COMMIT.
     Returns (claimed rows, how many SMS were postponed to the end of quiet hours).
-    Per batch: one SELECT … FOR UPDATE SKIP LOCKED and one UPDATE for the claimed rows (plus
-    one per distinct morning for postponed SMS and one for rows taken over from a dead worker)."""
+    Per batch: one SELECT … FOR UPDATE SKIP LOCKED, one SELECT each of the batch's agencies and
+    recipients, and one UPDATE for the claimed rows (plus one per distinct morning for postponed
+    SMS and one for rows taken over from a dead worker)."""
     with transaction.atomic():
-        rows = list(queryset.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("agency", "recipient_user").order_by("send_after")[:limit])
+        rows = list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("send_after")[:limit])
+        if not rows:
+            return [], 0
+        _attach_related(rows)
         claimed, stale_ids = [], []
         mornings: dict[datetime, list[int]] = {}
         for message in rows:
@@ -187,26 +205,26 @@ def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], 
     return claimed, sum(len(ids) for ids in mornings.values())
 
 
-RECORDED_FIELDS = ["status", "attempts", "claimed_at", "sent_at", "send_after", "last_error", "provider_message_id",
-                   "subject", "body", "params", "sealed", "email_message_id"]
-_VALUE_FIELDS = [f for f in RECORDED_FIELDS if f != "attempts"]
+# What delivery changes on a claimed row (claimed_at and params are not changed after the claim).
+RECORDED_FIELDS = ["status", "attempts", "sent_at", "send_after", "last_error", "provider_message_id",
+                   "subject", "body", "sealed"]
+# An email or a robot message: its subject and body stay as stored; an email gets its Message-ID.
+_VALUE_FIELDS = ["status", "sent_at", "send_after", "last_error", "provider_message_id", "sealed",
+                 "email_message_id"]
 
 
 def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> str:
     """Step 3 for one message (email: its outcome is stored before the next email leaves), in one
-    UPDATE: `attempts` counts transport calls; a row another worker took over as stale and
-    already recorded as sent keeps that record (only our send is counted)."""
+    UPDATE that is its own transaction (autocommit: one round trip to the database): `attempts`
+    counts transport calls; a row another worker took over as stale and already recorded as sent
+    keeps that record (only our send is counted). On PostgreSQL, `_single_records` lets these
+    commits skip the wait for the WAL flush."""
     fields = _value_fields()
     quote = connection.ops.quote_name
     table = quote(OutboundMessage._meta.db_table)
     sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     claimed = OutboundMessage._meta.get_field("claimed_at")
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Visible to every other worker at COMMIT, without waiting for the WAL flush: a killed
-            # worker loses nothing; only a crash of the database server itself within a fraction of
-            # a second could forget the record (that email would then go out again).
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with connection.cursor() as cursor:
         # One precompiled statement (no ORM compilation per email).
         cursor.execute(
             f"UPDATE {table} SET {sets}, attempts = attempts + %s WHERE id = %s "  # noqa: S608 - our own names
@@ -221,15 +239,41 @@ def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> st
     return rows.values_list("status", flat=True).first() or "gone"
 
 
+@contextmanager
+def _single_records(batch: list[OutboundMessage]):
+    """Around the per-message records of a batch (emails, robots). On PostgreSQL, outside a
+    transaction, their commits become visible to every other worker at once without waiting for
+    the WAL flush (synchronous_commit off for these statements only): a killed worker loses
+    nothing; only a crash of the database server itself within a fraction of a second could forget
+    a record (that email would then go out again). Claims and batch records keep the default."""
+    if (connection.vendor != "postgresql" or connection.in_atomic_block
+            or not any(m.channel in (Channel.EMAIL, Channel.ROBOT) for m in batch)):
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # the connection is gone: nothing to reset
+            logger.warning("could not reset synchronous_commit", exc_info=True)
+
+
 def _value_fields() -> list:
     return [OutboundMessage._meta.get_field(name) for name in _VALUE_FIELDS]
 
 
 def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> list[str]:
     """Step 3 for a batch (in-app, SMS, messages that could not be sent), in one short
-    transaction: one SELECT … FOR UPDATE of the rows, one UPDATE … FROM (VALUES …)."""
+    transaction: one SELECT … FOR UPDATE of the rows, one UPDATE … FROM (VALUES …) (on SQLite an
+    executemany); on PostgreSQL one statement (_record_batch_pg)."""
     if not outcomes:
         return []
+    if connection.vendor == "postgresql":
+        return _record_batch_pg(outcomes)
     fields = [OutboundMessage._meta.get_field(name) for name in RECORDED_FIELDS]
     statuses = []
     with transaction.atomic():
@@ -259,6 +303,47 @@ def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> lis
                           rows=[r for r in rows if r[0] in mine])
             update_values(model=OutboundMessage, names=["attempts"], agency_id=agency_id,
                           rows=[r for r in taken_over if r[0] in mine])
+    return statuses
+
+
+def _record_batch_pg(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> list[str]:
+    """_record_batch on PostgreSQL: one UPDATE … FROM unnest(arrays) for the whole batch (a short
+    statement whatever the batch size, so parsed once), with the same condition as `_record`;
+    the rare row taken over and sent by another worker (or deleted) is then dealt with alone."""
+    meta = OutboundMessage._meta
+    fields = [meta.get_field(name) for name in RECORDED_FIELDS if name != "attempts"]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns: list[list] = [[] for _f in fields]
+    ids, agencies, claims, sends = [], [], [], []
+    for message, claimed_at, sent in outcomes:
+        ids.append(message.pk)
+        agencies.append(message.agency_id)
+        claims.append(claimed_at)
+        sends.append(1 if sent else 0)
+        for column, field in zip(columns, fields, strict=True):
+            column.append(db_value(field, getattr(message, field.attname)))
+    names = ", ".join(f"c{i}" for i in range(len(fields)))
+    arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+    sets = ", ".join(f"{quote(f.column)} = v.c{i}" for i, f in enumerate(fields))
+    sql = (f"UPDATE {table} AS t SET {sets}, attempts = t.attempts + v.sent "  # noqa: S608 - our own names
+           f"FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::integer[], {arrays}) "
+           f"AS v(id, agency_id, claimed, sent, {names}) "
+           f"WHERE t.id = v.id AND t.agency_id = v.agency_id AND (t.claimed_at = v.claimed OR t.status <> %s) "
+           f"RETURNING t.id, t.attempts")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, agencies, claims, sends, *columns, str(Status.SENT)])
+        recorded = dict(cursor.fetchall())
+    statuses = []
+    for message, _claimed_at, sent in outcomes:
+        if message.pk in recorded:
+            message.attempts = recorded[message.pk]
+            statuses.append(message.status)
+            continue
+        rows = OutboundMessage.objects.filter(pk=message.pk)
+        if sent:  # taken over and sent by another worker: count our send only
+            rows.update(attempts=F("attempts") + 1)
+        statuses.append(rows.values_list("status", flat=True).first() or "gone")
     return statuses
 
 
@@ -301,18 +386,25 @@ def html_text(text: str) -> str:
     return mark_safe("\n".join(paragraphs))  # noqa: S308 - built from escaped text only
 
 
-def _email_for(message: OutboundMessage, subject: str, text: str, address: str) -> EmailMultiAlternatives:
+def _email_for(message: OutboundMessage, subject: str, text: str, address: str,
+               cache: dict | None = None) -> EmailMultiAlternatives:
     """A plain-text part and its HTML alternative, in the message's language, signed with the
     agency's name; links absolute from SITE_URL now (the templates' `absolute` filter); the
-    Message-ID stored on the row, so a retry sends the same one."""
+    Message-ID stored on the row, so a retry sends the same one. `cache` (one batch's): the
+    settings page and sender of each agency, worked out once."""
     if not message.email_message_id:
         message.email_message_id = new_message_id()
+    cache = {} if cache is None else cache
+    key = (message.agency_id, bool(message.recipient_user_id))
+    if key not in cache:
+        cache[key] = (settings_url(message), _from_address(message))
+    page, sender = cache[key]
     context = {"agency": message.agency.name, "subject": subject, "text": text, "html_text": html_text(text),
-               "settings_url": settings_url(message), "kind": message.kind}
+               "settings_url": page, "kind": message.kind}
     with translation.override(message.language or settings.LANGUAGE_CODE):
         body = render_to_string("notifications/email/message.txt", context).strip() + "\n"
         html = render_to_string("notifications/email/message.html", context)
-    email = EmailMultiAlternatives(subject=subject, body=body, from_email=_from_address(message), to=[address],
+    email = EmailMultiAlternatives(subject=subject, body=body, from_email=sender, to=[address],
                                    headers={"X-Idempotency-Key": message.idempotency_key,
                                             "Message-ID": message.email_message_id})
     email.attach_alternative(html, "text/html")
@@ -351,52 +443,55 @@ def _deliver_claimed(batch: list[OutboundMessage], now: datetime) -> dict:
     later: list[tuple[OutboundMessage, datetime, bool]] = []  # recorded together at the end
     sms = []
     provider = None  # whose SMS templates apply (looked up at the first SMS)
-    for message in batch:
-        claimed_at = message.claimed_at
-        if message.channel == Channel.ROBOT:  # group robots: one webhook call each (notifications/robots.py)
-            message.attempts += 1
-            outcome = robot_deliver(message)
-            if outcome.ok:
-                _succeed(message, now, outcome.provider_id)
-            else:
-                _fail(message, outcome.error, now, permanent=outcome.permanent)
-            count(message, _record(message, claimed_at, sent=True))
-            continue
-        address = _address(message)
-        if message.channel != Channel.INAPP and not address:
-            _fail(message, "The recipient has no address for this channel.", now, permanent=True)
-            later.append((message, claimed_at, False))
-            continue
-        try:
-            subject, text = render_message(message)
-        except Exception as exc:  # noqa: BLE001 - a broken template must not stop the batch
-            logger.exception("rendering message %s failed", message.pk)
-            _fail(message, f"render: {exc}", now, permanent=True)  # an operator retries it once fixed
-            later.append((message, claimed_at, False))
-            continue
-        if message.channel == Channel.INAPP:
-            if not message.sealed:  # an in-app text that carried a secret is not kept
-                message.subject, message.body = message.subject or subject, message.body or text
-            _succeed(message, now)
-            later.append((message, claimed_at, False))
-        elif message.channel == Channel.EMAIL:
-            email = _email_for(message, subject, text, address)
-            message.attempts += 1  # for _fail's limit; _record stores the database's count + 1
-            try:
-                mailers.default.send_messages([email])  # one email per transport call
-            except Exception as exc:  # noqa: BLE001 - SMTP and backend errors become retries
-                _fail(message, f"email: {exc}", now)
-            else:
-                _succeed(message, now, message.email_message_id)
-            count(message, _record(message, claimed_at, sent=True))
-        else:
-            if provider is None:
-                provider = backend_provider()
-            try:
-                sms.append((message, claimed_at, _sms_for(message, address, provider)))
-            except TemplateConfigError as exc:
-                _fail(message, f"sms: {exc}", now, permanent=True)  # never sent under another template
+    cache: dict = {}  # per batch: what every message of an agency shares (its settings page, sender)
+    with _single_records(batch):
+        for message in batch:
+            claimed_at = message.claimed_at
+            if message.channel == Channel.ROBOT:  # group robots: one webhook call each (notifications/robots.py)
+                message.attempts += 1
+                outcome = robot_deliver(message)
+                if outcome.ok:
+                    _succeed(message, now, outcome.provider_id)
+                else:
+                    _fail(message, outcome.error, now, permanent=outcome.permanent)
+                count(message, _record(message, claimed_at, sent=True))
+                continue
+            address = _address(message)
+            if message.channel != Channel.INAPP and not address:
+                _fail(message, "The recipient has no address for this channel.", now, permanent=True)
                 later.append((message, claimed_at, False))
+                continue
+            if message.channel == Channel.SMS:  # its text is the SMS template's wording (_sms_for), not rendered here
+                if provider is None:
+                    provider = backend_provider()
+                try:
+                    sms.append((message, claimed_at, _sms_for(message, address, provider)))
+                except TemplateConfigError as exc:
+                    _fail(message, f"sms: {exc}", now, permanent=True)  # never sent under another template
+                    later.append((message, claimed_at, False))
+                continue
+            try:
+                subject, text = render_message(message)
+            except Exception as exc:  # noqa: BLE001 - a broken template must not stop the batch
+                logger.exception("rendering message %s failed", message.pk)
+                _fail(message, f"render: {exc}", now, permanent=True)  # an operator retries it once fixed
+                later.append((message, claimed_at, False))
+                continue
+            if message.channel == Channel.INAPP:
+                if not message.sealed:  # an in-app text that carried a secret is not kept
+                    message.subject, message.body = message.subject or subject, message.body or text
+                _succeed(message, now)
+                later.append((message, claimed_at, False))
+            else:
+                email = _email_for(message, subject, text, address, cache=cache)
+                message.attempts += 1  # for _fail's limit; _record stores the database's count + 1
+                try:
+                    mailers.default.send_messages([email])  # one email per transport call
+                except Exception as exc:  # noqa: BLE001 - SMTP and backend errors become retries
+                    _fail(message, f"email: {exc}", now)
+                else:
+                    _succeed(message, now, message.email_message_id)
+                count(message, _record(message, claimed_at, sent=True))
     if sms:
         for message, _claimed, _sms in sms:
             message.attempts += 1
@@ -443,10 +538,16 @@ def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None 
     with scopes_disabled():
         while True:
             moment = now or timezone.now()
-            due = OutboundMessage.objects.filter(
-                Q(status=Status.PENDING, send_after__lte=moment)
-                | Q(status=Status.SENDING, claimed_at__lt=moment - _sending_timeout()))
-            claimed, postponed = _claim(due, moment, batch_size)
+            # Rows left `sending` by a dead worker first (rare; their own partial index), then due rows
+            # oldest first, through the partial index in send_after order: each query reads only the
+            # rows it claims (an OR of both read and sorted every due row again for every batch).
+            stale = OutboundMessage.objects.filter(status=Status.SENDING, claimed_at__lt=moment - _sending_timeout())
+            claimed, postponed = _claim(stale, moment, batch_size)
+            more = True  # after stale rows, look again (for more of them, then for due rows)
+            if not claimed and not postponed:
+                due = OutboundMessage.objects.filter(status=Status.PENDING, send_after__lte=moment)
+                claimed, postponed = _claim(due, moment, batch_size)
+                more = len(claimed) + postponed >= batch_size
             totals["postponed"] += postponed
             if not claimed and not postponed:
                 break
@@ -454,7 +555,7 @@ def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None 
             totals["batches"] += 1
             for key, value in counts.items():
                 totals[key] += value
-            if len(claimed) + postponed < batch_size or time_module.monotonic() - started > max_seconds:
+            if not more or time_module.monotonic() - started > max_seconds:
                 break
     return totals
 

@@ -100,3 +100,21 @@ def test_attempts_count_real_sends_not_postponements_or_missing_addresses(world_
     no_address.refresh_from_db()
     assert (failing.status, failing.attempts) == ("pending", 1)
     assert (no_address.status, no_address.attempts) == ("failed", 0)
+
+
+def test_one_sweep_sends_a_dead_workers_message_and_every_due_one_in_batches(world_a, settings):
+    """Rows left `sending` by a dead worker and due rows are claimed by separate queries: a short
+    batch of the first must not end the sweep before the due rows are sent, each once."""
+    settings.NOTIFY_SENDING_TIMEOUT_SECONDS = 600
+    stale = enqueue(world_a, key="stale")
+    due = [enqueue(world_a, key=f"due{i}") for i in range(5)]
+    with scopes_disabled():
+        OutboundMessage.objects.filter(pk=stale.pk).update(status="sending",
+                                                           claimed_at=timezone.now() - timedelta(minutes=11))
+    totals = messages_deliver_due(batch_size=2)
+    assert totals["sent"] == 6
+    assert sorted(m.extra_headers["X-Idempotency-Key"] for m in mail.outbox) == sorted(
+        ["stale", *(f"due{i}" for i in range(5))])
+    with scopes_disabled():
+        assert set(OutboundMessage.objects.filter(pk__in=[stale.pk, *(m.pk for m in due)])
+                   .values_list("status", "attempts")) == {("sent", 1)}
