@@ -8,6 +8,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ def main() -> int:
             except Exception as exc:  # noqa: BLE001
                 failures += 1
                 print(f"# {path.name} failed: {exc!r}", file=sys.stderr)
+                traceback.print_exc()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     return 1 if failures else 0
