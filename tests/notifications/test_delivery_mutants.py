@@ -7,8 +7,9 @@ rolled back.
 """
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -17,15 +18,19 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from accounts.models import User
+from agency.models import Agency
 from notifications.models import OutboundMessage
-from notifications.services.delivery import message_retry, messages_deliver_due
+from notifications.services.delivery import message_retry, messages_deliver_due, send_time_for
 from notifications.services.enqueue import message_enqueue
 from notifications.signals import message_sent
+from notifications.sms.backends.locmem import SmsBackend as LocmemSmsBackend
 
 from .test_delivery import enqueue
 
 pytestmark = pytest.mark.django_db
 
+SH = ZoneInfo("Asia/Shanghai")
 STALE_NOTE = "The worker sending this message stopped; it is sent again."
 
 
@@ -340,3 +345,214 @@ def test_an_sms_of_a_kind_without_sms_template_fails_alone_and_the_batch_goes_on
     assert row.status == "failed" and "no SMS template" in row.last_error
     assert _sms_locmem == []  # never sent under another kind's template
     assert [stored(m).status for m in (email, inapp)] == ["sent", "sent"]
+
+
+# --- Attempts count real sends only ----------------------------------------------------------------
+
+sms_during_send: list = []  # callables run inside the SMS transport call
+
+
+class HookSmsBackend(LocmemSmsBackend):
+    def send(self, messages):
+        while sms_during_send:
+            sms_during_send.pop(0)()
+        return super().send(messages)
+
+
+class TencentSmsBackend(LocmemSmsBackend):
+    provider = "tencent"
+
+
+def test_an_sms_another_worker_took_over_and_sent_counts_both_sends(world_a, settings, _sms_locmem):
+    """Our SMS left, but meanwhile another worker had taken the row over and sent it too: the
+    outbox shows two attempts (two SMS went out) and keeps the other worker's record."""
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    settings.SMS_BACKEND = f"{__name__}.HookSmsBackend"
+    message = enqueue(world_a, key="taken-sms", channel="sms", recipient_address="+8613800138000")
+    other_claim = timezone.now() + timedelta(seconds=5)
+
+    def other_worker_sends_it():
+        with scopes_disabled():
+            OutboundMessage.objects.filter(pk=message.pk).update(
+                status="sent", claimed_at=other_claim, sent_at=other_claim, attempts=1
+            )
+
+    sms_during_send[:] = [other_worker_sends_it]
+    messages_deliver_due()
+    row = stored(message)
+    assert (row.status, row.sent_at, row.attempts) == ("sent", other_claim, 2)
+    assert len(_sms_locmem) == 1
+
+
+def test_messages_that_never_reached_a_transport_show_no_attempt(world_a, settings, _sms_locmem):
+    """No address, no SMS template, a broken template: nothing was sent, so the outbox shows
+    0 attempts (an in-app message has no transport call either)."""
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    no_mobile = enqueue(world_a, key="no-mobile", channel="sms")  # the owner has no mobile
+    inapp = enqueue(world_a, key="inapp", channel="inapp")
+    with scope(agency=world_a.agency):
+        untemplated = message_enqueue(
+            agency=world_a.agency,
+            channel="sms",
+            kind="no_sms_template_kind",
+            template_code="deadline_reminder",
+            idempotency_key="untemplated",
+            recipient_address="+8613800138000",
+            body="hi",
+        )[0]
+        broken = message_enqueue(
+            agency=world_a.agency,
+            channel="email",
+            kind="reminder",
+            template_code="no_such_template",
+            idempotency_key="broken",
+            recipient_user=world_a.user("owner"),
+            params={},
+            language="en",
+        )[0]
+    messages_deliver_due()
+    rows = [stored(m) for m in (no_mobile, untemplated, broken, inapp)]
+    assert [r.status for r in rows] == ["failed", "failed", "failed", "sent"]
+    assert [r.attempts for r in rows] == [0, 0, 0, 0]
+    assert mail.outbox == [] and _sms_locmem == []
+
+
+def test_a_message_another_worker_reclaimed_but_did_not_send_is_recorded_by_us(world_a, hooked):
+    """Another worker claimed an in-app message again while our batch's email was in the
+    transport, but has not delivered it: our delivery is recorded (the row does not stay
+    `sending`, to be delivered a second time once it looks stale)."""
+    inapp = enqueue(world_a, key="reclaimed", channel="inapp")
+    email = enqueue(world_a, key="email")
+    _in_order(inapp, email)
+    other_claim = timezone.now() + timedelta(seconds=5)
+
+    def other_worker_claims_it():
+        with scopes_disabled():
+            OutboundMessage.objects.filter(pk=inapp.pk).update(status="sending", claimed_at=other_claim)
+
+    hooked.append(other_worker_claims_it)
+    totals = messages_deliver_due()
+    assert totals["sent"] == 2
+    assert [stored(m).status for m in (inapp, email)] == ["sent", "sent"]
+
+
+# --- Quiet hours ---------------------------------------------------------------------------------
+
+
+def test_an_sms_planned_at_night_waits_for_the_morning_unless_asked_for_now(settings):
+    """A reminder SMS planned for 23:30 goes out at the end of quiet hours; a code asked for at
+    23:30 goes now, and so does an email."""
+    settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END = 22, 8
+    night = datetime(2030, 1, 2, 23, 30, tzinfo=SH)
+    assert send_time_for(channel="sms", moment=night, tz=SH) == datetime(2030, 1, 3, 8, 0, tzinfo=SH)
+    assert send_time_for(channel="sms", moment=night, tz=SH, transactional=True) == night
+    assert send_time_for(channel="email", moment=night, tz=SH) == night
+
+
+# --- The email's sender --------------------------------------------------------------------------
+
+
+def test_an_email_comes_from_the_agency_by_name_on_the_site_address(world_a, settings):
+    settings.DEFAULT_FROM_EMAIL = "Site Name <noreply@example.test>"
+    with scopes_disabled():
+        Agency.objects.filter(pk=world_a.agency.pk).update(name="Star Sea MCN")
+    enqueue(world_a)
+    messages_deliver_due()
+    assert [m.from_email for m in mail.outbox] == ["Star Sea MCN <noreply@example.test>"]
+
+
+def test_an_email_of_an_agency_without_a_name_comes_from_the_site_name(world_a, settings):
+    settings.DEFAULT_FROM_EMAIL = "Site Name <noreply@example.test>"
+    with scopes_disabled():
+        Agency.objects.filter(pk=world_a.agency.pk).update(name="")
+    enqueue(world_a)
+    messages_deliver_due()
+    assert [m.from_email for m in mail.outbox] == ["Site Name <noreply@example.test>"]
+
+
+# --- SMS under the provider's template ------------------------------------------------------------
+
+
+def test_an_sms_variable_is_cut_to_the_providers_template_limit(world_a, settings, _sms_locmem):
+    """Tencent accepts 12 characters a variable here: a long account name is shortened to that,
+    not to the 35 of the default (the provider would refuse the SMS)."""
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    settings.SMS_BACKEND = f"{__name__}.TencentSmsBackend"
+    settings.SMS_TEMPLATES = {"reminder": {"tencent": {"id": "1234567", "max_length": 12}}}
+    with scope(agency=world_a.agency):
+        message_enqueue(
+            agency=world_a.agency,
+            channel="sms",
+            kind="reminder",
+            template_code="deadline_reminder",
+            idempotency_key="long",
+            recipient_address="+8613800138000",
+            language="zh-hans",
+            params={
+                "account": "一个名字非常非常长的抖音账号用于测试截断",
+                "platform": "抖音",
+                "label": "l",
+                "rule": "r",
+                "days_before": 1,
+                "due_date": "2030-01-02 10:00",
+                "path": "/x/",
+            },
+        )
+    messages_deliver_due()
+    assert len(_sms_locmem) == 1
+    account = _sms_locmem[0].variables["account"]
+    assert 0 < len(account) <= 12
+
+
+# --- The sweep's time budget ---------------------------------------------------------------------
+
+
+def test_a_sweep_without_a_time_budget_uses_the_configured_one(world_a, settings):
+    settings.NOTIFY_SWEEP_MAX_SECONDS = 600
+    messages = [enqueue(world_a, key=f"m{i}", channel="inapp") for i in range(5)]
+    assert messages_deliver_due(batch_size=2)["sent"] == 5
+    assert {stored(m).status for m in messages} == {"sent"}
+
+
+def test_a_time_budget_given_to_the_sweep_wins_over_the_configured_one(world_a, settings):
+    settings.NOTIFY_SWEEP_MAX_SECONDS = 0
+    for i in range(5):
+        enqueue(world_a, key=f"m{i}", channel="inapp")
+    with mock.patch(
+        "notifications.services.delivery.time_module.monotonic", side_effect=itertools.count(100.0, 1.0)
+    ):
+        assert messages_deliver_due(batch_size=2, max_seconds=600)["sent"] == 5
+
+
+# --- Subject and address --------------------------------------------------------------------------
+
+
+def test_an_email_with_a_stored_body_and_no_subject_file_takes_its_first_line_as_subject(world_a):
+    first_line = "Your account " + "x" * 150
+    with scope(agency=world_a.agency):
+        message_enqueue(
+            agency=world_a.agency,
+            channel="email",
+            kind="reminder",
+            template_code="no_such_template",
+            idempotency_key="bodied",
+            recipient_user=world_a.user("owner"),
+            body=first_line + "\nsecond line",
+            language="en",
+        )
+    messages_deliver_due()
+    assert [m.subject for m in mail.outbox] == [first_line[:120]]
+
+
+def test_each_channel_goes_to_the_users_address_for_it_unless_one_is_given(world_a, settings, _sms_locmem):
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    owner = world_a.user("owner")
+    User.objects.filter(pk=owner.pk).update(mobile="+8613900139000")
+    enqueue(world_a, key="sms", channel="sms")
+    enqueue(world_a, key="email")
+    enqueue(world_a, key="given", recipient_address="other@example.test")
+    inapp = enqueue(world_a, key="inapp", channel="inapp")
+    messages_deliver_due()
+    assert [m.to for m in _sms_locmem] == ["+8613900139000"]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([owner.email, "other@example.test"])
+    assert stored(inapp).status == "sent"
