@@ -1,5 +1,6 @@
 """Reads for the agency dashboard: a fixed number of queries whatever the agency's size."""
 
+from collections import Counter
 from datetime import timedelta
 
 from django.db.models import Count
@@ -27,8 +28,11 @@ def _bars(rows: dict, choices) -> list[dict]:
 def dashboard_data(*, agency, user) -> dict:
     now = timezone.now()
     accounts = SubAccount.objects.filter(archived_at__isnull=True)
-    by_status = dict(accounts.values_list("status").annotate(n=Count("id")).order_by())
-    by_platform = dict(accounts.values_list("platform").annotate(n=Count("id")).order_by())
+    # One pass over the accounts for both breakdowns (at 100,000 accounts each pass is a scan).
+    by_status, by_platform = Counter(), Counter()
+    for status, platform, n in accounts.values_list("status", "platform").annotate(n=Count("id")).order_by():
+        by_status[status] += n
+        by_platform[platform] += n
     tasks_by_state = dict(ShutdownTask.objects.values_list("state").annotate(n=Count("id")).order_by())
     data = {
         "accounts_total": sum(by_status.values()),
