@@ -180,6 +180,10 @@ class SubAccount(AgencyOwned):
             # 100,000 accounts without sorting them all; it also serves platform filters.
             models.Index(fields=["agency", "platform", "display_name", "id"], name="subaccount_list_order"),
             models.Index(fields=["agency", "followers"]),
+            # The live accounts' count (every list page) and the dashboard's breakdown by status and
+            # platform, read from the index alone instead of a pass over 100,000 rows.
+            models.Index(fields=["agency", "status", "platform"], name="subaccount_live_counts",
+                         condition=models.Q(archived_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -51,7 +51,7 @@ with scopes_disabled():
                         send_after=now + timedelta(seconds=20 + SPREAD * i / max(REMINDERS, 1)),
                         idempotency_key=f"load:{i}") for i in range(REMINDERS)
     ], batch_size=5000)
-if connection.vendor == "postgresql":  # statistics for the rows just loaded (autovacuum would, later)
+if connection.vendor == "postgresql":  # statistics and visibility map for the rows just loaded (autovacuum would, later)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")
 print(f"demo-mcn: {total} sub-accounts; {REMINDERS} reminders falling due over {SPREAD} s from +20 s")
