@@ -61,7 +61,7 @@ def test_a_big_import_shows_progress_then_the_result(desktop, live_server, jobs_
 
     # 2. Confirming runs the import as a job too; once a worker has run it, the page shows the counts.
     check_url = page.url
-    page.locator("#job-confirm-import button[type=submit]").click()
+    page.locator("#job-confirm-import button[type=submit]:not([formaction])").click()  # not 取消
     page.wait_for_url(lambda url: "/jobs/" in url and url != check_url)
     page.locator("#job-status progress").wait_for()
     assert len(published) == 2
