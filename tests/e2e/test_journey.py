@@ -76,8 +76,10 @@ def session_of(browser, live_server, email: str, **context_args):
 
 
 def post_button(page, action: str):
-    """The submit button of the form posting to a URL ending with `action`."""
-    return page.locator(f"form[action$='{action}'] button[type=submit], form[action$='{action}'] button:not([type])")
+    """The submit button of the form posting to a URL ending with `action` (not a second button of the
+    form that posts elsewhere with `formaction`, such as 取消 next to 确认导入)."""
+    return page.locator(f"form[action$='{action}'] button[type=submit]:not([formaction]), "
+                        f"form[action$='{action}'] button:not([type]):not([formaction])")
 
 
 def wait_task_settled(page, url: str, timeout: float = 20):
