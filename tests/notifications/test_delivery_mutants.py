@@ -93,6 +93,12 @@ def told():
 # --- One bad message does not hold back the rest of its batch --------------------------------------
 
 
+
+def _broken_email(world):
+    """An email whose template does not exist: it fails alone."""
+    return message_enqueue(agency=world.agency, channel="email", kind="reminder", template_code="no_such_template",
+                           idempotency_key="broken", recipient_user=world.user("owner"), params={}, language="en")[0]
+
 def test_a_message_without_address_first_in_the_batch_does_not_stop_the_others(world_a, settings):
     settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
     no_mobile = enqueue(world_a, key="no-mobile", channel="sms")  # the owner has no mobile
@@ -106,16 +112,7 @@ def test_a_message_without_address_first_in_the_batch_does_not_stop_the_others(w
 
 def test_a_message_whose_template_is_broken_does_not_stop_the_others(world_a):
     with scope(agency=world_a.agency):
-        broken = message_enqueue(
-            agency=world_a.agency,
-            channel="email",
-            kind="reminder",
-            template_code="no_such_template",
-            idempotency_key="broken",
-            recipient_user=world_a.user("owner"),
-            params={},
-            language="en",
-        )[0]
+        broken = _broken_email(world_a)
     fine, inapp = enqueue(world_a, key="fine"), enqueue(world_a, key="inapp", channel="inapp")
     _in_order(broken, fine, inapp)
     messages_deliver_due()
@@ -400,16 +397,7 @@ def test_messages_that_never_reached_a_transport_show_no_attempt(world_a, settin
             recipient_address="+8613800138000",
             body="hi",
         )[0]
-        broken = message_enqueue(
-            agency=world_a.agency,
-            channel="email",
-            kind="reminder",
-            template_code="no_such_template",
-            idempotency_key="broken",
-            recipient_user=world_a.user("owner"),
-            params={},
-            language="en",
-        )[0]
+        broken = _broken_email(world_a)
     messages_deliver_due()
     rows = [stored(m) for m in (no_mobile, untemplated, broken, inapp)]
     assert [r.status for r in rows] == ["failed", "failed", "failed", "sent"]
