@@ -1,0 +1,51 @@
+"""A web worker does its first-use work at boot (ops/warmup.py, called from config/wsgi.py),
+so the first request after a deploy or a worker recycle is not the slow one."""
+
+import logging
+import sys
+
+import pytest
+
+from ops import warmup
+
+
+def test_warm_up_loads_views_templates_and_the_sign_in_page_without_a_database():
+    # No `db` fixture: any query here fails the test (a worker whose database is down must boot).
+    loaded = warmup.warm_up()
+    assert loaded["url_patterns"] > 5
+    assert loaded["templates"] >= 50  # the project's own templates, compiled and cached
+    assert loaded["login_page"] == 200
+    for module in ("shutdown.api.views", "agency.views.subaccounts", "approvals.views", "ops.metrics"):
+        assert module in sys.modules, module
+
+
+def test_a_failing_warm_up_request_is_logged_and_the_worker_still_starts(monkeypatch, caplog):
+    def broken(self, environ, start_response):
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr("django.core.handlers.wsgi.WSGIHandler.__call__", broken)
+    with caplog.at_level(logging.WARNING, logger="ops.warmup"):
+        loaded = warmup.warm_up()
+    assert loaded["login_page"] == 0
+    assert "warm-up request failed" in caplog.text
+
+
+@pytest.mark.parametrize("hosts", [[], ["*"], [".example.cn"]])
+def test_no_concrete_host_means_no_warm_up_request(settings, hosts):
+    settings.ALLOWED_HOSTS = hosts
+    assert warmup.warm_up()["login_page"] == 0
+
+
+def test_wsgi_module_warms_up_unless_turned_off(monkeypatch):
+    calls = []
+    monkeypatch.setattr(warmup, "warm_up", lambda: calls.append(1))
+    sys.modules.pop("config.wsgi", None)
+    monkeypatch.setenv("WEB_WARM_UP", "0")
+    import config.wsgi  # noqa: F401
+
+    assert calls == []
+    sys.modules.pop("config.wsgi", None)
+    monkeypatch.setenv("WEB_WARM_UP", "1")
+    import config.wsgi  # noqa: F401, F811
+
+    assert calls == [1]
