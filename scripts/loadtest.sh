@@ -10,6 +10,8 @@ export DATABASE_URL=${LOADTEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/
 export REDIS_URL=${LOADTEST_REDIS_URL:-redis://127.0.0.1:6379/14}
 export LOADTEST_ACCOUNTS=${LOADTEST_ACCOUNTS:-100000} LOADTEST_REMINDERS=${LOADTEST_REMINDERS:-2000}
 export LOADTEST_USERS=${LOADTEST_USERS:-50} LOADTEST_DURATION=${LOADTEST_DURATION:-2m}
+# Staff arrive over the first half minute (2 a second), not all in the same second.
+export LOADTEST_SPAWN_RATE=${LOADTEST_SPAWN_RATE:-2}
 OUT=var/loadtest
 rm -rf "$OUT" && mkdir -p "$OUT"
 export VAR_DIR=$PWD/var SMS_FILE_PATH=$PWD/$OUT/sms SMS_BACKEND=tests.notifications.slow_backend.SmsBackend
@@ -50,7 +52,7 @@ pids+=($!)
 for port in 8101 8102; do
   for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 1; done
 done
-$VENV/bin/locust -f bench/loadtest/locustfile.py --headless -u "$LOADTEST_USERS" -r 10 -t "$LOADTEST_DURATION" \
+$VENV/bin/locust -f bench/loadtest/locustfile.py --headless -u "$LOADTEST_USERS" -r "$LOADTEST_SPAWN_RATE" -t "$LOADTEST_DURATION" \
   --csv "$OUT/locust" --only-summary 2>&1 | tail -30 || true  # failures go to the report, not fatal
 echo "waiting for every reminder to go out…"
 for _ in $(seq 1 90); do

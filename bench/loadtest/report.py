@@ -33,7 +33,7 @@ lines = [
     "",
     f"- Set-up: {os.environ.get('LOADTEST_SETUP', '')}",
     f"- Agency demo-mcn with **{accounts:,} sub-accounts**; {os.environ.get('LOADTEST_USERS', '50')} simulated staff "
-    f"for {os.environ.get('LOADTEST_DURATION', '2m')} (locust headless), requests sent alternately to the two web servers.",
+    f"for {os.environ.get('LOADTEST_DURATION', '2m')} (locust headless, arriving {os.environ.get('LOADTEST_SPAWN_RATE', '2')} a second), requests sent alternately to the two web servers.",
     f"- Reminders falling due during the run: {sum(reminders.values())}; status after the run: {reminders}; "
     f"handed to the SMS provider {len(load_attempts)} times for {len(set(load_attempts))} distinct reminders "
     f"(**{'every reminder once' if len(load_attempts) == len(set(load_attempts)) == sum(reminders.values()) == reminders.get('sent', 0) else 'NOT exactly once'}**).",
