@@ -389,3 +389,34 @@ def test_bulk_receipts_and_confirmation_endpoints_are_404_across_agencies(worlds
     with scope(agency=a.agency):
         assert not TaskItem.objects.filter(task=task, state="excluded").exists()
         assert ReceiptImport.objects.get(pk=receipts.pk).status == "previewed"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", ["confirm", "cancel"])
+def test_a_pending_import_of_another_agency_cannot_be_confirmed_or_cancelled(worlds, action):
+    """The import waiting for its confirmation (a file in storage under agency A's folder): B's owner
+    gets 404 in B's URL with A's id and in A's URL; A's file and its row stay as they were."""
+    from django.core.files.storage import default_storage
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from agency.models import SubAccountImport
+
+    from .agency.subaccount_helpers import HEADER, csv_bytes
+
+    a, b = worlds
+    content = csv_bytes([HEADER, ["douyin", "dy_iso_1", "隔离号", "personal", "1,000", "", "", "", ""]])
+    response = a.client("operator").post(f"/a/{a.agency.slug}/sub-accounts/import/",
+                                         {"file": SimpleUploadedFile("名单.csv", content)})
+    assert response.status_code == 200
+    with scope(agency=a.agency):
+        pending = SubAccountImport.objects.latest("pk")
+    before = (pending.status, pending.file.name)
+    for slug in (b.agency.slug, a.agency.slug):
+        response = b.client("owner").post(f"/a/{slug}/sub-accounts/import/{pending.pk}/{action}/")
+        assert response.status_code == 404, f"{slug}: {action} answered {response.status_code}"
+        assert "隔离号" not in response.content.decode()
+    with scope(agency=a.agency):
+        again = SubAccountImport.objects.get(pk=pending.pk)
+        assert (again.status, again.file.name) == before
+        assert not SubAccount.objects.filter(platform_account_id="dy_iso_1").exists()
+    assert default_storage.exists(before[1])
