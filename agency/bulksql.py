@@ -131,10 +131,12 @@ def insert_values(model, names: list[str], rows: list[tuple | list], *, prepared
     return len(rows)
 
 
-def insert_rows(model, objs: list) -> None:
+def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     """INSERT these new instances in batches of BATCH rows: COPY on PostgreSQL, executemany
     on SQLite (bulk_create compiles every value through the ORM, which costs far more than running
-    the statement). Like bulk_create: no signals; primary keys are not set on the instances."""
+    the statement). Like bulk_create: no signals; primary keys are not set on the instances.
+    `ignore_conflicts`: a row that breaks a unique constraint is skipped (`ON CONFLICT DO NOTHING`,
+    executemany on both databases: COPY cannot skip rows)."""
     if not objs:
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
@@ -142,6 +144,7 @@ def insert_rows(model, objs: list) -> None:
     columns = ", ".join(quote(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     # Per column, once: read the attribute directly unless the field computes it on save
     # (auto_now, files…), and keep a value of the column's plain type as it is.
     columns_spec = [(f.attname, PLAIN_TYPES.get(f.get_internal_type()), f, _computed_on_save(f)) for f in fields]
@@ -155,14 +158,14 @@ def insert_rows(model, objs: list) -> None:
                     value = f.pre_save(obj, True) if computed else attrs[attname]
                     record.append(value if plain is not None and type(value) is plain else db_value(f, value))
                 values.append(record)
-            if is_postgresql():  # PostgreSQL: COPY, the fastest way in
+            if is_postgresql() and not ignore_conflicts:  # PostgreSQL: COPY, the fastest way in
                 started = time.monotonic()
                 with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
                     for value in values:
                         copy.write_row(value)
                 _log_copy(quote(model._meta.db_table), columns, len(values), started)
             else:
-                cursor.executemany(sql + row, values)
+                cursor.executemany(sql + row + conflict, values)
 
 
 # --- UPDATE -----------------------------------------------------------------------------------------

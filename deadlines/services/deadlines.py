@@ -64,6 +64,8 @@ def deadlines_create_for_item(*, agency, item, effective_at: datetime) -> list[D
         Deadline.objects.bulk_create(new)
         if any(d.pk is None for d in new):  # backends that do not return ids from bulk inserts
             new = list(Deadline.objects.filter(item=item, kind__in=[d.kind for d in new]))
+        for deadline in new:  # the task and account they share, read once (not once per deadline)
+            deadline.task, deadline.sub_account = item.task, sub_account
         reminders_schedule(agency=agency, deadlines=new)
     return new
 
@@ -133,6 +135,7 @@ def reminders_schedule(*, agency, deadlines: list[Deadline], now: datetime | Non
         kind_rules = rules_for_kind(rules, deadline.kind)
         passed = [r for r in kind_rules if _send_moment(deadline.due_at, r.days_before, tz) <= now]
         catch_up = min(passed, key=lambda r: r.days_before) if passed else None
+        base = _reminder_params(deadline, tz, 0)  # what every reminder of this deadline shares
         for rule in kind_rules:
             if rule in passed and rule is not catch_up:
                 continue
@@ -140,7 +143,7 @@ def reminders_schedule(*, agency, deadlines: list[Deadline], now: datetime | Non
             for channel in rule.channels:
                 moment = reminder_send_time(due_at=deadline.due_at, days_before=rule.days_before, channel=channel,
                                             tz=tz, now=now)
-                params = {**_reminder_params(deadline, tz, _days_left(deadline.due_at, moment, tz)),
+                params = {**base, "days_before": _days_left(deadline.due_at, moment, tz),
                           "rule_days_before": rule.days_before}
                 for user in users.values():
                     specs.append({

@@ -9,6 +9,7 @@ rest (and for anything whose task was lost).
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from agency.bulksql import insert_rows
 from notifications.models import Channel, OutboundMessage
 
 
@@ -100,8 +101,8 @@ def messages_enqueue_bulk(*, agency, specs: list[dict]) -> int:
             sealed=seal(spec.get("secrets") or {}), transactional=spec.get("transactional", False),
             email_message_id=new_message_id() if channel == Channel.EMAIL else "",
         ))
-    with transaction.atomic():
-        OutboundMessage.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
+    with transaction.atomic():  # a key stored meanwhile by another process is skipped, as above
+        insert_rows(OutboundMessage, rows, ignore_conflicts=True)
     due_keys = [r.idempotency_key for r in rows if r.send_after <= now]
     if due_keys:
         agency_id = agency.pk
