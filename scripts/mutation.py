@@ -95,6 +95,7 @@ MODULES: dict[str, Module] = {
             "tests/notifications/test_claim_send_record.py",
             "tests/notifications/test_secret_redaction.py",
             "tests/notifications/test_delivery_mutants.py",
+            "tests/notifications/test_delivery_counts.py",
         ),
     ),
     "importer": Module(

@@ -1,0 +1,92 @@
+"""Delivery rules that the mutation sample of 3 December showed unguarded: what a person reading
+the outbox or their notices would notice."""
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from notifications.models import OutboundMessage
+from notifications.services.delivery import message_mark_read, messages_deliver_due
+
+from .test_delivery import enqueue
+from .test_delivery_mutants import hooked, stored  # noqa: F401 - `hooked` is a fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_email_retried_after_a_refusal_keeps_the_message_id_it_was_given(world_a):
+    """Mail servers and the recipient's client drop a duplicate by its Message-ID: a retry must
+    send the one stored when the message was queued, not a new one."""
+    message = enqueue(world_a, key="retry-id")
+    given = stored(message).email_message_id
+    assert given
+    with mock.patch.object(LocmemBackend, "send_messages", side_effect=OSError("421 try later")):
+        assert messages_deliver_due()["retry"] == 1
+    with scopes_disabled():
+        OutboundMessage.objects.filter(pk=message.pk).update(send_after=timezone.now() - timedelta(seconds=1))
+    assert messages_deliver_due()["sent"] == 1
+    assert [m.extra_headers.get("Message-ID") or m.message()["Message-ID"] for m in mail.outbox] == [given]
+    assert stored(message).email_message_id == given
+
+
+def test_a_message_past_a_lowered_attempt_limit_fails_at_its_next_refusal(world_a, settings):
+    """The operator lowered NOTIFY_MAX_ATTEMPTS below what a message already used: its next
+    refusal ends it (failed), it does not go on being retried."""
+    message = enqueue(world_a, key="many-attempts")
+    with scopes_disabled():
+        OutboundMessage.objects.filter(pk=message.pk).update(attempts=5)
+    settings.NOTIFY_MAX_ATTEMPTS = 3
+    with mock.patch.object(LocmemBackend, "send_messages", side_effect=OSError("550 mailbox unavailable")):
+        totals = messages_deliver_due()
+    row = stored(message)
+    assert (totals["failed"], totals["retry"]) == (1, 0)
+    assert (row.status, row.attempts) == ("failed", 6)
+
+
+def test_an_email_another_worker_took_over_and_sent_counts_both_sends(world_a, hooked):  # noqa: F811
+    """While our transport call ran, another worker re-claimed the row as stale and sent it: the
+    outbox keeps that worker's record and counts both transport calls (two emails left)."""
+    message = enqueue(world_a, key="both-sent")
+    other_claim = timezone.now() + timedelta(seconds=5)
+
+    def other_worker_sends_it():
+        with scopes_disabled():
+            OutboundMessage.objects.filter(pk=message.pk).update(
+                status="sent", claimed_at=other_claim, sent_at=other_claim, attempts=1
+            )
+
+    hooked.append(other_worker_sends_it)
+    messages_deliver_due()
+    row = stored(message)
+    assert (row.status, row.sent_at) == ("sent", other_claim)
+    assert row.attempts == 2
+    assert len(mail.outbox) == 1  # ours (the other worker is simulated, it sent nothing here)
+
+
+def _notices(world, n):
+    messages = [enqueue(world, key=f"notice-{i}", channel="inapp") for i in range(n)]
+    messages_deliver_due()
+    return messages
+
+
+def test_reading_one_notice_marks_only_that_one_read(world_a):
+    first, second, third = _notices(world_a, 3)
+    owner = world_a.user("owner")
+    with scope(agency=world_a.agency):
+        assert message_mark_read(agency=world_a.agency, message_id=second.pk, user=owner) == 1
+    assert [stored(m).read_at is not None for m in (first, second, third)] == [False, True, False]
+
+
+def test_marking_all_read_marks_every_unread_notice_of_that_person_only(world_a):
+    mine = _notices(world_a, 2)
+    theirs = enqueue(world_a, key="legal-notice", channel="inapp", user_role="legal")
+    messages_deliver_due()
+    with scope(agency=world_a.agency):
+        assert message_mark_read(agency=world_a.agency, message_id=None, user=world_a.user("owner")) == 2
+    assert all(stored(m).read_at is not None for m in mine)
+    assert stored(theirs).read_at is None
