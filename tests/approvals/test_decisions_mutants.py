@@ -182,3 +182,64 @@ def test_cancelling_an_approved_task_keeps_its_round_approved(world_a):
         after = ApprovalRound.objects.get(task=task)
     assert before.state == ApprovalRound.State.APPROVED
     assert (after.state, after.closed_at) == (ApprovalRound.State.APPROVED, before.closed_at)
+
+
+# --- Third pass (mutation sample of 3 December) ----------------------------------------------------
+
+
+def test_a_decision_from_a_page_showing_a_level_already_decided_is_refused_as_stale(world_a):
+    from approvals.models import ApprovalStage
+
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        first, second = (ApprovalStage.objects.get(task=task, position=n) for n in (1, 2))
+    _decide(world_a, task, "operator")  # level 1 approved: level 2 (legal) is open now
+    with scope(agency=world_a.agency), pytest.raises(Conflict, match="moved on since you opened the page") as exc:
+        approval_decide(agency=world_a.agency, task=task, actor=world_a.user("legal"), decision="approve",
+                        comment="ok", stage_id=str(first.pk))  # the form posts the level it showed
+    assert exc.value.code == "stale"
+    with scope(agency=world_a.agency):
+        assert not second.decisions.exists()
+        # A page showing the open level (its id as the form posts it) is accepted.
+        approval_decide(agency=world_a.agency, task=task, actor=world_a.user("legal"), decision="approve",
+                        comment="ok", stage_id=str(second.pk))
+        assert second.decisions.count() == 1
+
+
+def test_a_decision_without_a_level_from_its_page_is_taken_at_the_open_level(world_a):
+    from approvals.models import ApprovalStage
+
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        approval_decide(agency=world_a.agency, task=task, actor=world_a.user("operator"), decision="approve",
+                        comment="ok", stage_id="")  # an API client that does not send the level
+        assert ApprovalStage.objects.get(task=task, position=1).decisions.count() == 1
+
+
+def test_a_level_nobody_can_decide_goes_to_the_other_owner_not_to_the_owner_who_submitted(world_a):
+    from accounts.models import Membership
+    from approvals.models import ApprovalStage
+    from approvals.services.policy import approval_policy_save
+
+    other_owner = UserFactory()
+    MembershipFactory(user=other_owner, agency=world_a.agency, role="owner")
+    with scope(agency=world_a.agency):
+        approval_policy_save(agency=world_a.agency, name="法务一级", levels=[
+            {"name": "法务", "role": "legal", "mode": "any", "sla_hours": 24}])
+    Membership.objects.filter(agency=world_a.agency, role="legal").delete()  # nobody left at the level
+    task = make_task(world_a)
+    submitter = world_a.user("owner")
+    _submit(world_a, task, submitter)
+    with scope(agency=world_a.agency):
+        stage = ApprovalStage.objects.get(task=task, position=1)
+    assert stage.approver_ids == []
+    assert stage.escalated_to_ids == [other_owner.pk]  # never back to the one who submitted
+    with pytest.raises(Conflict, match="submitted this task"):
+        _decide(world_a, task, user=submitter)
+    _decide(world_a, task, user=other_owner)
+    with scope(agency=world_a.agency):
+        assert ShutdownTask.objects.get(pk=task.pk).state == TaskState.APPROVED
