@@ -22,7 +22,9 @@ See the README ("What is guaranteed for email and SMS").
 """
 
 import logging
+import os
 import re
+import threading
 import time as time_module
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -169,13 +171,55 @@ def _attach_related(rows: list[OutboundMessage]) -> None:
             cache["recipient_user"] = users.get(message.recipient_user_id)
 
 
+_writer = threading.local()
+
+
+@contextmanager
+def _one_writer():
+    """SQLite lets one connection write at a time, and a writer that finds the database locked
+    polls: the busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so a worker whose short
+    write (0.3 ms) meets the other worker's claim sleeps far longer than that claim lasts. On
+    SQLite, each write of this module (claim, record, batch record) first queues for an exclusive
+    flock on a file next to the database and is woken as soon as the other worker's write ends
+    (other writers, e.g. web requests, still meet the busy handler). Inside an outer transaction
+    the SQLite write lock is held already (IMMEDIATE mode), so nothing is queued for. PostgreSQL
+    (row locks, SKIP LOCKED) needs none of it."""
+    path = _writer_lock_path()
+    if path is None or getattr(_writer, "held", False) or connection.in_atomic_block:
+        yield
+        return
+    import fcntl  # noqa: PLC0415 - POSIX only, and only SQLite gets here
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _writer.held = True
+        try:
+            yield
+        finally:
+            _writer.held = False
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def _writer_lock_path() -> str | None:
+    if connection.vendor != "sqlite":
+        return None
+    name = str(connection.settings_dict["NAME"])
+    if not name or name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
+        return None
+    return f"{name}-writer.lock"
+
+
 def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], int]:
     """Step 1: lock due rows (skip those another worker holds), turn them `sending`, COMMIT.
     Returns (claimed rows, how many SMS were postponed to the end of quiet hours).
     Per batch: one SELECT … FOR UPDATE SKIP LOCKED, one SELECT each of the batch's agencies and
     recipients, and one UPDATE for the claimed rows (plus one per distinct morning for postponed
     SMS and one for rows taken over from a dead worker)."""
-    with transaction.atomic():
+    if connection.vendor == "sqlite" and not connection.in_atomic_block and not queryset.exists():
+        return [], 0  # nothing to claim: no write transaction (on SQLite, one writer at a time)
+    with _one_writer(), transaction.atomic():
         rows = list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("send_after")[:limit])
         if not rows:
             return [], 0
@@ -224,7 +268,7 @@ def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> st
     table = quote(OutboundMessage._meta.db_table)
     sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     claimed = OutboundMessage._meta.get_field("claimed_at")
-    with connection.cursor() as cursor:
+    with _one_writer(), connection.cursor() as cursor:
         # One precompiled statement (no ORM compilation per email).
         cursor.execute(
             f"UPDATE {table} SET {sets}, attempts = attempts + %s WHERE id = %s "  # noqa: S608 - our own names
@@ -276,7 +320,7 @@ def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> lis
         return _record_batch_pg(outcomes)
     fields = [OutboundMessage._meta.get_field(name) for name in RECORDED_FIELDS]
     statuses = []
-    with transaction.atomic():
+    with _one_writer(), transaction.atomic():
         current = {pk: (attempts, claimed, status) for pk, attempts, claimed, status in
                    OutboundMessage.objects.select_for_update().filter(pk__in=[m.pk for m, _c, _s in outcomes])
                    .values_list("pk", "attempts", "claimed_at", "status")}
