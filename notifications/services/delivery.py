@@ -318,6 +318,11 @@ def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> lis
         return []
     if connection.vendor == "postgresql":
         return _record_batch_pg(outcomes)
+    return _record_batch_portable(outcomes)
+
+
+def _record_batch_portable(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> list[str]:
+    """_record_batch on any database (SQLite's path; the tests run it on PostgreSQL too)."""
     fields = [OutboundMessage._meta.get_field(name) for name in RECORDED_FIELDS]
     statuses = []
     with _one_writer(), transaction.atomic():

@@ -90,3 +90,58 @@ def test_marking_all_read_marks_every_unread_notice_of_that_person_only(world_a)
         assert message_mark_read(agency=world_a.agency, message_id=None, user=world_a.user("owner")) == 2
     assert all(stored(m).read_at is not None for m in mine)
     assert stored(theirs).read_at is None
+
+
+# --- The batch record (in-app messages, SMS, messages that could not be sent) ----------------------
+# PostgreSQL records a batch with one UPDATE … FROM unnest(…); SQLite with the portable path
+# (SELECT … FOR UPDATE, then an UPDATE per agency). On PostgreSQL both run, so a mistake in the
+# portable one cannot hide behind the database the mutation run uses.
+
+
+@pytest.fixture(params=["native", "portable"])
+def recorder(request, monkeypatch):
+    from django.db import connection
+
+    from notifications.services import delivery
+
+    if request.param == "portable":
+        if connection.vendor != "postgresql":
+            pytest.skip("on SQLite the native recorder is the portable one")
+        monkeypatch.setattr(delivery, "_record_batch_pg", delivery._record_batch_portable)
+    return request.param
+
+
+def test_in_app_messages_of_two_agencies_in_one_batch_are_each_recorded_sent(world_a, world_b, recorder):
+    ours = [enqueue(world_a, key=f"a-{i}", channel="inapp") for i in range(2)]
+    theirs = enqueue(world_b, key="b-0", channel="inapp")
+    totals = messages_deliver_due()
+    assert totals["sent"] == 3
+    for message in (*ours, theirs):
+        row = stored(message)
+        assert (row.status, row.attempts) == ("sent", 0)
+        assert row.sent_at is not None and row.body  # the text a member reads in their notices
+    assert stored(theirs).agency_id == world_b.agency.pk
+
+
+def test_an_sms_taken_over_by_a_worker_whose_clock_runs_behind_keeps_that_workers_record(
+        world_a, settings, _sms_locmem, recorder):
+    """Workers run on several hosts: the one that took our row over (as stale) and sent it
+    stamped its claim with a clock a few seconds behind ours. Its record stays; both sends count."""
+    from .test_delivery_mutants import sms_during_send
+
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0
+    settings.SMS_BACKEND = "tests.notifications.test_delivery_mutants.HookSmsBackend"
+    message = enqueue(world_a, key="skewed-sms", channel="sms", recipient_address="+8613800138000")
+    behind = timezone.now() - timedelta(minutes=5)
+
+    def other_worker_sends_it():
+        with scopes_disabled():
+            OutboundMessage.objects.filter(pk=message.pk).update(
+                status="sent", claimed_at=behind, sent_at=behind, attempts=1, provider_message_id="theirs"
+            )
+
+    sms_during_send[:] = [other_worker_sends_it]
+    messages_deliver_due()
+    row = stored(message)
+    assert (row.status, row.sent_at, row.provider_message_id, row.attempts) == ("sent", behind, "theirs", 2)
+    assert len(_sms_locmem) == 1
