@@ -15,6 +15,7 @@ import time
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -151,9 +152,14 @@ def _copy_formatters(fields, cursor, *, prepared: bool) -> list:
             return str(value) if value.utcoffset() is not None else fallback(value)
         return dump
 
-    def json_text(dumps):
+    def json_text(dumps, encoder):
+        if encoder is not None and encoder is not DjangoJSONEncoder:
+            return lambda value: _copy_escape(dumps(value))
+
         def dump(value):
-            return _copy_escape(dumps(value))
+            # json.dumps (no indent) writes every control character of a string as an escape
+            # (\\n, \\u0000…): its backslashes are the only characters COPY needs escaped.
+            return dumps(value).replace("\\", "\\\\")
         return dump
 
     formatters = []
@@ -169,6 +175,7 @@ def _copy_formatters(fields, cursor, *, prepared: bool) -> list:
             by_type[bool] = lambda value: "t" if value else "f"
         elif internal == "DecimalField":
             by_type[Decimal] = decimal(fallback)
+            by_type[int] = str  # a default of 0: str(Decimal(n)) == str(n)
         elif internal == "DateField":
             by_type[date] = str
         elif internal == "DateTimeField":
@@ -176,40 +183,61 @@ def _copy_formatters(fields, cursor, *, prepared: bool) -> list:
         elif internal == "JSONField":
             from django.db.backends.postgresql.operations import get_json_dumps
 
-            by_type[dict] = by_type[list] = json_text(get_json_dumps(field.encoder))
+            by_type[dict] = by_type[list] = json_text(get_json_dumps(field.encoder), field.encoder)
         if field.null:
             by_type[type(None)] = lambda _value: _COPY_NULL
         formatters.append((by_type, fallback))
     return formatters
 
 
+def _copy_column(by_type: dict, fallback, column: tuple) -> list | tuple:
+    """The COPY texts of one column's values: by whole column when they are all of one type (a
+    text column with no character to escape is its values as they are; ints are map(str, …)),
+    else value by value."""
+    types = set(map(type, column))
+    if len(types) == 1:
+        kind = types.pop()
+        if kind is str and by_type.get(str) is not None:
+            joined = "\n".join(column)
+            if "\\" not in joined and joined.isprintable():  # nothing to escape, no NUL
+                return column
+        formatter = by_type.get(kind)
+        if formatter is not None:
+            return list(map(formatter, column))
+    return [(by_type.get(type(value)) or fallback)(value) for value in column]
+
+
 def _copy_write(cursor, table: str, columns: str, fields, rows, *, prepared: bool = False, constants=None) -> int:
-    """COPY these rows (sequences of values of `fields`) as text, formatted per column.
-    `constants`: (fields, values already what the database takes) ending every row."""
+    """COPY these rows (sequences of values of `fields`) as text, formatted per column, BATCH
+    rows at a time. `constants`: (fields, values already what the database takes) ending every row."""
     formatters = _copy_formatters(fields, cursor, prepared=prepared)
-    suffix = ""
+    tail = []
     if constants and constants[0]:
-        suffix = "\t" + "\t".join(
+        tail = [
             (by_type.get(type(value)) or fallback)(value)
             for (by_type, fallback), value in zip(
                 _copy_formatters(constants[0], cursor, prepared=True), constants[1], strict=True)
-        )
+        ]
+
+    def chunk(batch: list) -> str:
+        texts = [_copy_column(by_type, fallback, column)
+                 for (by_type, fallback), column in zip(formatters, zip(*batch, strict=True), strict=True)]
+        texts += [[text] * len(batch) for text in tail]
+        return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+
     started = time.monotonic()
     count = 0
     with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        lines = []
+        batch = []
         for row in rows:
-            lines.append("\t".join([
-                (by_type.get(type(value)) or fallback)(value)
-                for (by_type, fallback), value in zip(formatters, row, strict=True)
-            ]) + suffix)
-            if len(lines) == BATCH:
-                copy.write("\n".join(lines) + "\n")
-                count += len(lines)
-                lines = []
-        if lines:
-            copy.write("\n".join(lines) + "\n")
-            count += len(lines)
+            batch.append(row)
+            if len(batch) == BATCH:
+                copy.write(chunk(batch))
+                count += len(batch)
+                batch = []
+        if batch:
+            copy.write(chunk(batch))
+            count += len(batch)
     _log_copy(table, columns, count, started)
     return count
 
