@@ -9,9 +9,13 @@ UPDATE is bounded to one agency (`agency_id = %s`): these helpers never cross te
 
 import enum
 import json
+import re
 import sqlite3
 import time
+from datetime import date, datetime
+from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -82,6 +86,162 @@ def _values_table(rows: list, width: int) -> str:
     return f"(SELECT {names} FROM (VALUES {', '.join([row] * len(rows))}) AS x)"  # noqa: S608 - placeholders only
 
 
+# --- COPY text -----------------------------------------------------------------------------------------
+# COPY's text format: a row is its values joined by tabs; \N is NULL; in a value, the backslash and
+# these control characters are escaped (psycopg's own COPY escapes the same ones). NUL is not
+# escaped: a value holding one takes psycopg's dumper, which refuses it as it always has.
+_COPY_SPECIAL = re.compile("[\\\\\b\t\n\v\f\r]")
+_COPY_ESCAPES = {"\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+_COPY_NULL = "\\N"
+INT_TYPES = {"IntegerField", "PositiveIntegerField", "BigIntegerField", "SmallIntegerField",
+             "PositiveSmallIntegerField", "PositiveBigIntegerField"}
+
+
+def _copy_escape(text: str) -> str:
+    if "\\" not in text and text.isprintable():  # no control character: most values, at C speed
+        return text
+    return _COPY_SPECIAL.sub(lambda m: _COPY_ESCAPES[m.group()], text)
+
+
+def _copy_formatters(fields, cursor, *, prepared: bool) -> list:
+    """Per column, once: a function from a value to its COPY text, the same text as
+    db_value (unless `prepared`) then psycopg's text dumper and COPY escaping give. The values
+    of the column's usual types (str, int, bool, finite Decimal, date, aware datetime, JSON
+    dict/list, NULL) are formatted directly; any other goes the general way."""
+    from psycopg.adapt import PyFormat, Transformer
+
+    transformer = Transformer(cursor.cursor.connection)
+    encoding = cursor.cursor.connection.info.encoding
+
+    def general(field, by_type):
+        text_column = PLAIN_TYPES.get(field.get_internal_type()) is str
+
+        def dump(value):
+            if text_column and isinstance(value, enum.Enum) and isinstance(value, str):
+                # A TextChoices member: its value (as db_value gives), for every member of its type.
+                by_type[type(value)] = member
+                return member(value)
+            return dump_general(value)
+
+        def member(value):
+            text = value.value
+            return _copy_escape(text) if type(text) is str and "\x00" not in text else dump_general(value)
+
+        def dump_general(value):
+            if not prepared:
+                value = db_value(field, value)
+            if value is None:
+                return _COPY_NULL
+            data = transformer.get_dumper(value, PyFormat.TEXT).dump(value)
+            return _copy_escape(bytes(data).decode(encoding))
+
+        return dump
+
+    def text(fallback):
+        def dump(value):
+            return _copy_escape(value) if "\x00" not in value else fallback(value)
+        return dump
+
+    def decimal(fallback):
+        def dump(value):
+            return str(value) if value.is_finite() else fallback(value)
+        return dump
+
+    def aware(fallback):
+        def dump(value):
+            return str(value) if value.utcoffset() is not None else fallback(value)
+        return dump
+
+    def json_text(dumps, encoder):
+        if encoder is not None and encoder is not DjangoJSONEncoder:
+            return lambda value: _copy_escape(dumps(value))
+
+        def dump(value):
+            # json.dumps (no indent) writes every control character of a string as an escape
+            # (\\n, \\u0000…): its backslashes are the only characters COPY needs escaped.
+            return dumps(value).replace("\\", "\\\\")
+        return dump
+
+    formatters = []
+    for field in fields:
+        internal = field.get_internal_type()
+        by_type = {}
+        fallback = general(field, by_type)
+        if PLAIN_TYPES.get(internal) is str:
+            by_type[str] = text(fallback)
+        elif PLAIN_TYPES.get(internal) is int or internal in INT_TYPES:
+            by_type[int] = str
+        elif internal == "BooleanField":
+            by_type[bool] = lambda value: "t" if value else "f"
+        elif internal == "DecimalField":
+            by_type[Decimal] = decimal(fallback)
+            by_type[int] = str  # a default of 0: str(Decimal(n)) == str(n)
+        elif internal == "DateField":
+            by_type[date] = str
+        elif internal == "DateTimeField":
+            by_type[datetime] = aware(fallback)
+        elif internal == "JSONField":
+            from django.db.backends.postgresql.operations import get_json_dumps
+
+            by_type[dict] = by_type[list] = json_text(get_json_dumps(field.encoder), field.encoder)
+        if field.null:
+            by_type[type(None)] = lambda _value: _COPY_NULL
+        formatters.append((by_type, fallback))
+    return formatters
+
+
+def _copy_column(by_type: dict, fallback, column: tuple) -> list | tuple:
+    """The COPY texts of one column's values: by whole column when they are all of one type (a
+    text column with no character to escape is its values as they are; ints are map(str, …)),
+    else value by value."""
+    types = set(map(type, column))
+    if len(types) == 1:
+        kind = types.pop()
+        if kind is str and by_type.get(str) is not None:
+            joined = "\n".join(column)
+            if "\\" not in joined and joined.isprintable():  # nothing to escape, no NUL
+                return column
+        formatter = by_type.get(kind)
+        if formatter is not None:
+            return list(map(formatter, column))
+    return [(by_type.get(type(value)) or fallback)(value) for value in column]
+
+
+def _copy_write(cursor, table: str, columns: str, fields, rows, *, prepared: bool = False, constants=None) -> int:
+    """COPY these rows (sequences of values of `fields`) as text, formatted per column, BATCH
+    rows at a time. `constants`: (fields, values already what the database takes) ending every row."""
+    formatters = _copy_formatters(fields, cursor, prepared=prepared)
+    tail = []
+    if constants and constants[0]:
+        tail = [
+            (by_type.get(type(value)) or fallback)(value)
+            for (by_type, fallback), value in zip(
+                _copy_formatters(constants[0], cursor, prepared=True), constants[1], strict=True)
+        ]
+
+    def chunk(batch: list) -> str:
+        texts = [_copy_column(by_type, fallback, column)
+                 for (by_type, fallback), column in zip(formatters, zip(*batch, strict=True), strict=True)]
+        texts += [[text] * len(batch) for text in tail]
+        return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+
+    started = time.monotonic()
+    count = 0
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == BATCH:
+                copy.write(chunk(batch))
+                count += len(batch)
+                batch = []
+        if batch:
+            copy.write(chunk(batch))
+            count += len(batch)
+    _log_copy(table, columns, count, started)
+    return count
+
+
 def _log_copy(table: str, columns: str, count: int, started: float) -> None:
     """COPY goes around Django's debug cursor: log it like a query, so query counts stay honest."""
     if connection.queries_logged:
@@ -115,12 +275,9 @@ def insert_values(model, names: list[str], rows: list[tuple | list], *, prepared
     columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:
         if is_postgresql():
-            started = time.monotonic()
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    values = row if prepared else [db_value(f, v) for f, v in zip(given, row, strict=True)]
-                    copy.write_row([*values, *constants])
-            _log_copy(table, columns, len(rows), started)
+            tail = tuple(constants)
+            _copy_write(cursor, table, columns, given, (row for row in rows), prepared=prepared,
+                        constants=(fields[len(given):], tail))
         else:
             sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
             if prepared:
@@ -129,6 +286,32 @@ def insert_values(model, names: list[str], rows: list[tuple | list], *, prepared
                 cursor.executemany(sql, [[*(db_value(f, v) for f, v in zip(given, row, strict=True)), *constants]
                                          for row in rows])
     return len(rows)
+
+
+def insert_arrays(model, names: list[str], rows: list[tuple | list], *, ignore_conflicts: bool = False) -> int:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column) [ON CONFLICT DO NOTHING]: one
+    statement and len(names) parameters whatever the number of rows. `names`: every concrete
+    field but the primary key, each of ARRAY_TYPES. Text arrays are text[], not varchar(n)[]: a
+    value too long is refused by the column, not cut by the cast. Returns the rows inserted."""
+    if not rows:
+        return 0
+    meta = model._meta
+    by_attname = {f.attname: f for f in meta.concrete_fields if not f.primary_key}
+    assert set(names) == set(by_attname), names
+    fields = [by_attname[n] for n in names]
+    assert all(f.get_internal_type() in ARRAY_TYPES for f in fields), names
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    arrays = ", ".join(
+        "%s::text[]" if PLAIN_TYPES.get(f.get_internal_type()) is str else f"%s::{f.cast_db_type(connection)}[]"
+        for f in fields
+    )
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}){conflict}"  # noqa: S608
+    params = [[db_value(f, v) for v in column] for f, column in zip(fields, zip(*rows, strict=True), strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
@@ -149,6 +332,13 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
     # (auto_now, files…), and keep a value of the column's plain type as it is.
     columns_spec = [(f.attname, PLAIN_TYPES.get(f.get_internal_type()), f, _computed_on_save(f)) for f in fields]
     with connection.cursor() as cursor:
+        if is_postgresql() and not ignore_conflicts:  # PostgreSQL: COPY, the text formatted per column
+            _copy_write(cursor, quote(model._meta.db_table), columns, fields, (
+                [f.pre_save(obj, True) if computed else obj.__dict__[attname]
+                 for attname, _plain, f, computed in columns_spec]
+                for obj in objs
+            ))
+            return
         for start in range(0, len(objs), BATCH):
             values = []
             for obj in objs[start:start + BATCH]:
@@ -158,14 +348,7 @@ def insert_rows(model, objs: list, *, ignore_conflicts: bool = False) -> None:
                     value = f.pre_save(obj, True) if computed else attrs[attname]
                     record.append(value if plain is not None and type(value) is plain else db_value(f, value))
                 values.append(record)
-            if is_postgresql() and not ignore_conflicts:  # PostgreSQL: COPY, the fastest way in
-                started = time.monotonic()
-                with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
-                    for value in values:
-                        copy.write_row(value)
-                _log_copy(quote(model._meta.db_table), columns, len(values), started)
-            else:
-                cursor.executemany(sql + row + conflict, values)
+            cursor.executemany(sql + row + conflict, values)
 
 
 # --- UPDATE -----------------------------------------------------------------------------------------
@@ -235,3 +418,31 @@ def id_list(ids) -> RawSQL:
     if is_postgresql():
         return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+
+
+def rows_by_keys(model, *, agency_id: int, names: list[str], keys, fetch: list[str] | tuple = ("id",)) -> list[tuple]:
+    """(*fetch, *names) of this agency's rows whose columns `names` equal one of `keys` (tuples of
+    strings), in one statement whatever the number of keys: the keys as one array parameter per
+    column (PostgreSQL, unnest) or one JSON array (SQLite, json_each), instead of an IN list per
+    chunk of keys that is compiled, quoted and parsed one parameter at a time."""
+    keys = [tuple(str(v) for v in key) for key in keys]
+    if not keys:
+        return []
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    selected = ", ".join(quote(meta.get_field(n).column) for n in [*fetch, *names])
+    matched = ", ".join(quote(meta.get_field(n).column) for n in names)
+    if is_postgresql():
+        arrays = ", ".join(["%s::text[]"] * len(names))
+        source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 - placeholders only
+        params = [list(column) for column in zip(*keys, strict=True)]
+    else:
+        items = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
+        source = f"SELECT {items} FROM json_each(%s)"  # noqa: S608 - placeholders only
+        params = [json.dumps(keys)]
+    sql = (f"SELECT {selected} FROM {table} WHERE {table}.agency_id = %s "  # noqa: S608 - identifiers from the model
+           f"AND ({matched}) IN ({source})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [agency_id, *params])
+        return [tuple(row) for row in cursor.fetchall()]

@@ -16,16 +16,16 @@ from django.utils.translation import gettext as _
 from agency.fields import FieldError, is_blank
 from agency.models import Agency, SubAccount, SubAccountChange
 from agency.privacy import CONTACT_FIELDS, MASK_MARK, unmask_unchanged
-from agency.services.subaccounts import TRACKED_FIELDS, creation_changes, jsonable, subaccount_snapshot
+from agency.services.subaccounts import TRACKED_FIELDS, jsonable, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
 from agency.status import status_refusal
 
-from .bulk import insert_rows, update_rows
+from .bulk import id_list, insert_rows, insert_values, rows_by_keys, update_rows
 from .columns import COLUMNS_BY_NAME, HEADER_INDEX, KEY_COLUMNS, REQUIRED_ON_CREATE, converter, header_key
 from .reader import FileRejected, read_table
 
-CHUNK = 900  # stays under every database's bound-parameter limit
 PREVIEW_ROWS = 200
+HISTORY_COLUMNS = ["agency_id", "subaccount_id", "actor_id", "action", "changes", "import_batch_id", "created_at"]
 # Columns whose converted values are immutable and often repeat from row to row: convert each
 # distinct cell once per file (errors are not cached, so their messages are built as before).
 CACHED_KINDS_COLUMNS = frozenset(
@@ -212,24 +212,46 @@ def _plan_rows(plan: ImportPlan, rows) -> None:
 
 
 def _fetch(agency: Agency, keys: set[tuple], lock: bool) -> dict[tuple, SubAccount]:
+    """The accounts of this agency with these keys: one query for the keys' ids (the keys as one
+    parameter), then the matched accounts only (none when every key is new), locked if asked."""
     by_key: dict[tuple, SubAccount] = {}
-    ids = sorted({k[1] for k in keys})
-    for start in range(0, len(ids), CHUNK):
-        qs = SubAccount.objects.filter(agency=agency, platform_account_id__in=ids[start:start + CHUNK])
-        if lock:
-            qs = qs.select_for_update()
-        for account in qs:
-            key = (account.platform, account.platform_account_id)
-            if key in keys:
-                by_key[key] = account
+    pks = [pk for pk, platform, account_id in rows_by_keys(
+        SubAccount, agency_id=agency.pk, names=["platform", "platform_account_id"], keys=keys)
+        if (platform, account_id) in keys]
+    if not pks:
+        return by_key
+    qs = SubAccount.objects.filter(agency=agency, pk__in=id_list(pks))
+    if lock:
+        qs = qs.select_for_update()
+    for account in qs:
+        key = (account.platform, account.platform_account_id)
+        if key in keys:  # still this key once locked
+            by_key[key] = account
     return by_key
+
+
+_AS_IS = frozenset({str, int, bool, float, type(None)})  # types `jsonable` returns unchanged
 
 
 def _snap_value(name: str, value):
     """One field as `subaccount_snapshot` records it."""
     if name == "tags":
         return sorted(value or [])
-    return jsonable(value)
+    return value if type(value) in _AS_IS else jsonable(value)
+
+
+_EMPTY = (None, "", [])  # what `creation_changes` leaves out
+
+
+def _creation_template(new_snapshot: dict, names: tuple) -> tuple[dict, list]:
+    """For rows with values for `names`: the history of a new account as `creation_changes`
+    orders it (the snapshot's order, names outside it last), with placeholders for the names,
+    and the defaults it keeps [(name, value)]; the same for every such row of the file."""
+    after = dict(new_snapshot)
+    after.update(dict.fromkeys(names, _EMPTY))  # a placeholder that is not itself empty
+    template = {k: None for k, v in after.items() if k in names or v not in _EMPTY}
+    defaults = [(k, v) for k, v in new_snapshot.items() if k in template and k not in names]
+    return template, defaults
 
 
 def _new_account(template: SubAccount) -> SubAccount:
@@ -252,6 +274,7 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
     keyed = [r for r in plan.rows if r.key and not r.errors]
     existing = _fetch(agency, {r.key for r in keyed}, lock)
     new_snapshot = None  # the snapshot of a new, empty account: the same for every created row
+    creation_templates: dict[tuple, tuple] = {}  # names of a row's values → _creation_template
     for row in keyed:
         account = existing.get(row.key)
         if row.masked:
@@ -274,12 +297,24 @@ def _match_existing(*, agency: Agency, plan: ImportPlan, lock: bool) -> None:
             account = _new_account(template)
             for name, value in row.values.items():
                 setattr(account, name, value)
-            after = dict(new_snapshot)
+            # creation_changes(snapshot of the account), without a snapshot per row: the defaults it
+            # keeps are the same for every row, and so is the order for the same columns.
+            names = tuple(row.values)
+            if names not in creation_templates:
+                creation_templates[names] = _creation_template(new_snapshot, names)
+            order, defaults = creation_templates[names]
+            changes = order.copy()
+            for name, value in defaults:
+                changes[name] = [None, value]
             for name, value in row.values.items():
-                after[name] = _snap_value(name, value)
+                value = _snap_value(name, value)
+                if value in _EMPTY:
+                    del changes[name]
+                else:
+                    changes[name] = [None, value]
             row.account = account
             row.action = "create"
-            row.changes = creation_changes(after)
+            row.changes = changes
             continue
         # An existing account: only the columns of the file can change (the parent is resolved later).
         changes = {}
@@ -335,16 +370,14 @@ def _insert_accounts(agency: Agency, accounts: list[SubAccount], now) -> None:
         account.created_at = account.updated_at = now
     insert_rows(SubAccount, accounts)
     by_key = {(a.platform, a.platform_account_id): a for a in accounts}
-    ids = sorted({a.platform_account_id for a in accounts})
-    for start in range(0, len(ids), CHUNK):
-        for platform, account_id, pk in SubAccount.objects.filter(
-            agency=agency, platform_account_id__in=ids[start:start + CHUNK]
-        ).values_list("platform", "platform_account_id", "pk"):
-            account = by_key.get((platform, account_id))
-            if account is not None:
-                account.pk = pk
-                account._state.adding = False
-                account._state.db = connection.alias
+    for pk, platform, account_id in rows_by_keys(
+        SubAccount, agency_id=agency.pk, names=["platform", "platform_account_id"], keys=by_key
+    ):
+        account = by_key.get((platform, account_id))
+        if account is not None:
+            account.pk = pk
+            account._state.adding = False
+            account._state.db = connection.alias
 
 
 def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) -> dict:
@@ -374,10 +407,12 @@ def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) ->
         groups.setdefault(fields, []).append(row.account)
     for fields, accounts in groups.items():
         update_rows(model=SubAccount, objs=accounts, names=[*fields, "updated_at"], agency_id=agency.pk)
-    insert_rows(SubAccountChange, [
-        SubAccountChange(agency=agency, subaccount=r.account, actor=actor, action=SubAccountChange.Action.IMPORTED,
-                         changes=r.changes, import_batch=import_batch, created_at=now)
-        for r in [*creates, *updates]
+    # History rows as tuples (no model instance per row), the same columns SubAccountChange(…) would give.
+    actor_id = actor.pk if actor is not None else None
+    batch_id = import_batch.pk if import_batch is not None else None
+    action = SubAccountChange.Action.IMPORTED.value
+    insert_values(SubAccountChange, HISTORY_COLUMNS, [
+        (agency.pk, r.account.pk, actor_id, action, r.changes, batch_id, now) for r in [*creates, *updates]
     ])
     subaccount_tags_reindex(
         agency_id=agency.pk, accounts=[r.account for r in [*creates, *updates] if "tags" in r.changes]

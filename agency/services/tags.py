@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 from django_scopes import scope
 
+from agency.bulksql import id_list, insert_arrays, is_postgresql
 from agency.models import SubAccount, SubAccountTag
 
 TAG_MAX_LENGTH = SubAccountTag._meta.get_field("name").max_length
@@ -30,18 +31,21 @@ def subaccount_tags_reindex(*, agency_id: int, accounts: Iterable[SubAccount]) -
         existing = dict(
             ((sid, name), pk)
             for pk, sid, name in SubAccountTag.objects.filter(
-                subaccount_id__in=[a.pk for a in accounts]
+                subaccount_id__in=id_list(a.pk for a in accounts)
             ).values_list("pk", "subaccount_id", "name")
         )
         stale = [pk for key, pk in existing.items() if key not in wanted]
         if stale:
             SubAccountTag.objects.filter(pk__in=stale).delete()
-        missing = [
-            SubAccountTag(agency_id=agency_id, subaccount_id=sid, name=name)
-            for sid, name in sorted(wanted - existing.keys())
-        ]
-        if missing:
-            SubAccountTag.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
+        missing = sorted(wanted - existing.keys())
+        if missing and is_postgresql():  # one INSERT … SELECT FROM unnest(arrays): 3 parameters, no instances
+            insert_arrays(SubAccountTag, ["agency_id", "subaccount_id", "name"],
+                          [(agency_id, sid, name) for sid, name in missing], ignore_conflicts=True)
+        elif missing:
+            SubAccountTag.objects.bulk_create(
+                [SubAccountTag(agency_id=agency_id, subaccount_id=sid, name=name) for sid, name in missing],
+                batch_size=1000, ignore_conflicts=True,
+            )
 
 
 def on_subaccount_saved(sender, instance: SubAccount, raw=False, **kwargs) -> None:
