@@ -9,16 +9,20 @@ UPDATE is bounded to one agency (`agency_id = %s`): these helpers never cross te
 
 import enum
 import json
+import logging
 import re
 import sqlite3
 import time
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 BATCH = 1000  # rows per statement (or per COPY) for model instances
 PG_MAX_PARAMS = 65535  # PostgreSQL's bind-parameter limit per statement
@@ -446,3 +450,32 @@ def rows_by_keys(model, *, agency_id: int, names: list[str], keys, fetch: list[s
     with connection.cursor() as cursor:
         cursor.execute(sql, [agency_id, *params])
         return [tuple(row) for row in cursor.fetchall()]
+
+
+# --- Statistics -------------------------------------------------------------------------------------
+def analyze_after_commit(models_written: list, *, rows: int) -> bool:
+    """After a bulk write of `rows` rows (at least BULK_ANALYZE_MIN_ROWS), refresh PostgreSQL's
+    statistics of these tables once the transaction commits. Autovacuum would do it within a
+    minute or so; until then the planner believes the tables are as they were (empty, after an
+    agency's first import) and picks plans that suit ten rows: the list filtered by a tag took 8 s
+    instead of 30 ms over 10,000 freshly imported accounts. Returns whether it was scheduled.
+    A failure is logged, never raised: the import has committed by then."""
+    if not is_postgresql() or rows < settings.BULK_ANALYZE_MIN_ROWS:
+        return False
+    quote = connection.ops.quote_name
+    tables = ", ".join(quote(m._meta.db_table) for m in models_written)
+
+    def analyze():
+        started = time.monotonic()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {tables}")
+        except Exception:  # noqa: BLE001 - statistics are an optimisation; the data is written
+            logger.warning("ANALYZE %s after a bulk write failed", tables, exc_info=True)
+            return
+        logger.info("analyzed after bulk write", extra={"tables": tables, "rows": rows,
+                                                          "ms": round((time.monotonic() - started) * 1000)})
+
+    transaction.on_commit(analyze)
+    return True
+

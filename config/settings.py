@@ -297,6 +297,9 @@ JOB_MAX_ROWS = int(os.environ.get("JOB_MAX_ROWS", "200000"))
 JOB_FILE_RETENTION_DAYS = int(os.environ.get("JOB_FILE_RETENTION_DAYS", "7"))
 # A previewed import nobody confirmed: its uploaded file is deleted from storage after this long (jobs sweep).
 IMPORT_PENDING_RETENTION_HOURS = int(os.environ.get("IMPORT_PENDING_RETENTION_HOURS", "24"))
+# PostgreSQL: a bulk write of at least this many rows refreshes the tables' statistics after commit
+# (agency.bulksql.analyze_after_commit), so the next list query is planned for the rows now there.
+BULK_ANALYZE_MIN_ROWS = int(os.environ.get("BULK_ANALYZE_MIN_ROWS", "1000"))
 # How often the job page polls while a job runs (milliseconds).
 JOB_POLL_MS = int(os.environ.get("JOB_POLL_MS", "1500"))
 

@@ -4,6 +4,7 @@ executemany, UPDATE … FROM (VALUES …) or executemany), under the names the i
 from agency.bulksql import (
     BATCH,
     PLAIN_TYPES,
+    analyze_after_commit,
     db_value,
     id_list,
     insert_rows,
@@ -13,5 +14,5 @@ from agency.bulksql import (
 )
 from agency.bulksql import is_postgresql as multi_row_values
 
-__all__ = ["BATCH", "PLAIN_TYPES", "db_value", "id_list", "insert_rows", "insert_values", "multi_row_values",
+__all__ = ["BATCH", "PLAIN_TYPES", "analyze_after_commit", "db_value", "id_list", "insert_rows", "insert_values", "multi_row_values",
            "rows_by_keys", "update_rows"]

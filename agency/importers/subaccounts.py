@@ -14,13 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agency.fields import FieldError, is_blank
-from agency.models import Agency, SubAccount, SubAccountChange
+from agency.models import Agency, SubAccount, SubAccountChange, SubAccountTag
 from agency.privacy import CONTACT_FIELDS, MASK_MARK, unmask_unchanged
 from agency.services.subaccounts import TRACKED_FIELDS, jsonable, subaccount_snapshot
 from agency.services.tags import subaccount_tags_reindex
 from agency.status import status_refusal
 
-from .bulk import id_list, insert_rows, insert_values, rows_by_keys, update_rows
+from .bulk import analyze_after_commit, id_list, insert_rows, insert_values, rows_by_keys, update_rows
 from .columns import COLUMNS_BY_NAME, HEADER_INDEX, KEY_COLUMNS, REQUIRED_ON_CREATE, converter, header_key
 from .reader import FileRejected, read_table
 
@@ -417,4 +417,5 @@ def apply_plan(*, agency: Agency, actor, plan: ImportPlan, import_batch=None) ->
     subaccount_tags_reindex(
         agency_id=agency.pk, accounts=[r.account for r in [*creates, *updates] if "tags" in r.changes]
     )
+    analyze_after_commit([SubAccount, SubAccountTag, SubAccountChange], rows=len(creates) + len(updates))
     return {"created": len(creates), "updated": len(updates)}
