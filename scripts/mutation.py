@@ -96,6 +96,7 @@ MODULES: dict[str, Module] = {
             "tests/notifications/test_secret_redaction.py",
             "tests/notifications/test_delivery_mutants.py",
             "tests/notifications/test_delivery_counts.py",
+            "tests/notifications/test_sqlite_writer.py",
         ),
     ),
     "importer": Module(
