@@ -145,3 +145,44 @@ def test_an_sms_taken_over_by_a_worker_whose_clock_runs_behind_keeps_that_worker
     row = stored(message)
     assert (row.status, row.sent_at, row.provider_message_id, row.attempts) == ("sent", behind, "theirs", 2)
     assert len(_sms_locmem) == 1
+
+
+# --- Second sample (after the merge of the SQLite writer lock) ---------------------------------------
+
+
+def test_a_members_email_links_to_their_notification_settings_and_an_owners_does_not(world_a, settings):
+    """A member chooses how they are told (the settings page); an account owner (an address only,
+    no login) has no such page and gets no link."""
+    settings.SITE_URL = "https://mcn.example.cn"
+    enqueue(world_a, key="member-mail")
+    with scope(agency=world_a.agency):
+        from notifications.services.enqueue import message_enqueue
+
+        message_enqueue(agency=world_a.agency, channel="email", kind="reminder", template_code="deadline_reminder",
+                        idempotency_key="owner-mail", recipient_address="creator@example.cn", language="en",
+                        params={"account": "小鹿", "platform": "抖音", "label": "Drafts kept until", "rule": "R2.1",
+                                "days_before": 1, "due_date": "2030-01-02 10:00", "path": "/x/"})
+    messages_deliver_due()
+    link = f"https://mcn.example.cn/a/{world_a.agency.slug}/"
+    by_address = {m.to[0]: m for m in mail.outbox}
+    member = by_address[world_a.user("owner").email]
+    assert link in member.body and "Choose which messages reach you" in member.body
+    assert "Choose which messages reach you" not in by_address["creator@example.cn"].body
+
+
+def test_one_sweep_goes_through_every_batch_when_batches_are_large(world_a):
+    """With a batch of more than 256 messages (a busy agency's setting), the sweep still goes
+    on to the next batch in the same run."""
+    agency = world_a.agency
+    user = world_a.user("owner")
+    due = timezone.now() - timedelta(minutes=1)
+    with scopes_disabled():
+        OutboundMessage.objects.bulk_create([
+            OutboundMessage(agency=agency, channel="inapp", kind="reminder", template_code="deadline_reminder",
+                            params={"account": f"号{i}", "platform": "抖音", "label": "x", "rule": "R2.1",
+                                    "days_before": 1, "due_date": "2030-01-02 10:00", "path": "/x/"},
+                            recipient_user=user, send_after=due, idempotency_key=f"big-{i}")
+            for i in range(601)
+        ])
+    totals = messages_deliver_due(batch_size=300, max_seconds=600)
+    assert (totals["sent"], totals["batches"]) == (601, 3)

@@ -40,14 +40,15 @@ class _Connection:
 
 
 def test_the_lock_file_sits_next_to_a_sqlite_file_and_nowhere_else(monkeypatch):
-    cases = {
-        ("sqlite", "/srv/mcn/db.sqlite3"): "/srv/mcn/db.sqlite3-writer.lock",
-        ("sqlite", ":memory:"): None,
-        ("sqlite", ""): None,
-        ("sqlite", "file:memorydb_default?mode=memory&cache=shared"): None,
-        ("postgresql", "mcn"): None,
-    }
-    for (vendor, name), expected in cases.items():
+    cases = [
+        (("sqlite", "/srv/mcn/db.sqlite3"), "/srv/mcn/db.sqlite3-writer.lock"),
+        (("sqlite", ":memory:"), None),
+        (("sqlite", "".join([":mem", "ory:"])), None),  # read from the environment, not a literal
+        (("sqlite", ""), None),
+        (("sqlite", "file:memorydb_default?mode=memory&cache=shared"), None),
+        (("postgresql", "mcn"), None),
+    ]
+    for (vendor, name), expected in cases:
         monkeypatch.setattr(delivery, "connection", _Connection(vendor, name))
         assert delivery._writer_lock_path() == expected, (vendor, name)
 
