@@ -243,3 +243,75 @@ def test_a_level_nobody_can_decide_goes_to_the_other_owner_not_to_the_owner_who_
     _decide(world_a, task, user=other_owner)
     with scope(agency=world_a.agency):
         assert ShutdownTask.objects.get(pk=task.pk).state == TaskState.APPROVED
+
+
+@pytest.mark.parametrize("closed", ["approved", "rejected", "withdrawn", "cancelled"])
+def test_a_decision_on_a_round_closed_any_way_is_refused_even_if_a_level_was_left_open(world_a, closed):
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    with scope(agency=world_a.agency):
+        ApprovalRound.objects.filter(task=task).update(state=closed)
+    with pytest.raises(Conflict, match="not waiting for an approval decision"):
+        _decide(world_a, task, "operator")
+    with scope(agency=world_a.agency):
+        assert not task.events.filter(kind="approval.approve").exists()
+
+
+def _rejected_at_finance_then_upheld(world):
+    from .test_decisions_guards import _appeal_upheld, _ready_again
+
+    three_levels(world)
+    task = make_task(world)
+    _submit(world, task, world.user("admin"))
+    _decide(world, task, "operator")
+    _decide(world, task, "legal")
+    _decide(world, task, "finance", decision="reject", comment="费用未结")
+    _appeal_upheld(world, task)
+    _ready_again(world, task)
+    return task
+
+
+def _stages(task, number):
+    from approvals.models import ApprovalStage
+
+    with scope(agency=task.agency):
+        return list(ApprovalStage.objects.filter(task=task, round__number=number).order_by("position")
+                    .values_list("position", "state", "carried_over"))
+
+
+def test_an_upheld_appeal_on_the_same_content_marks_the_levels_it_carried_over(world_a):
+    task = _rejected_at_finance_then_upheld(world_a)
+    _submit(world_a, task, world_a.user("admin"))
+    # The page shows "carried over by an upheld appeal" for each level the appeal approved.
+    assert _stages(task, 2) == [(1, "approved", True), (2, "approved", True), (3, "approved", True)]
+
+
+def test_an_upheld_appeal_carries_nothing_over_once_the_content_changed(world_a):
+    task = _rejected_at_finance_then_upheld(world_a)
+    with scope(agency=world_a.agency):  # what the approvers saw has changed
+        ShutdownTask.objects.filter(pk=task.pk).update(title="改过名单的关停任务")
+    task.refresh_from_db()
+    _submit(world_a, task, world_a.user("admin"))
+    assert _stages(task, 2) == [(1, "open", False), (2, "waiting", False), (3, "waiting", False)]
+    with scope(agency=world_a.agency):
+        assert ShutdownTask.objects.get(pk=task.pk).state == TaskState.IN_APPROVAL
+        assert not Appeal.objects.get(task=task).used  # still there for the same content
+
+
+def test_a_submitter_with_a_large_account_number_is_never_an_approver_of_their_own_task(world_a):
+    """Account ids grow past 256 in any real database (Python caches only small ints, so an
+    identity check instead of equality would let the submitter approve their own task)."""
+    from approvals.models import ApprovalStage
+
+    big = UserFactory(id=100_000 + world_a.agency.pk)
+    MembershipFactory(user=big, agency=world_a.agency, role="operator")
+    three_levels(world_a)
+    task = make_task(world_a)
+    with scope(agency=world_a.agency):
+        task_submit(agency=world_a.agency, task=task, actor=type(big).objects.get(pk=big.pk))
+        stage = ApprovalStage.objects.get(task=task, position=1)
+    assert big.pk not in stage.approver_ids
+    assert stage.approver_ids == [world_a.user("operator").pk]
+    with pytest.raises(Conflict, match="submitted this task"):
+        _decide(world_a, task, user=type(big).objects.get(pk=big.pk))
