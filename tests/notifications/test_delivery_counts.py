@@ -186,3 +186,13 @@ def test_one_sweep_goes_through_every_batch_when_batches_are_large(world_a):
         ])
     totals = messages_deliver_due(batch_size=300, max_seconds=600)
     assert (totals["sent"], totals["batches"]) == (601, 3)
+
+
+def test_an_in_app_notice_shows_its_rendered_title_and_text_unless_it_was_given_its_own(world_a):
+    rendered = enqueue(world_a, key="rendered", channel="inapp")
+    own = enqueue(world_a, key="own", channel="inapp", subject="机构通知：请补交材料", body="请在周五前上传授权书。")
+    messages_deliver_due()
+    row = stored(rendered)
+    assert "Fan profile basic data available until" in row.body  # the text the inbox opens
+    row = stored(own)
+    assert (row.subject, row.body) == ("机构通知：请补交材料", "请在周五前上传授权书。")
