@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.urls import get_resolver
 from django.utils import translation
@@ -50,6 +52,9 @@ def _render_login_page() -> int:
         "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(b""),
         "wsgi.errors": sys.stderr, "HTTP_ACCEPT_LANGUAGE": settings.LANGUAGE_CODE,
     }
+    # Like Django's test client: this request must not open (or close) a database connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
         response = WSGIHandler()(environ, lambda status, headers, exc_info=None: statuses.append(status))
         b"".join(response)
@@ -57,6 +62,9 @@ def _render_login_page() -> int:
     except Exception:  # noqa: BLE001 - a warm-up failure is logged; the worker still starts
         logger.warning("warm-up request failed", exc_info=True)
         return 0
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return int(statuses[0].split()[0]) if statuses else 0
 
 

@@ -49,3 +49,13 @@ def test_wsgi_module_warms_up_unless_turned_off(monkeypatch):
     import config.wsgi  # noqa: F401, F811
 
     assert calls == [1]
+
+
+@pytest.mark.django_db
+def test_warm_up_neither_queries_nor_closes_a_connection_already_open(django_assert_num_queries):
+    from accounts.models import User
+
+    User.objects.exists()  # a connection is open (and inside the test's transaction)
+    with django_assert_num_queries(0):
+        assert warmup.warm_up()["login_page"] == 200
+    User.objects.exists()  # still usable: the warm-up request did not close it
