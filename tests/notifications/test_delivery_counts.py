@@ -196,3 +196,20 @@ def test_an_in_app_notice_shows_its_rendered_title_and_text_unless_it_was_given_
     assert "Fan profile basic data available until" in row.body  # the text the inbox opens
     row = stored(own)
     assert (row.subject, row.body) == ("机构通知：请补交材料", "请在周五前上传授权书。")
+
+
+@pytest.mark.parametrize("night", ["22:00", "23:59", "03:15", "07:59"])
+def test_an_sms_planned_at_night_goes_at_eight_sharp_the_next_morning(settings, night):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from notifications.services.delivery import send_time_for
+
+    settings.SMS_QUIET_HOURS_START, settings.SMS_QUIET_HOURS_END = 22, 8
+    sh = ZoneInfo("Asia/Shanghai")
+    hour, minute = map(int, night.split(":"))
+    day = datetime(2026, 12, 3, tzinfo=sh)
+    moment = day.replace(hour=hour, minute=minute, second=30)
+    morning = (day if hour < 8 else day + timedelta(days=1)).replace(hour=8)
+    assert send_time_for(channel="sms", moment=moment, tz=sh) == morning
+    assert send_time_for(channel="sms", moment=morning, tz=sh) == morning  # 08:00 itself may go
