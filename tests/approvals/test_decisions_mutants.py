@@ -315,3 +315,26 @@ def test_a_submitter_with_a_large_account_number_is_never_an_approver_of_their_o
     assert stage.approver_ids == [world_a.user("operator").pk]
     with pytest.raises(Conflict, match="submitted this task"):
         _decide(world_a, task, user=type(big).objects.get(pk=big.pk))
+
+
+@pytest.mark.parametrize("older", [True, False])
+def test_a_legal_member_may_not_appeal_whether_their_account_is_older_or_newer_than_the_submitters(world_a, older):
+    """Only the submitter or an operator appeals; who joined first changes nothing."""
+    from approvals.services.decisions import appeal_file
+
+    legal = world_a.user("legal")  # joined before the submitter below
+    submitter = UserFactory()
+    MembershipFactory(user=submitter, agency=world_a.agency, role="admin")
+    if not older:  # a legal member who joined after the submitter
+        legal = UserFactory()
+        MembershipFactory(user=legal, agency=world_a.agency, role="legal")
+    assert (legal.pk < submitter.pk) is older
+    three_levels(world_a)
+    task = make_task(world_a)
+    _submit(world_a, task, submitter)
+    _decide(world_a, task, "operator", decision="reject", comment="名单有误")
+    with scope(agency=world_a.agency), pytest.raises(Conflict, match="submitter or an operator"):
+        appeal_file(agency=world_a.agency, task=task, actor=legal, reason="我觉得可以")
+    with scope(agency=world_a.agency):
+        assert not Appeal.objects.filter(task=task).exists()
+        assert appeal_file(agency=world_a.agency, task=task, actor=submitter, reason="材料已补").appellant == submitter
