@@ -19,6 +19,9 @@ from .context import accept_request_id, request_id_var
 logger = logging.getLogger("ops.request")
 
 OPS_PATHS = {"/healthz", "/healthz/", "/readyz", "/readyz/", "/metrics", "/metrics/"}
+# Set in the WSGI environ by a worker's own warm-up request (ops/warmup.py): not logged, not
+# counted. A client cannot set it: headers reach the environ only as HTTP_* keys.
+WARM_UP_KEY = "mcn.warm_up"
 
 
 class OpsEndpointsMiddleware:
@@ -54,6 +57,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.META.get(WARM_UP_KEY):
+            return self.get_response(request)
         request_id = accept_request_id(request.headers.get("x-request-id"))
         request.request_id = request_id
         token = request_id_var.set(request_id)
@@ -91,6 +96,8 @@ class RequestMetricsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.META.get(WARM_UP_KEY):
+            return self.get_response(request)
         from .metrics import DB_QUERIES, DB_QUERIES_PER_REQUEST, LATENCY, REQUESTS
 
         counter = _QueryCounter()

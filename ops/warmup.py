@@ -23,6 +23,8 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.urls import get_resolver
 from django.utils import translation
 
+from .middleware import WARM_UP_KEY
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,7 +52,9 @@ def _render_login_page() -> int:
         "REQUEST_METHOD": "GET", "PATH_INFO": reverse(settings.LOGIN_URL), "QUERY_STRING": "",
         "SERVER_NAME": hosts[0], "SERVER_PORT": "443", "HTTP_HOST": hosts[0], "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "https", "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr, "HTTP_ACCEPT_LANGUAGE": settings.LANGUAGE_CODE,
+        "wsgi.errors": sys.stderr,
+        "HTTP_ACCEPT_LANGUAGE": settings.LANGUAGE_CODE,
+        WARM_UP_KEY: True,  # neither logged nor counted in the metrics (ops/middleware.py)
     }
     # Like Django's test client: this request must not open (or close) a database connection.
     request_started.disconnect(close_old_connections)

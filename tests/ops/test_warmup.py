@@ -59,3 +59,24 @@ def test_warm_up_neither_queries_nor_closes_a_connection_already_open(django_ass
     with django_assert_num_queries(0):
         assert warmup.warm_up()["login_page"] == 200
     User.objects.exists()  # still usable: the warm-up request did not close it
+
+
+def test_the_warm_up_request_is_neither_logged_nor_counted_but_a_client_cannot_hide_that_way(caplog):
+    from django.test import Client
+
+    from ops.metrics import REQUESTS
+
+    def count():
+        return sum(s.value for m in REQUESTS.collect() for s in m.samples
+                   if s.name.endswith("_total") and s.labels.get("view") == "accounts:login")
+
+    before = count()
+    with caplog.at_level(logging.INFO, logger="ops.request"):
+        assert warmup.warm_up()["login_page"] == 200
+    assert count() == before
+    assert "GET /accounts/login/" not in caplog.text
+    # The same marker sent as a header is just a header: the request is logged and counted.
+    with caplog.at_level(logging.INFO, logger="ops.request"):
+        Client(headers={"mcn.warm_up": "1"}).get("/accounts/login/")
+    assert count() == before + 1
+    assert "GET /accounts/login/" in caplog.text
