@@ -224,3 +224,90 @@ def test_an_answered_request_cannot_be_revoked(world_a):
     assert exc.value.code == "wrong_state"
     req.refresh_from_db()
     assert req.state == SignatureRequest.State.DECLINED
+
+
+# --- Third pass (full sample of 3 December, afternoon) ----------------------------------------------
+
+
+def _refetch(req):
+    with scope(agency=req.agency):
+        return SignatureRequest.objects.select_related("agency", "task", "item").get(pk=req.pk)
+
+
+def test_a_declined_link_says_it_was_declined_not_signed(world_a):
+    from approvals.services.signatures import check_usable
+
+    req = _pending_request(world_a)
+    with scope(agency=world_a.agency):
+        SignatureRequest.objects.filter(pk=req.pk).update(state="declined", completed_at=timezone.now())
+    with pytest.raises(LinkInvalid) as exc:
+        check_usable(_refetch(req))
+    assert exc.value.code == "declined"
+    assert "You declined this on" in exc.value.message
+
+
+def test_a_link_past_a_lowered_code_limit_is_locked(world_a, settings):
+    from approvals.services.signatures import check_usable
+
+    req = _pending_request(world_a)
+    with scope(agency=world_a.agency):
+        SignatureRequest.objects.filter(pk=req.pk).update(code_attempts=7)
+    settings.SIGNING_CODE_MAX_ATTEMPTS = 5  # the agency lowered it after 7 wrong codes
+    with pytest.raises(LinkInvalid) as exc:
+        check_usable(_refetch(req))
+    assert exc.value.code == "locked"
+
+
+def test_a_code_asked_for_by_email_goes_to_the_owners_email_and_no_other_channel_is_taken(world_a):
+    from notifications.models import OutboundMessage
+
+    req = _pending_request(world_a)
+    assert req.email and req.mobile
+    with scope(agency=world_a.agency):
+        assert signature_code_send(req=req, channel="email") == mask_address(req.email)
+        sent = OutboundMessage.objects.filter(kind="signing_code").get()
+        assert (sent.channel, sent.recipient_address) == ("email", req.email)
+        for channel in ("inapp", "wechat", ""):
+            with pytest.raises(DomainValidationError, match="No contact of this kind"):
+                signature_code_send(req=_refetch(req), channel=channel)
+
+
+def test_a_code_expires_a_fixed_time_after_its_message_left(world_a, settings):
+    from approvals.services.signatures import signature_codes_sent
+    from notifications.models import OutboundMessage
+
+    settings.SIGNING_CODE_TTL_MINUTES = 10
+    req = _pending_request(world_a)
+    with scope(agency=world_a.agency):
+        signature_code_send(req=req, channel="sms")
+        message = OutboundMessage.objects.filter(kind="signing_code").get()
+        left = timezone.now() - timedelta(minutes=3)
+        OutboundMessage.objects.filter(pk=message.pk).update(sent_at=left)
+        message.refresh_from_db()
+        other = OutboundMessage.objects.filter(kind="signing_link").first()
+    # Another kind of message whose key happens to read like a code's: it sets no expiry.
+    lookalike = OutboundMessage(agency_id=req.agency_id, kind="approval_added", sent_at=timezone.now(),
+                                idempotency_key=message.idempotency_key.replace("signing_code", "approval_added"))
+    assert signature_codes_sent(messages=[lookalike]) == 0
+    lookalike.kind = "signing_link"  # a kind that sorts after "signing_code"
+    assert signature_codes_sent(messages=[lookalike]) == 0
+    assert _refetch(req).code_expires_at != lookalike.sent_at + timedelta(minutes=10)
+    assert signature_codes_sent(messages=[m for m in (other, message) if m is not None]) == 1
+    assert _refetch(req).code_expires_at == left + timedelta(minutes=10)
+
+
+def test_only_a_full_shutdown_shows_the_preparation_steps_and_the_shell_transition(world_a):
+    from approvals.services.signatures import signing_content
+
+    for strategy, shell, prepared, shell_shown in [
+        ("shutdown", True, True, True), ("shutdown", False, True, False),
+        ("dormant", True, False, False), ("restrict", False, False, False), ("matrix", True, False, False),
+    ]:
+        task = make_task(world_a, items=1, strategy=strategy)
+        with scope(agency=world_a.agency):
+            item = TaskItem.objects.select_related("sub_account").get(task=task)
+            item.shell_transition_until = timezone.now() + timedelta(days=30) if shell else None
+            content = signing_content(agency=world_a.agency, task=task, item=item)
+        for lang in content:
+            assert ("preparation" in content[lang]) is prepared, (strategy, lang)
+            assert ("shell_until" in content[lang]) is shell_shown, (strategy, shell, lang)
