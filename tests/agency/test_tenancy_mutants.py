@@ -121,17 +121,19 @@ class _Probe(AgencyScopedAPIView):
     step_up_for = frozenset({"POST"})
 
     def get(self, request):
-        # A lazy queryset: it is read when the body is rendered, which must happen inside the scope.
-        return Response(
-            {
-                "ids": SubAccount.objects.order_by("platform_account_id").values_list(
-                    "platform_account_id", flat=True
-                )
-            }
-        )
+        # Read when the body is rendered (the manager itself is called then), which must happen
+        # inside the scope.
+        return Response({"ids": _ReadOnRender()})
 
     def post(self, request):
         return Response({"saved": True}, status=201)
+
+
+class _ReadOnRender:
+    """Iterated by the renderer: the scoped manager is called only then."""
+
+    def __iter__(self):
+        return iter(SubAccount.objects.order_by("platform_account_id").values_list("platform_account_id", flat=True))
 
 
 class _ContactsProbe(AgencyScopedAPIView):
@@ -268,8 +270,8 @@ class _Page(AgencyScopedView, TemplateView):
         return self.response_class(request=self.request, template=PAGE, context=context, **kwargs)
 
     def get_context_data(self, **kwargs):
-        # Lazy: the rows are read while the template renders.
-        return super().get_context_data(accounts=SubAccount.objects.order_by("platform_account_id"), **kwargs)
+        # A callable: the template calls it (and so the scoped manager) while it renders.
+        return super().get_context_data(accounts=lambda: SubAccount.objects.order_by("platform_account_id"), **kwargs)
 
     def post(self, request):
         return HttpResponse("saved")
