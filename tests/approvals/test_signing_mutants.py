@@ -311,3 +311,44 @@ def test_only_a_full_shutdown_shows_the_preparation_steps_and_the_shell_transiti
         for lang in content:
             assert ("preparation" in content[lang]) is prepared, (strategy, lang)
             assert ("shell_until" in content[lang]) is shell_shown, (strategy, shell, lang)
+
+
+def test_a_signed_link_says_it_was_signed(world_a):
+    from approvals.services.signatures import check_usable
+
+    req = _pending_request(world_a)
+    with scope(agency=world_a.agency):
+        SignatureRequest.objects.filter(pk=req.pk).update(state="signed", completed_at=timezone.now())
+    with pytest.raises(LinkInvalid) as exc:
+        check_usable(_refetch(req))
+    assert exc.value.code == "signed"
+    assert "You signed this on" in exc.value.message
+
+
+def test_no_new_code_once_past_a_lowered_sends_limit(world_a, settings):
+    req = _pending_request(world_a)
+    with scope(agency=world_a.agency):
+        SignatureRequest.objects.filter(pk=req.pk).update(code_sends=7)
+    settings.SIGNING_CODE_MAX_SENDS = 5
+    with scope(agency=world_a.agency), pytest.raises(Conflict):
+        signature_code_send(req=_refetch(req), channel="sms")
+    assert _refetch(req).code_sends == 7
+
+
+def test_the_decline_evidence_names_the_phone_an_sms_code_went_to(world_a):
+    req = _pending_request(world_a)
+    code = _code(world_a, _refetch(req), channel="sms")
+    with scope(agency=world_a.agency):
+        declined = signature_decline(req=_refetch(req), reason="不同意", code=code, language="en")
+    assert declined.evidence["identity_check"] == "sms_code"
+    assert declined.evidence["sent_to"] == mask_address(req.mobile)
+
+
+@pytest.mark.parametrize("shown", ["0" * 64, "f" * 64])
+def test_a_page_that_showed_other_content_cannot_be_signed(world_a, shown):
+    req = _pending_request(world_a)
+    code = _code(world_a, _refetch(req))
+    with scope(agency=world_a.agency), pytest.raises(Conflict) as exc:
+        signature_confirm(req=_refetch(req), code=code, shown_sha256=shown, language="zh-hans")
+    assert exc.value.code == "content_mismatch"
+    assert _refetch(req).state == "pending"
