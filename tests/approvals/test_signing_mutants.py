@@ -234,16 +234,17 @@ def _refetch(req):
         return SignatureRequest.objects.select_related("agency", "task", "item").get(pk=req.pk)
 
 
-def test_a_declined_link_says_it_was_declined_not_signed(world_a):
+@pytest.mark.parametrize("state,words", [("declined", "You declined this on"), ("signed", "You signed this on")])
+def test_an_answered_link_says_how_it_was_answered(world_a, state, words):
     from approvals.services.signatures import check_usable
 
     req = _pending_request(world_a)
     with scope(agency=world_a.agency):
-        SignatureRequest.objects.filter(pk=req.pk).update(state="declined", completed_at=timezone.now())
+        SignatureRequest.objects.filter(pk=req.pk).update(state=state, completed_at=timezone.now())
     with pytest.raises(LinkInvalid) as exc:
         check_usable(_refetch(req))
-    assert exc.value.code == "declined"
-    assert "You declined this on" in exc.value.message
+    assert exc.value.code == state
+    assert words in exc.value.message
 
 
 def test_a_link_past_a_lowered_code_limit_is_locked(world_a, settings):
@@ -311,18 +312,6 @@ def test_only_a_full_shutdown_shows_the_preparation_steps_and_the_shell_transiti
         for lang in content:
             assert ("preparation" in content[lang]) is prepared, (strategy, lang)
             assert ("shell_until" in content[lang]) is shell_shown, (strategy, shell, lang)
-
-
-def test_a_signed_link_says_it_was_signed(world_a):
-    from approvals.services.signatures import check_usable
-
-    req = _pending_request(world_a)
-    with scope(agency=world_a.agency):
-        SignatureRequest.objects.filter(pk=req.pk).update(state="signed", completed_at=timezone.now())
-    with pytest.raises(LinkInvalid) as exc:
-        check_usable(_refetch(req))
-    assert exc.value.code == "signed"
-    assert "You signed this on" in exc.value.message
 
 
 def test_no_new_code_once_past_a_lowered_sends_limit(world_a, settings):
