@@ -159,10 +159,11 @@ def _sending_timeout() -> timedelta:
     return timedelta(seconds=settings.NOTIFY_SENDING_TIMEOUT_SECONDS)
 
 
-def _attach_related(rows: list[OutboundMessage]) -> None:
+def _attach_related(rows: list[OutboundMessage], agencies: dict | None = None) -> None:
     """Each row's agency and recipient, loaded once per batch (one query each) and shared by the
     rows: a batch of one agency's reminders builds one Agency and one User, not one per row."""
-    agencies = Agency.objects.in_bulk({m.agency_id for m in rows})
+    if agencies is None:
+        agencies = Agency.objects.in_bulk({m.agency_id for m in rows})
     users = User.objects.in_bulk({m.recipient_user_id for m in rows if m.recipient_user_id})
     for message in rows:  # what `message.agency = …` caches, without the descriptor's checks
         cache = message._state.fields_cache
@@ -185,21 +186,30 @@ def _one_writer():
     the SQLite write lock is held already (IMMEDIATE mode), so nothing is queued for. PostgreSQL
     (row locks, SKIP LOCKED) needs none of it."""
     path = _writer_lock_path()
-    if path is None or getattr(_writer, "held", False) or connection.in_atomic_block:
+    if path is None or getattr(_writer, "held", None) == os.getpid() or connection.in_atomic_block:
         yield
         return
     import fcntl  # noqa: PLC0415 - POSIX only, and only SQLite gets here
 
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _writer_fd(path)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _writer.held = os.getpid()  # a process forked meanwhile holds nothing
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        _writer.held = True
-        try:
-            yield
-        finally:
-            _writer.held = False
+        yield
     finally:
-        os.close(fd)  # closing the descriptor releases the flock
+        _writer.held = None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _writer_fd(path: str) -> int:
+    """This thread's descriptor of the lock file, opened once (not twice per email). Kept per
+    process id as well: a flock belongs to the open file, which a forked child (a prefork worker)
+    would share with its parent, so a child opens its own."""
+    key = (os.getpid(), path)
+    if getattr(_writer, "fd_key", None) != key:
+        _writer.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _writer.fd_key = key
+    return _writer.fd
 
 
 def _writer_lock_path() -> str | None:
@@ -211,42 +221,81 @@ def _writer_lock_path() -> str | None:
     return f"{name}-writer.lock"
 
 
+@contextmanager
+def _checkpoints_between_batches():
+    """SQLite in WAL mode copies its log back into the database file (a checkpoint: every page
+    written since the last one, and two fsyncs) from inside whichever commit takes the log past
+    1,000 pages: in the sweep, one email's record in 200 would carry it, in the writer's turn, while
+    another worker waits. In the sweep no commit checkpoints; the sweep does after each batch,
+    outside the writer's turn and without waiting for readers or writers (PASSIVE), and puts the
+    connection's own setting back when it ends (other connections keep checkpointing as before).
+    Yields the function to call between batches; on PostgreSQL, or inside a transaction, a no-op."""
+    if _writer_lock_path() is None or connection.in_atomic_block:
+        yield lambda: None
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (pages,) = cursor.fetchone()
+        cursor.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    try:
+        yield checkpoint
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
 def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], int]:
     """Step 1: lock due rows (skip those another worker holds), turn them `sending`, COMMIT.
     Returns (claimed rows, how many SMS were postponed to the end of quiet hours).
-    Per batch: one SELECT … FOR UPDATE SKIP LOCKED, one SELECT each of the batch's agencies and
-    recipients, and one UPDATE for the claimed rows (plus one per distinct morning for postponed
-    SMS and one for rows taken over from a dead worker)."""
+    Per batch, in the claiming transaction: one SELECT … FOR UPDATE SKIP LOCKED of what the claim
+    decides on (id, status, channel, transactional, agency), one SELECT of the batch's agencies,
+    one UPDATE for the claimed rows (plus one per distinct morning for postponed SMS and one for
+    rows taken over from a dead worker). After the commit, one SELECT of the claimed rows and one
+    of their recipients: the transaction (on SQLite, the one writer's turn) lasts no longer than
+    the claim itself, and a row committed as `sending` is this worker's until the sending timeout."""
     if connection.vendor == "sqlite" and not connection.in_atomic_block and not queryset.exists():
         return [], 0  # nothing to claim: no write transaction (on SQLite, one writer at a time)
     with _one_writer(), transaction.atomic():
-        rows = list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("send_after")[:limit])
-        if not rows:
+        heads = list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("send_after")
+                     .values_list("pk", "status", "channel", "transactional", "agency_id")[:limit])
+        if not heads:
             return [], 0
-        _attach_related(rows)
-        claimed, stale_ids = [], []
+        agencies = Agency.objects.in_bulk({agency_id for *_rest, agency_id in heads})
+        claimed_ids, stale_ids = [], []
         mornings: dict[datetime, list[int]] = {}
-        for message in rows:
-            if message.status == Status.SENDING:  # left by a worker that died mid-send
-                message.last_error = "The worker sending this message stopped; it is sent again."
-                stale_ids.append(message.pk)
-            tz = message.agency.tz
-            if message.channel == Channel.SMS and not message.transactional and in_quiet_hours(now, tz):
-                message.send_after = quiet_hours_end(now, tz)
-                message.status = Status.PENDING
-                mornings.setdefault(message.send_after, []).append(message.pk)
+        for pk, status, channel, transactional, agency_id in heads:
+            if status == Status.SENDING:  # left by a worker that died mid-send
+                stale_ids.append(pk)
+            tz = agencies[agency_id].tz
+            if channel == Channel.SMS and not transactional and in_quiet_hours(now, tz):
+                mornings.setdefault(quiet_hours_end(now, tz), []).append(pk)
                 continue
-            message.status = Status.SENDING
-            message.claimed_at = now
-            claimed.append(message)
+            claimed_ids.append(pk)
         by_pk = OutboundMessage.objects.filter
         if stale_ids:
-            by_pk(pk__in=stale_ids).update(last_error="The worker sending this message stopped; it is sent again.")
-        if claimed:
-            by_pk(pk__in=[m.pk for m in claimed]).update(status=Status.SENDING, claimed_at=now)
+            by_pk(pk__in=stale_ids).update(last_error=_STOPPED)
+        if claimed_ids:
+            by_pk(pk__in=claimed_ids).update(status=Status.SENDING, claimed_at=now)
         for morning, ids in mornings.items():
             by_pk(pk__in=ids).update(status=Status.PENDING, send_after=morning)
-    return claimed, sum(len(ids) for ids in mornings.values())
+    postponed = sum(len(ids) for ids in mornings.values())
+    if not claimed_ids:
+        return [], postponed
+    with scopes_disabled():  # the ids come from the caller's (scoped) queryset
+        loaded = OutboundMessage.objects.in_bulk(claimed_ids)
+    claimed = [loaded[pk] for pk in claimed_ids if pk in loaded]
+    for message in claimed:  # as committed above (the database's copy of `now` may be rounded)
+        message.status, message.claimed_at = Status.SENDING, now
+    _attach_related(claimed, agencies)
+    return claimed, postponed
+
+
+_STOPPED = "The worker sending this message stopped; it is sent again."
 
 
 # What delivery changes on a claimed row (claimed_at and params are not changed after the claim).
@@ -268,13 +317,14 @@ def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> st
     table = quote(OutboundMessage._meta.db_table)
     sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     claimed = OutboundMessage._meta.get_field("claimed_at")
+    # One precompiled statement (no ORM compilation per email); its values are prepared before
+    # the writer's turn (on SQLite, the other worker waits only for the statement itself).
+    params = [*(db_value(f, getattr(message, f.attname)) for f in fields), 1 if sent else 0, message.pk,
+              db_value(claimed, claimed_at), str(Status.SENT)]
     with _one_writer(), connection.cursor() as cursor:
-        # One precompiled statement (no ORM compilation per email).
         cursor.execute(
             f"UPDATE {table} SET {sets}, attempts = attempts + %s WHERE id = %s "  # noqa: S608 - our own names
-            f"AND (claimed_at = %s OR status <> %s)",
-            [*(db_value(f, getattr(message, f.attname)) for f in fields), 1 if sent else 0, message.pk,
-             db_value(claimed, claimed_at), str(Status.SENT)])
+            f"AND (claimed_at = %s OR status <> %s)", params)
         if cursor.rowcount:
             return message.status
     rows = OutboundMessage.objects.filter(pk=message.pk)
@@ -324,6 +374,9 @@ def _record_batch(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> lis
 def _record_batch_portable(outcomes: list[tuple[OutboundMessage, datetime, bool]]) -> list[str]:
     """_record_batch on any database (SQLite's path; the tests run it on PostgreSQL too)."""
     fields = [OutboundMessage._meta.get_field(name) for name in RECORDED_FIELDS]
+    at = RECORDED_FIELDS.index("attempts")  # the one value known only once the row is read (locked)
+    prepared = {message.pk: [db_value(f, getattr(message, f.attname)) for f in fields]
+                for message, _c, _s in outcomes}  # before the writer's turn (see _record)
     statuses = []
     with _one_writer(), transaction.atomic():
         current = {pk: (attempts, claimed, status) for pk, attempts, claimed, status in
@@ -343,7 +396,9 @@ def _record_batch_portable(outcomes: list[tuple[OutboundMessage, datetime, bool]
                 statuses.append(status)
                 continue
             message.attempts = attempts + (1 if sent else 0)
-            rows.append((message.pk, *(db_value(f, getattr(message, f.attname)) for f in fields)))
+            values = prepared[message.pk]
+            values[at] = message.attempts
+            rows.append((message.pk, *values))
             statuses.append(message.status)
         agency_ids = {m.agency_id for m, _c, _s in outcomes}
         for agency_id in agency_ids:  # the bulk helper bounds every UPDATE to one agency
@@ -584,7 +639,7 @@ def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None 
     max_seconds = settings.NOTIFY_SWEEP_MAX_SECONDS if max_seconds is None else max_seconds
     started = time_module.monotonic()
     totals = {"sent": 0, "failed": 0, "retry": 0, "postponed": 0, "batches": 0}
-    with scopes_disabled():
+    with scopes_disabled(), _checkpoints_between_batches() as checkpoint:
         while True:
             moment = now or timezone.now()
             # Rows left `sending` by a dead worker first (rare; their own partial index), then due rows
@@ -601,6 +656,7 @@ def messages_deliver_due(*, now: datetime | None = None, batch_size: int | None 
             if not claimed and not postponed:
                 break
             counts = _deliver_claimed(claimed, moment)
+            checkpoint()
             totals["batches"] += 1
             for key, value in counts.items():
                 totals[key] += value

@@ -213,3 +213,32 @@ def test_an_sms_planned_at_night_goes_at_eight_sharp_the_next_morning(settings, 
     morning = (day if hour < 8 else day + timedelta(days=1)).replace(hour=8)
     assert send_time_for(channel="sms", moment=moment, tz=sh) == morning
     assert send_time_for(channel="sms", moment=morning, tz=sh) == morning  # 08:00 itself may go
+
+
+# --- Round trips: only an email is recorded on its own ---------------------------------------------
+def _sweep_queries(world, prefix: str, emails: int, others: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(emails):
+        enqueue(world, key=f"{prefix}-e{i}", channel="email")
+    for i in range(others):
+        if i % 2:
+            enqueue(world, key=f"{prefix}-o{i}", channel="inapp")
+        else:
+            enqueue(world, key=f"{prefix}-o{i}", channel="sms", recipient_address="+8613800138000")
+    with CaptureQueriesContext(connection) as queries:
+        totals = messages_deliver_due(batch_size=500)
+    assert totals["sent"] == emails + others and totals["batches"] == 1, totals
+    return len(queries.captured_queries)
+
+
+def test_a_batch_costs_the_same_round_trips_however_many_sms_and_notices_it_holds_and_one_per_email(
+        world_a, settings):
+    settings.SMS_QUIET_HOURS_START = settings.SMS_QUIET_HOURS_END = 0  # every SMS due whatever the hour
+    small = _sweep_queries(world_a, "small", emails=1, others=4)
+    more_others = _sweep_queries(world_a, "others", emails=1, others=40)
+    more_emails = _sweep_queries(world_a, "emails", emails=6, others=4)
+    assert more_others == small  # SMS and in-app messages: claimed, loaded and recorded per batch
+    assert more_emails == small + 5  # each email: its own record, right after its own transport call
+    assert small <= 16

@@ -112,3 +112,90 @@ def test_the_lock_is_released_after_each_write_and_after_a_failed_one(tmp_path, 
     except RuntimeError:
         pass
     assert _free(path) and not delivery._writer.held
+
+
+def test_a_worker_forked_from_a_process_that_wrote_already_still_waits_for_it(tmp_path, monkeypatch):
+    """The descriptor is kept open between writes; a prefork child must not share its parent's
+    (a flock belongs to the open file, so parent and child would both 'hold' it at once)."""
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    path = str(tmp_path / "db.sqlite3-writer.lock")
+    monkeypatch.setattr(delivery, "_writer_lock_path", lambda: path)
+    monkeypatch.setattr(delivery, "connection", _Connection())
+    with delivery._one_writer():
+        pass  # the parent has its descriptor now
+    go, child_in = fork.Event(), fork.Event()
+
+    def child():
+        go.wait(5)
+        with delivery._one_writer():
+            child_in.set()
+
+    process = fork.Process(target=child, daemon=True)
+    process.start()
+    try:
+        with delivery._one_writer():
+            go.set()
+            assert not child_in.wait(0.5), "the child wrote while its parent held the lock"
+        assert child_in.wait(5), "the child never got its turn"
+    finally:
+        go.set()
+        process.join(5)
+
+
+def test_a_process_forked_during_a_write_does_not_hold_the_lock(tmp_path, monkeypatch):
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    path = str(tmp_path / "db.sqlite3-writer.lock")
+    monkeypatch.setattr(delivery, "_writer_lock_path", lambda: path)
+    monkeypatch.setattr(delivery, "connection", _Connection())
+    child_in = fork.Event()
+
+    def child():
+        with delivery._one_writer():
+            child_in.set()
+
+    with delivery._one_writer():
+        process = fork.Process(target=child, daemon=True)
+        process.start()
+        assert not child_in.wait(0.5), "the child took its parent's turn for its own"
+    assert child_in.wait(5), "the child never got its turn"
+    process.join(5)
+
+
+def _autocheckpoint() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        return cursor.fetchone()[0]
+
+
+def test_the_sweep_checkpoints_between_batches_not_inside_a_record_and_restores_the_setting(
+        tmp_path, monkeypatch, django_db_blocker):
+    """SQLite only: no commit of the sweep copies the log into the database while another worker
+    waits for its turn; the sweep does it after each batch (PASSIVE), then the connection's own
+    setting is back."""
+    import pytest
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    monkeypatch.setattr(delivery, "_writer_lock_path", lambda: str(tmp_path / "db.sqlite3-writer.lock"))
+    seen: list[int] = []
+    monkeypatch.setattr(delivery, "_deliver_claimed",
+                        lambda batch, now: seen.append(_autocheckpoint()) or {"sent": len(batch)})
+    claims = iter([([object()] * 2, 0), ([object()], 0), ([], 0), ([], 0)])
+    monkeypatch.setattr(delivery, "_claim", lambda queryset, now, limit: next(claims))
+    with django_db_blocker.unblock():
+        before = _autocheckpoint()
+        with CaptureQueriesContext(connection) as queries:
+            totals = delivery.messages_deliver_due(batch_size=2)
+        after = _autocheckpoint()
+    assert totals["sent"] == 3 and totals["batches"] == 2
+    assert seen == [0, 0]  # while the batches were delivered, no commit checkpointed
+    assert [q["sql"] for q in queries.captured_queries].count("PRAGMA wal_checkpoint(PASSIVE)") == 2
+    assert after == before > 0
