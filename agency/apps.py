@@ -10,6 +10,7 @@ class AgencyConfig(AppConfig):
     def ready(self):
         from accounts.hooks import password_login_checks
 
+        from . import bulksql  # noqa: F401 - registers the `in_ids` lookup
         from .models import SubAccount
         from .services.tags import on_subaccount_saved
         from .sso import password_login_refusal

@@ -19,7 +19,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -414,14 +413,32 @@ def update_values(*, model, names: list[str], rows: list[tuple | list], agency_i
 
 
 # --- IN lists -----------------------------------------------------------------------------------------
-def id_list(ids) -> RawSQL:
-    """`field__in=id_list(ids)`: the ids as one parameter (an array on PostgreSQL, a JSON array on
-    SQLite) instead of one per id: Django compiles and the driver quotes 10,000 parameters one by
-    one, and PostgreSQL parses as many constants."""
-    ids = [int(i) for i in ids]
-    if is_postgresql():
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+@models.Field.register_lookup
+class InIds(models.Lookup):
+    """`field__in_ids=ids`: the ids as one parameter instead of one per id (Django compiles and
+    the driver quotes 10,000 parameters one by one, and the database parses as many constants).
+
+    PostgreSQL: `field = ANY(%s::bigint[])`, a condition on each row. Not `IN (SELECT unnest(…))`:
+    that is a join, and when the table's statistics lag behind a bulk write (10,000 accounts of
+    an agency just created, before ANALYZE) the planner expects one row on the other side and
+    loops over the whole array for every account: 2.4 s for 10,000 ids, against 2 ms for ANY,
+    which PostgreSQL checks against a hash of the array. SQLite: `field IN (SELECT value FROM
+    json_each(%s))` (one JSON array)."""
+
+    lookup_name = "in_ids"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return [int(i) for i in self.rhs]  # a generator is read once, here; a non-number fails here
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, self.rhs]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(self.rhs)]  # noqa: S608 - compiled column
+
+
+models.ForeignObject.register_lookup(InIds)  # `sub_account_id__in_ids`: a foreign key has lookups of its own
 
 
 def rows_by_keys(model, *, agency_id: int, names: list[str], keys, fetch: list[str] | tuple = ("id",)) -> list[tuple]:

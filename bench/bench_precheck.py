@@ -5,6 +5,7 @@ task_precheck_10k_s: seconds to create the task (with platform tiers) and run ev
 task_precheck_queries: SQL queries of the pre-check run itself (flat in the number of accounts).
 """
 
+import os
 import random
 import time
 from datetime import date, timedelta
@@ -43,12 +44,19 @@ def run():
         ], batch_size=2000)
         ids = list(SubAccount.objects.filter(platform_account_id__startswith="bench_").values_list("pk", flat=True))
 
+        timed = CaptureQueriesContext(connection)  # BENCH_VERBOSE: the slowest statements of the timed part
+        if os.environ.get("BENCH_VERBOSE"):
+            timed.__enter__()
         start = time.perf_counter()
         task = task_create(agency=agency, actor=user, title="Bench 10k", strategy="shutdown", sub_account_ids=ids,
                            tier_rule="platform")
         with transaction.atomic():  # publishes the Celery task (eager) on commit
             precheck_start(agency=agency, task=task, actor=user)
         elapsed = time.perf_counter() - start
+        if os.environ.get("BENCH_VERBOSE"):
+            timed.__exit__(None, None, None)
+            for q in sorted(timed.captured_queries, key=lambda q: -float(q["time"]))[:8]:
+                print("timed", q["time"], q["sql"][:400])
         task.refresh_from_db()
         assert task.state in ("blocked", "ready"), task.state
 
@@ -57,7 +65,6 @@ def run():
         task.items.exclude(state="excluded").update(state="checking")
         with CaptureQueriesContext(connection) as captured:
             precheck_run(agency=agency, task_id=task.pk)
-    import os
     if os.environ.get("BENCH_VERBOSE"):
         for q in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:6]:
             print(q["time"], q["sql"][:300])

@@ -34,9 +34,10 @@ def main() -> int:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     failures = 0
     try:
-        only = os.environ.get("BENCH_ONLY", "")  # e.g. BENCH_ONLY=approvals
+        # e.g. BENCH_ONLY=approvals, or BENCH_ONLY=import,precheck (in file-name order, as in a full run)
+        only = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
         for path in sorted(Path(__file__).parent.glob("bench_*.py")):
-            if only and only not in path.stem:
+            if only and not any(part in path.stem for part in only):
                 continue
             spec = importlib.util.spec_from_file_location(path.stem, path)
             module = importlib.util.module_from_spec(spec)

@@ -6,7 +6,6 @@ from agency.bulksql import (
     PLAIN_TYPES,
     analyze_after_commit,
     db_value,
-    id_list,
     insert_rows,
     insert_values,
     rows_by_keys,
@@ -14,5 +13,5 @@ from agency.bulksql import (
 )
 from agency.bulksql import is_postgresql as multi_row_values
 
-__all__ = ["BATCH", "PLAIN_TYPES", "analyze_after_commit", "db_value", "id_list", "insert_rows", "insert_values", "multi_row_values",
+__all__ = ["BATCH", "PLAIN_TYPES", "analyze_after_commit", "db_value", "insert_rows", "insert_values", "multi_row_values",
            "rows_by_keys", "update_rows"]

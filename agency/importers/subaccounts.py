@@ -20,7 +20,7 @@ from agency.services.subaccounts import TRACKED_FIELDS, jsonable, subaccount_sna
 from agency.services.tags import subaccount_tags_reindex
 from agency.status import status_refusal
 
-from .bulk import analyze_after_commit, id_list, insert_rows, insert_values, rows_by_keys, update_rows
+from .bulk import analyze_after_commit, insert_rows, insert_values, rows_by_keys, update_rows
 from .columns import COLUMNS_BY_NAME, HEADER_INDEX, KEY_COLUMNS, REQUIRED_ON_CREATE, converter, header_key
 from .reader import FileRejected, read_table
 
@@ -220,7 +220,7 @@ def _fetch(agency: Agency, keys: set[tuple], lock: bool) -> dict[tuple, SubAccou
         if (platform, account_id) in keys]
     if not pks:
         return by_key
-    qs = SubAccount.objects.filter(agency=agency, pk__in=id_list(pks))
+    qs = SubAccount.objects.filter(agency=agency, pk__in_ids=pks)
     if lock:
         qs = qs.select_for_update()
     for account in qs:

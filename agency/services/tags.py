@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from django_scopes import scope
 
-from agency.bulksql import id_list, insert_arrays, is_postgresql
+from agency.bulksql import insert_arrays, is_postgresql
 from agency.models import SubAccount, SubAccountTag
 
 TAG_MAX_LENGTH = SubAccountTag._meta.get_field("name").max_length
@@ -31,7 +31,7 @@ def subaccount_tags_reindex(*, agency_id: int, accounts: Iterable[SubAccount]) -
         existing = dict(
             ((sid, name), pk)
             for pk, sid, name in SubAccountTag.objects.filter(
-                subaccount_id__in=id_list(a.pk for a in accounts)
+                subaccount_id__in_ids=(a.pk for a in accounts)
             ).values_list("pk", "subaccount_id", "name")
         )
         stale = [pk for key, pk in existing.items() if key not in wanted]

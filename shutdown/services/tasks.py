@@ -3,11 +3,12 @@
 from types import SimpleNamespace
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from agency.bulksql import id_list, insert_values, update_values
+from agency.bulksql import insert_values, update_values
 from agency.exceptions import Conflict, DomainValidationError
 from agency.models import Agency, SubAccount
 from agency.selectors import subaccount_filter_queryset
@@ -46,7 +47,9 @@ def busy_accounts(*, sub_account_ids):
     an open task: [(SubAccount, ShutdownTask)], ordered by platform and name."""
     # The held items' ids first (usually none, a narrow read of 10,000s of accounts); the accounts
     # and tasks then for those only.
-    held = list(TaskItem.objects.filter(sub_account_id__in=sub_account_ids, task__state__in=OPEN_TASK_STATES)
+    held_here = (TaskItem.objects.filter(sub_account_id__in=sub_account_ids) if isinstance(sub_account_ids, QuerySet)
+                 else TaskItem.objects.filter(sub_account_id__in_ids=sub_account_ids))
+    held = list(held_here.filter(task__state__in=OPEN_TASK_STATES)
                 .exclude(state__in=INACTIVE_ITEM_STATES).order_by().values_list("pk", flat=True))
     if not held:
         return []
@@ -67,7 +70,7 @@ def selection_rows(*, agency: Agency, sub_account_ids=None, filter_params=None, 
     Returns (queryset, rows of `fields` read once, `pk` first)."""
     if sub_account_ids:
         ids = {int(i) for i in sub_account_ids}
-        selection = SubAccount.objects.filter(pk__in=id_list(ids))
+        selection = SubAccount.objects.filter(pk__in_ids=ids)
         rows = list(selection.values_list(*fields))
         missing = ids - {row[0] for row in rows}
         if missing:
@@ -108,7 +111,7 @@ def task_create(*, agency: Agency, actor, title: str, strategy: str, reason: str
                 details={"sub_account_ids": archived[:MAX_LISTED_IDS]})
         # Explicit ids: the list itself, as one parameter (a subquery over the selection can make
         # PostgreSQL loop over the task items once per account when its statistics lag behind).
-        busy = busy_accounts(sub_account_ids=id_list(row[0] for row in rows) if sub_account_ids
+        busy = busy_accounts(sub_account_ids=[row[0] for row in rows] if sub_account_ids
                              else selection.values("pk"))
         if busy and not leave_out_busy:
             raise DomainValidationError(
