@@ -13,6 +13,7 @@ import logging
 import re
 import sqlite3
 import time
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -60,6 +61,42 @@ def is_postgresql() -> bool:
     """PostgreSQL runs one statement with many rows far faster than executemany (a round of
     statement processing per row); SQLite runs executemany fastest."""
     return connection.vendor == "postgresql"
+
+
+class _Prepare:
+    """A psycopg cursor whose `execute` asks for a prepared statement (the rest passes through)."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def execute(self, query, params=None):
+        return self._cursor.execute(query, params, prepare=True)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+@contextmanager
+def prepared_cursor():
+    """For one statement run thousands of times by a worker (an email's record): on PostgreSQL a
+    cursor whose statements are parsed and planned once per connection (server-side parameters,
+    a prepared statement): one such UPDATE took 160 µs a round trip, 52 µs prepared. Still behind
+    Django's cursor wrapper (execute wrappers, query logging, error translation). Elsewhere, or with
+    settings.DB_PREPARED_STATEMENTS off (behind a pooler in transaction mode, e.g. PgBouncer before
+    1.21, the next transaction may run on a server connection that never saw the statement),
+    Django's ordinary cursor."""
+    if not is_postgresql() or not settings.DB_PREPARED_STATEMENTS:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg  # noqa: PLC0415 - PostgreSQL only
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = _Prepare(psycopg.Cursor(connection.connection))
+    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with wrapped as cursor:
+        yield cursor
 
 
 def max_params() -> int:

@@ -67,10 +67,12 @@ def _in_process():
 def _workers():
     url = cached.database_url("outbox")
     cached.run_child(url, "outbox", "10000")
+    cached.settle(url)
     one = cached.run_child(url, "deliver", str(time.time()))
     assert one["sent"] == 10_000 and one["left"] == 0, one
     t1 = one["finished"] - one["started"]
     cached.run_child(url, "outbox", "20000")
+    cached.settle(url)
     start_at = str(time.time() + 8)  # both set up (Django, migrate check) before the start line
     procs = [cached.start_child(url, "deliver", start_at) for _ in range(2)]
     two = [cached.finish_child(p) for p in procs]
@@ -85,4 +87,8 @@ def _workers():
 
 
 def run():
-    return _in_process() + _workers()
+    # The workers first: on PostgreSQL the in-process part then stores 1,000,000 rows in the bench
+    # database (the due-index check), and the server's checkpoint and autovacuum after that write
+    # took the CPU the workers were being timed on (see also cached.settle).
+    workers = _workers()
+    return _in_process() + workers

@@ -60,3 +60,27 @@ def finish_child(proc: subprocess.Popen, timeout: float = 3600) -> dict:
 
 def run_child(url: str, *args: str, timeout: float = 3600) -> dict:
     return finish_child(start_child(url, *args), timeout=timeout)
+
+
+def settle(url: str, timeout: float = 60.0) -> None:
+    """PostgreSQL: before a timed run, let the server finish what earlier benchmarks' writes set
+    off (a CHECKPOINT now rather than during the timing; autovacuum workers, polled until none is
+    left or `timeout`), so a figure does not depend on which benchmarks ran before it."""
+    if not url.startswith("postgres"):
+        return
+    import time
+
+    import psycopg
+
+    with psycopg.connect(urlunsplit(urlsplit(url)._replace(scheme="postgresql")), autocommit=True) as conn:
+        try:
+            conn.execute("CHECKPOINT")
+        except psycopg.Error:  # not a superuser: the server's own checkpoints then
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                                ).fetchone()[0]
+            if not busy:
+                break
+            time.sleep(0.5)

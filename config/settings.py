@@ -131,6 +131,14 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
+# PostgreSQL: the few statements a worker runs thousands of times (an email's record) are prepared
+# once per connection (agency.bulksql.prepared_cursor). DB_PREPARED_STATEMENTS=0 behind a pooler
+# in transaction mode that does not keep prepared statements (PgBouncer before 1.21).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+if DB_PREPARED_STATEMENTS and DATABASES["default"].get("ENGINE") == "django.db.backends.postgresql":
+    # psycopg ignores a request to prepare when its threshold is None (Django's default); Django's
+    # own cursors bind on the client and never prepare, so only prepared_cursor's statements are.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1_000_000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     # WAL: readers never wait for the writer (web, worker and beat share the file), and a commit

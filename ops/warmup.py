@@ -28,12 +28,12 @@ from .middleware import WARM_UP_KEY
 logger = logging.getLogger(__name__)
 
 
-def _project_templates() -> list[str]:
+def _project_templates(pattern: str = "*.html", under: str = "") -> list[str]:
     """Template names under the project's own template folder (not third-party apps')."""
     names = []
     for folder in settings.TEMPLATES[0].get("DIRS", []):
         root = Path(folder)
-        names += sorted(str(p.relative_to(root)) for p in root.rglob("*.html"))
+        names += sorted(str(p.relative_to(root)) for p in (root / under).rglob(pattern))
     return names
 
 
@@ -113,5 +113,34 @@ def warm_up() -> dict[str, int]:
 
     loaded = {"url_patterns": patterns, "templates": templates, "login_page": rendered,
               "ms": round((time.perf_counter() - started) * 1000)}
+    logger.info("worker warmed up", extra=loaded)
+    return loaded
+
+
+def warm_up_worker() -> dict[str, int]:
+    """The same for a Celery worker, at its start (config/celery.py, `worker_init`; a prefork
+    pool's processes are forked after it and inherit the result): the URL tables an email's
+    settings link is reversed from (importing the URLconf imports every view: 0.3 s), the
+    translation catalogues, and the templates messages are rendered from (notifications/*.txt,
+    the email frame). Without it the first reminder after a deploy or a worker restart waited
+    for all of that. No database, no broker."""
+    started = time.perf_counter()
+    resolver = get_resolver()
+    patterns = len(resolver.url_patterns)
+    resolver._populate()  # noqa: SLF001 - as in warm_up
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("Sign in")
+    engine = engines["django"]
+    templates = 0
+    for name in [*_project_templates("*.txt", "notifications"), *_project_templates("*", "notifications/email")]:
+        try:
+            engine.get_template(name)
+            templates += 1
+        except (TemplateDoesNotExist, TemplateSyntaxError):
+            logger.debug("warm-up skipped template %s", name)
+    import django.core.mail.message  # noqa: F401 - the email classes, imported on the first email
+
+    loaded = {"url_patterns": patterns, "templates": templates, "ms": round((time.perf_counter() - started) * 1000)}
     logger.info("worker warmed up", extra=loaded)
     return loaded

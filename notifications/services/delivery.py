@@ -44,7 +44,7 @@ from django.utils.safestring import mark_safe
 from django_scopes import scopes_disabled
 
 from accounts.models import User
-from agency.bulksql import db_value, update_values
+from agency.bulksql import db_value, prepared_cursor, update_values
 from agency.celery_base import task_publish
 from agency.exceptions import Conflict
 from agency.models import Agency
@@ -321,7 +321,7 @@ def _record(message: OutboundMessage, claimed_at: datetime, *, sent: bool) -> st
     # the writer's turn (on SQLite, the other worker waits only for the statement itself).
     params = [*(db_value(f, getattr(message, f.attname)) for f in fields), 1 if sent else 0, message.pk,
               db_value(claimed, claimed_at), str(Status.SENT)]
-    with _one_writer(), connection.cursor() as cursor:
+    with _one_writer(), prepared_cursor() as cursor:  # PostgreSQL: parsed and planned once per connection
         cursor.execute(
             f"UPDATE {table} SET {sets}, attempts = attempts + %s WHERE id = %s "  # noqa: S608 - our own names
             f"AND (claimed_at = %s OR status <> %s)", params)

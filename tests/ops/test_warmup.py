@@ -80,3 +80,45 @@ def test_the_warm_up_request_is_neither_logged_nor_counted_but_a_client_cannot_h
         Client(headers={"mcn.warm_up": "1"}).get("/accounts/login/")
     assert count() == before + 1
     assert "GET /accounts/login/" in caplog.text
+
+
+def test_a_celery_worker_warms_up_what_the_first_message_would_load_without_a_database():
+    # No `db` fixture: a query fails the test (a worker starts while its database is down).
+    loaded = warmup.warm_up_worker()
+    assert loaded["url_patterns"] > 5  # an email's settings link is reversed from these
+    assert loaded["templates"] >= 20  # every notifications/*.txt and the email frame
+    from django.template import engines
+
+    cached = engines["django"].engine.template_loaders[0]
+    assert "notifications/deadline_reminder.txt" in str(list(cached.get_template_cache.keys()))
+
+
+def test_the_worker_start_signal_warms_up_unless_turned_off(monkeypatch):
+    import weakref
+
+    from celery.signals import worker_init
+
+    import config.celery
+
+    receivers = [ref() if isinstance(ref, weakref.ref) else ref for _key, ref in worker_init.receivers]
+    assert config.celery._warm_up in receivers  # called when a worker starts
+    calls = []
+    monkeypatch.setattr(warmup, "warm_up_worker", lambda: calls.append(1))
+    monkeypatch.setenv("WORKER_WARM_UP", "0")
+    config.celery._warm_up()
+    assert calls == []
+    monkeypatch.setenv("WORKER_WARM_UP", "1")
+    config.celery._warm_up()
+    assert calls == [1]
+
+
+def test_a_failing_worker_warm_up_is_logged_and_the_worker_still_starts(monkeypatch, caplog):
+    import config.celery
+
+    def broken():
+        raise RuntimeError("catalogue unreadable")
+
+    monkeypatch.setattr(warmup, "warm_up_worker", broken)
+    with caplog.at_level(logging.WARNING, logger="ops.warmup"):
+        config.celery._warm_up()
+    assert "worker warm-up failed" in caplog.text
