@@ -2,7 +2,7 @@
 
     python bench/child.py scale      # 100,000 accounts (built once): list API, HTML page, pre-check of 10,000
     python bench/child.py outbox N   # 1,000,000 stored messages (built once) and N due ones (every run)
-    python bench/child.py deliver T  # a worker: started (warmed up as config/celery.py does), sleeps until
+    python bench/child.py deliver T  # a worker: started (warmed up as ops/celery_signals.py does), sleeps until
                                      # wall time T, then sweeps until nothing is due
 
 DATABASE_URL names the cached database; `scale` and `outbox` migrate it first (quick when up to date).
@@ -193,7 +193,7 @@ def deliver(start_at: float) -> dict:
     from notifications.tasks import messages_sweep
     from ops.warmup import warm_up_worker
 
-    warm_up_worker()  # what a Celery worker does when it starts (config/celery.py), before the start line
+    warm_up_worker()  # what a Celery worker does when it starts (ops/celery_signals.py), before the start line
     rss_before = _rss_mb()
     with override_settings(SMS_BACKEND="notifications.sms.backends.noop.SmsBackend",
                            MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}},

@@ -118,7 +118,7 @@ def warm_up() -> dict[str, int]:
 
 
 def warm_up_worker() -> dict[str, int]:
-    """The same for a Celery worker, at its start (config/celery.py, `worker_init`; a prefork
+    """The same for a Celery worker, at its start (ops/celery_signals.py, `worker_init`; a prefork
     pool's processes are forked after it and inherit the result): the URL tables an email's
     settings link is reversed from (importing the URLconf imports every view: 0.3 s), the
     translation catalogues, and the templates messages are rendered from (notifications/*.txt,

@@ -98,27 +98,27 @@ def test_the_worker_start_signal_warms_up_unless_turned_off(monkeypatch):
 
     from celery.signals import worker_init
 
-    import config.celery
+    from ops import celery_signals
 
     receivers = [ref() if isinstance(ref, weakref.ref) else ref for _key, ref in worker_init.receivers]
-    assert config.celery._warm_up in receivers  # called when a worker starts
+    assert celery_signals._warm_up in receivers  # called when a worker starts
     calls = []
     monkeypatch.setattr(warmup, "warm_up_worker", lambda: calls.append(1))
     monkeypatch.setenv("WORKER_WARM_UP", "0")
-    config.celery._warm_up()
+    celery_signals._warm_up()
     assert calls == []
     monkeypatch.setenv("WORKER_WARM_UP", "1")
-    config.celery._warm_up()
+    celery_signals._warm_up()
     assert calls == [1]
 
 
 def test_a_failing_worker_warm_up_is_logged_and_the_worker_still_starts(monkeypatch, caplog):
-    import config.celery
+    from ops import celery_signals
 
     def broken():
         raise RuntimeError("catalogue unreadable")
 
     monkeypatch.setattr(warmup, "warm_up_worker", broken)
     with caplog.at_level(logging.WARNING, logger="ops.warmup"):
-        config.celery._warm_up()
+        celery_signals._warm_up()
     assert "worker warm-up failed" in caplog.text
