@@ -72,12 +72,37 @@ def _render_login_page() -> int:
     return int(statuses[0].split()[0]) if statuses else 0
 
 
-def warm_up() -> dict[str, int]:
-    """Do the per-process first-use work now; return what was loaded (for the log and tests)."""
-    started = time.perf_counter()
+def _load_urls() -> int:
+    """Import the URLconf (every view) and build the reverse() tables; returns the top patterns."""
     resolver = get_resolver()
     patterns = len(resolver.url_patterns)
     resolver._populate()  # noqa: SLF001 - builds the reverse() tables the first reverse() would build
+    return patterns
+
+
+def _load_catalogues() -> None:
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("Sign in")
+
+
+def _compile(names: list[str]) -> int:
+    """Compile and cache these templates; returns how many compiled."""
+    engine = engines["django"]
+    templates = 0
+    for name in names:
+        try:
+            engine.get_template(name)
+            templates += 1
+        except (TemplateDoesNotExist, TemplateSyntaxError):  # a partial that only makes sense included
+            logger.debug("warm-up skipped template %s", name)
+    return templates
+
+
+def warm_up() -> dict[str, int]:
+    """Do the per-process first-use work now; return what was loaded (for the log and tests)."""
+    started = time.perf_counter()
+    patterns = _load_urls()
 
     from rest_framework.settings import api_settings
 
@@ -85,18 +110,8 @@ def warm_up() -> dict[str, int]:
                  "DEFAULT_PERMISSION_CLASSES", "DEFAULT_PAGINATION_CLASS", "DEFAULT_FILTER_BACKENDS"):
         getattr(api_settings, name)
 
-    for code, _label in settings.LANGUAGES:
-        with translation.override(code):
-            translation.gettext("Sign in")
-
-    engine = engines["django"]
-    templates = 0
-    for name in _project_templates():
-        try:
-            engine.get_template(name)
-            templates += 1
-        except (TemplateDoesNotExist, TemplateSyntaxError):  # a partial that only makes sense included
-            logger.debug("warm-up skipped template %s", name)
+    _load_catalogues()
+    templates = _compile(_project_templates())
 
     import ops.metrics  # noqa: F401 - the metrics middleware imports it on the first request
 
@@ -125,20 +140,10 @@ def warm_up_worker() -> dict[str, int]:
     the email frame). Without it the first reminder after a deploy or a worker restart waited
     for all of that. No database, no broker."""
     started = time.perf_counter()
-    resolver = get_resolver()
-    patterns = len(resolver.url_patterns)
-    resolver._populate()  # noqa: SLF001 - as in warm_up
-    for code, _label in settings.LANGUAGES:
-        with translation.override(code):
-            translation.gettext("Sign in")
-    engine = engines["django"]
-    templates = 0
-    for name in [*_project_templates("*.txt", "notifications"), *_project_templates("*", "notifications/email")]:
-        try:
-            engine.get_template(name)
-            templates += 1
-        except (TemplateDoesNotExist, TemplateSyntaxError):
-            logger.debug("warm-up skipped template %s", name)
+    patterns = _load_urls()
+    _load_catalogues()
+    templates = _compile([*_project_templates("*.txt", "notifications"),
+                          *_project_templates("*", "notifications/email")])
     import django.core.mail.message  # noqa: F401 - the email classes, imported on the first email
 
     loaded = {"url_patterns": patterns, "templates": templates, "ms": round((time.perf_counter() - started) * 1000)}

@@ -249,6 +249,9 @@ def _checkpoints_between_batches():
             cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
 
+_STOPPED = "The worker sending this message stopped; it is sent again."
+
+
 def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], int]:
     """Step 1: lock due rows (skip those another worker holds), turn them `sending`, COMMIT.
     Returns (claimed rows, how many SMS were postponed to the end of quiet hours).
@@ -293,9 +296,6 @@ def _claim(queryset, now: datetime, limit: int) -> tuple[list[OutboundMessage], 
         message.status, message.claimed_at = Status.SENDING, now
     _attach_related(claimed, agencies)
     return claimed, postponed
-
-
-_STOPPED = "The worker sending this message stopped; it is sent again."
 
 
 # What delivery changes on a claimed row (claimed_at and params are not changed after the claim).
